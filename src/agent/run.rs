@@ -1,0 +1,155 @@
+//! `Run`: lease a warm sandbox, relay the program's streams, give it back.
+
+use super::Agent;
+use super::conn::{ConnReader, ConnWriter, reply, reply_error};
+use crate::backend::GuestEvent;
+use crate::guest::wire::{FromGuest, GuestFile, ToGuest};
+use crate::pool::PoolError;
+use crate::protocol::{ErrorKind, Frame, Kind, Request, Response, RunRequest, read_frame, write_frame};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What the client sends while its program runs.
+enum ClientInput {
+    Stdin(Vec<u8>),
+    Eof,
+}
+
+/// Extra time the guest gets beyond the run's own timeout before the agent
+/// gives up on the container altogether.
+const GUEST_GRACE: Duration = Duration::from_secs(15);
+
+pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w: ConnWriter) {
+    let pool = agent.pool(&req.pool);
+    let mut lease = match pool.acquire().await {
+        Ok(l) => l,
+        Err(e) => {
+            let kind = match e {
+                PoolError::Exhausted { .. } => ErrorKind::Exhausted,
+                PoolError::Closed(_) => ErrorKind::ShuttingDown,
+                PoolError::Backend(_) => ErrorKind::Engine,
+            };
+            reply_error(&mut w, kind, e.to_string()).await;
+            return;
+        }
+    };
+
+    // Read the client on a task of its own so that waiting for it never
+    // delays the program's output, and its disconnect is noticed at once.
+    let (input_tx, mut input_rx) = mpsc::channel::<ClientInput>(16);
+    let reader = tokio::spawn(async move {
+        loop {
+            let frame = match read_frame(&mut r).await {
+                Ok(f) => f,
+                Err(_) => return, // disconnected or junk: the run is cancelled
+            };
+            let msg = match frame.kind {
+                Kind::Stdin => ClientInput::Stdin(frame.payload),
+                Kind::Control => match frame.parse::<Request>() {
+                    Ok(Request::StdinEof) => ClientInput::Eof,
+                    _ => return,
+                },
+                _ => return,
+            };
+            if input_tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let guest = &mut lease.sandbox().guest;
+    let run = ToGuest::Run {
+        argv: req.argv,
+        files: vec![GuestFile {
+            path: req.source_name,
+            contents: req.source,
+        }],
+        env: req.env,
+        timeout_ms: req.timeout_ms,
+    };
+    if let Err(e) = guest.send(&run).await {
+        reader.abort();
+        reply_error(
+            &mut w,
+            ErrorKind::Engine,
+            format!("lost the container before the run started: {e}; retry"),
+        )
+        .await;
+        return; // lease dropped unreleased: the container is recycled
+    }
+
+    let deadline = tokio::time::sleep(Duration::from_millis(req.timeout_ms) + GUEST_GRACE);
+    tokio::pin!(deadline);
+    let mut client_open = true;
+    let mut stdin_open = true;
+    let outcome = loop {
+        tokio::select! {
+            ev = guest.next() => match ev {
+                GuestEvent::Stdout(b) => {
+                    if client_open && write_frame(&mut w, &Frame::data(Kind::Stdout, b)).await.is_err() {
+                        client_open = false;
+                        let _ = guest.send(&ToGuest::Cancel).await;
+                    }
+                }
+                GuestEvent::Stderr(b) => {
+                    if client_open && write_frame(&mut w, &Frame::data(Kind::Stderr, b)).await.is_err() {
+                        client_open = false;
+                        let _ = guest.send(&ToGuest::Cancel).await;
+                    }
+                }
+                GuestEvent::Msg(FromGuest::Exit { code, timed_out }) => break Ok((code, timed_out)),
+                GuestEvent::Msg(_) => {}
+                GuestEvent::Closed(why) => break Err(format!("the container failed during the run: {why}")),
+            },
+            input = input_rx.recv(), if stdin_open => match input {
+                Some(ClientInput::Stdin(data)) => {
+                    let _ = guest.send_stdin(data).await;
+                }
+                Some(ClientInput::Eof) => {
+                    stdin_open = false;
+                    let _ = guest.send(&ToGuest::StdinEof).await;
+                }
+                None => {
+                    // The client went away mid-run: nobody wants the result.
+                    stdin_open = false;
+                    client_open = false;
+                    let _ = guest.send(&ToGuest::Cancel).await;
+                }
+            },
+            _ = &mut deadline => break Err("the guest runner stopped responding".to_string()),
+        }
+    };
+    reader.abort();
+
+    match outcome {
+        Ok((code, timed_out)) => {
+            if client_open {
+                reply(
+                    &mut w,
+                    &Response::Exit {
+                        code,
+                        timed_out,
+                        duration_ms: started.elapsed().as_millis() as u64,
+                    },
+                )
+                .await;
+            }
+            drop(w);
+            // The client has its answer; the clean-up happens off its clock.
+            let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
+                eprintln!("sbx agent: guest did not finish cleaning up: {e}");
+                false
+            });
+            lease.release(clean);
+        }
+        Err(why) => {
+            eprintln!("sbx agent: {why}");
+            if client_open {
+                reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
+            }
+            // Dropping the lease unreleased recycles the container.
+        }
+    }
+}

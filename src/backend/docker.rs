@@ -1,0 +1,376 @@
+//! Docker Engine API backend (bollard).
+//!
+//! A sandbox is made in four calls: create (the guest as command, stdin
+//! open, auto-remove), upload the guest binary with the archive API (works
+//! for remote engines, needs nothing in the image), attach stdin+stdout+
+//! stderr, start. Attaching before starting means no guest output is lost.
+//! If the agent dies, the attach stream closes, the guest sees EOF and exits,
+//! and auto-remove deletes the container: crash-only clean-up.
+//!
+//! The API version is negotiated: Docker 20.10 speaks 1.41, bollard
+//! defaults to a newer one.
+
+use super::guest_conn::decode_into;
+use super::{Backend, BackendError, GuestConn, GuestEvent, Sandbox, SandboxSpec};
+use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
+use crate::protocol::FrameDecoder;
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub struct DockerBackend {
+    docker: Docker,
+    endpoint: String,
+    api_version: String,
+    guest_tar: bytes::Bytes,
+}
+
+fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
+    BackendError::Engine {
+        action: action.into(),
+        reason: e.to_string(),
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+impl DockerBackend {
+    /// Connect to the engine named by `DOCKER_HOST` (default: the local
+    /// socket), negotiate the API version and prepare the guest upload.
+    pub async fn connect() -> Result<DockerBackend, BackendError> {
+        let endpoint =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let unreachable = |reason: String| BackendError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| unreachable("no answer within 10s".into()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        let api_version = docker.client_version().to_string();
+        let guest_tar = guest_tarball().map_err(|e| BackendError::Engine {
+            action: "prepare the guest runner".into(),
+            reason: e,
+        })?;
+        Ok(DockerBackend {
+            docker,
+            endpoint,
+            api_version,
+            guest_tar,
+        })
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), String> {
+        let opts = CreateImageOptionsBuilder::default().from_image(image).build();
+        let mut stream = self.docker.create_image(Some(opts), None, None);
+        let pull = async {
+            while let Some(item) = stream.next().await {
+                item.map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(Duration::from_secs(300), pull)
+            .await
+            .unwrap_or_else(|_| Err("pull took longer than 5 minutes".into()))
+    }
+
+    async fn create_container(&self, spec: &SandboxSpec) -> Result<String, BackendError> {
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            entrypoint: Some(vec![GUEST_BIN.into()]),
+            cmd: Some(vec!["guest".into()]),
+            env: Some(vec![format!("{GUEST_MARKER_ENV}=1")]),
+            labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
+            user: Some("0:0".into()),
+            working_dir: Some("/".into()),
+            open_stdin: Some(true),
+            stdin_once: Some(false),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                auto_remove: Some(true),
+                network_mode: Some("none".into()),
+                init: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut pulled = false;
+        loop {
+            // Readable in `docker ps`; uniqueness comes from the counter and pid.
+            let name = format!(
+                "sbx-{}-{}-{}",
+                spec.pool,
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+            match self.docker.create_container(Some(opts), body.clone()).await {
+                Ok(r) => return Ok(r.id),
+                Err(e) if is_not_found(&e) && !pulled => {
+                    pulled = true;
+                    if let Err(reason) = self.pull(&spec.image).await {
+                        return Err(BackendError::ImageMissing {
+                            image: spec.image.clone(),
+                            reason,
+                        });
+                    }
+                }
+                Err(e) if is_not_found(&e) => {
+                    return Err(BackendError::ImageMissing {
+                        image: spec.image.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+                Err(e) => return Err(engine_err("create a container", e)),
+            }
+        }
+    }
+
+    async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
+        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(upload), bollard::body_full(self.guest_tar.clone()))
+            .await
+            .map_err(|e| engine_err("copy the guest runner into the container", e))?;
+
+        let attach = AttachContainerOptionsBuilder::default()
+            .stdin(true)
+            .stdout(true)
+            .stderr(true)
+            .stream(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(id, Some(attach))
+            .await
+            .map_err(|e| engine_err("attach to the container", e))?;
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        let short = id.chars().take(12).collect::<String>();
+        let mut output = attached.output;
+        tokio::spawn(async move {
+            let mut decoder = FrameDecoder::default();
+            while let Some(item) = output.next().await {
+                match item {
+                    Ok(LogOutput::StdOut { message }) => {
+                        if !decode_into(&mut decoder, &message, &tx) {
+                            return;
+                        }
+                    }
+                    Ok(LogOutput::StdErr { message }) | Ok(LogOutput::Console { message }) => {
+                        // The guest's own diagnostics, for the agent log.
+                        eprint!("[{short}] {}", String::from_utf8_lossy(&message));
+                    }
+                    Ok(LogOutput::StdIn { .. }) => {}
+                    Err(e) => {
+                        let _ = tx.send(GuestEvent::Closed(format!("attach stream failed: {e}")));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(GuestEvent::Closed("the container's output stream ended".into()));
+        });
+
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| engine_err("start the container", e))?;
+
+        let mut guest = GuestConn::new(attached.input, rx);
+        guest
+            .wait_ready(Duration::from_secs(15))
+            .await
+            .map_err(|reason| BackendError::GuestFailed {
+                id: short_id(id),
+                reason: format!(
+                    "{reason} (does the image run x86_64 Linux binaries? see the agent log)"
+                ),
+            })?;
+        Ok(guest)
+    }
+}
+
+fn short_id(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+#[async_trait]
+impl Backend for DockerBackend {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn describe(&self) -> String {
+        format!("docker at {} (API {})", self.endpoint, self.api_version)
+    }
+
+    async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        let id = self.create_container(spec).await?;
+        match self.start_guest(&id).await {
+            Ok(guest) => Ok(Sandbox { id, guest }),
+            Err(e) => {
+                // Never leave a half-made container behind.
+                let _ = self.destroy(&id).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn destroy(&self, id: &str) -> Result<(), BackendError> {
+        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(id, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // Auto-remove already in progress.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(engine_err("remove a container", e)),
+        }
+    }
+
+    async fn remove_labelled(
+        &self,
+        labels: &[(String, String)],
+        keep_instance: Option<&str>,
+    ) -> Result<usize, BackendError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert(
+            "label".into(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| engine_err("list containers", e))?;
+        let mut removed = 0;
+        for c in list {
+            let instance = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(super::LABEL_INSTANCE))
+                .map(String::as_str);
+            if keep_instance.is_some() && instance == keep_instance {
+                continue;
+            }
+            if let Some(id) = c.id {
+                self.destroy(&id).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The guest is this very binary (built static, see .cargo/config.toml),
+/// packed once as a tar archive for the upload API.
+fn guest_tarball() -> Result<bytes::Bytes, String> {
+    static TAR: OnceLock<Result<bytes::Bytes, String>> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let path = std::env::var_os("SBX_GUEST_BINARY")
+            .map(std::path::PathBuf::from)
+            .map(Ok)
+            .unwrap_or_else(std::env::current_exe)
+            .map_err(|e| format!("cannot locate the sbx binary: {e}"))?;
+        let bin = std::fs::read(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !is_static_elf(&bin) {
+            return Err(format!(
+                "{} is dynamically linked and cannot run inside arbitrary images; build sbx from the repository (its .cargo/config.toml links statically) or set SBX_GUEST_BINARY to a static sbx",
+                path.display()
+            ));
+        }
+        let mut tar = tar::Builder::new(Vec::new());
+        let rel = GUEST_BIN.trim_start_matches('/');
+        let mut dirs = Vec::new();
+        let mut acc = std::path::PathBuf::new();
+        for comp in std::path::Path::new(rel).parent().into_iter().flat_map(|p| p.components()) {
+            acc.push(comp);
+            dirs.push(acc.clone());
+        }
+        for d in dirs {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            h.set_cksum();
+            tar.append_data(&mut h, &d, std::io::empty())
+                .map_err(|e| e.to_string())?;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o755);
+        h.set_size(bin.len() as u64);
+        h.set_cksum();
+        tar.append_data(&mut h, rel, bin.as_slice())
+            .map_err(|e| e.to_string())?;
+        Ok(bytes::Bytes::from(tar.into_inner().map_err(|e| e.to_string())?))
+    })
+    .clone()
+}
+
+/// True when the ELF image has no program interpreter (PT_INTERP), i.e. it
+/// needs no dynamic loader from the image it runs in.
+fn is_static_elf(bin: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    if bin.len() < 64 || &bin[..4] != b"\x7fELF" || bin[4] != 2 {
+        return false;
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([bin[o], bin[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(bin[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    (0..phnum).all(|i| {
+        let o = phoff + i * phentsize;
+        bin.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) != PT_INTERP)
+            .unwrap_or(false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_static_elf;
+
+    #[test]
+    fn the_test_binary_is_static_like_the_guest_must_be() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(is_static_elf(&me), "build with the repository's .cargo/config.toml");
+    }
+
+    #[test]
+    fn a_dynamic_executable_is_recognised() {
+        let sh = std::fs::read("/bin/sh").unwrap();
+        assert!(!is_static_elf(&sh));
+        assert!(!is_static_elf(b"not an elf file at all, certainly not 64 bytes of header"));
+    }
+}

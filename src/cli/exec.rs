@@ -1,0 +1,47 @@
+//! `sbx exec --lang L [CODE]`: run a snippet given inline or on stdin.
+
+use super::RunOptions;
+use crate::UsageError;
+use clap::Args;
+use std::io::Read;
+use std::path::Path;
+
+#[derive(Args, Debug)]
+#[command(
+    about = "Run a code snippet given as an argument or on stdin",
+    after_help = "Examples:\n  \
+sbx exec --lang python 'print(6*7)'\n  \
+echo 'console.log(6*7)' | sbx exec --lang javascript\n  \
+sbx exec --lang python 'import sys; print(sys.argv[1:])' -- a b"
+)]
+pub struct ExecArgs {
+    /// Language of the snippet (python, javascript)
+    #[arg(short, long, value_name = "LANG")]
+    pub lang: String,
+
+    /// The code; read from stdin when omitted
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
+
+    #[command(flatten)]
+    pub opts: RunOptions,
+
+    /// Arguments passed to the program
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let lang = super::run::language(&args.lang)?;
+    let (source, forward_stdin) = match args.code {
+        Some(code) => (code, true),
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| UsageError(format!("cannot read the code from stdin: {e}")))?;
+            (s, false)
+        }
+    };
+    super::run::submit(config, lang, source, args.args, &args.opts, forward_stdin).await
+}

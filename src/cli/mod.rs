@@ -1,0 +1,109 @@
+//! Command-line definitions (clap), one file per command.
+
+pub mod agent;
+pub mod exec;
+pub mod pool;
+pub mod run;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sbx",
+    version,
+    about = "Run untrusted code in pre-warmed containers, fast",
+    long_about = "Run untrusted code (typically written by an LLM) in containers, fast.\n\n\
+A per-user background agent, started on first use, keeps pools of warm \
+containers; a run costs about as much as starting the interpreter.",
+    after_help = crate::exit::HELP
+)]
+pub struct Cli {
+    /// Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]
+    #[arg(long, global = true, env = "SBX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Run(run::RunArgs),
+    Exec(exec::ExecArgs),
+    Pool(pool::PoolArgs),
+    Agent(agent::AgentArgs),
+    /// The runner inside each container (started by the agent, not by hand)
+    #[command(hide = true)]
+    Guest,
+}
+
+/// Options shared by `run` and `exec`.
+#[derive(Args, Debug, Clone)]
+pub struct RunOptions {
+    /// Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+
+    /// Set an environment variable for the program (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+}
+
+pub fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+/// Human durations: `250ms`, `30s`, `5m`, `1h`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (try 500ms, 30s, 5m, 1h)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown unit `{other}` in `{s}` (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("duration `{s}` must be positive"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_humans_write_them() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+
+    #[test]
+    fn env_pairs_need_a_key() {
+        assert_eq!(parse_env("A=b=c").unwrap(), ("A".into(), "b=c".into()));
+        assert!(parse_env("=x").is_err());
+        assert!(parse_env("novalue").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

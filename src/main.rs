@@ -1,0 +1,71 @@
+//! sbx: run untrusted code in pre-warmed containers. See README.md.
+
+mod agent;
+mod backend;
+mod cli;
+mod client;
+mod config;
+mod exit;
+mod guest;
+mod lang;
+mod paths;
+mod pool;
+mod protocol;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+/// Bad input from the user (exit code 2), as opposed to a failure of sbx.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        // Neither needs the client's runtime; the guest uses no runtime at all.
+        Command::Guest => guest::main(),
+        Command::Agent(cli::agent::AgentArgs {
+            cmd: cli::agent::AgentCmd::Serve,
+        }) => agent::serve(paths::RuntimePaths::from_env()),
+        command => run_client(command, cli.config),
+    };
+    std::process::exit(code);
+}
+
+fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sbx: cannot start the async runtime: {e}");
+            return exit::SBX_ERROR;
+        }
+    };
+    let config = config.as_deref();
+    let result = rt.block_on(async {
+        match command {
+            Command::Run(args) => cli::run::execute(args, config).await,
+            Command::Exec(args) => cli::exec::execute(args, config).await,
+            Command::Pool(args) => cli::pool::execute(args, config).await,
+            Command::Agent(args) => cli::agent::execute(args).await,
+            Command::Guest => unreachable!(),
+        }
+    });
+    // Not dropped: a pending read of our stdin would block the runtime's
+    // shutdown, and the process exits right after this anyway.
+    std::mem::forget(rt);
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sbx: {e:#}");
+            if e.is::<UsageError>() {
+                exit::USAGE
+            } else {
+                exit::SBX_ERROR
+            }
+        }
+    }
+}

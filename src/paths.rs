@@ -1,0 +1,145 @@
+//! Where the per-user agent lives: its runtime directory, socket, locks, log.
+//!
+//! The directory is `$XDG_RUNTIME_DIR/sbx` (else `/tmp/sbx-$UID`). It must
+//! belong to the current user and be closed to everyone else (mode 0700):
+//! whoever can reach the socket can run code with this user's engine access.
+
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error("cannot create the sbx runtime directory {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the sbx runtime directory {path} belongs to uid {owner}, not to you (uid {me}); remove it or set XDG_RUNTIME_DIR to a directory of your own"
+    )]
+    NotOurs { path: PathBuf, owner: u32, me: u32 },
+    #[error(
+        "the sbx runtime directory {path} is open to other users (mode {mode:o}); run `chmod 700 {path}`"
+    )]
+    Loose { path: PathBuf, mode: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct RuntimePaths {
+    pub dir: PathBuf,
+}
+
+pub fn uid() -> u32 {
+    unsafe { libc::geteuid() }
+}
+
+impl RuntimePaths {
+    pub fn from_env() -> RuntimePaths {
+        let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+            Some(d) => PathBuf::from(d).join("sbx"),
+            None => std::env::temp_dir().join(format!("sbx-{}", uid())),
+        };
+        RuntimePaths { dir }
+    }
+
+    /// Create the directory if needed and refuse one that is not safely ours.
+    pub fn ensure(&self) -> Result<(), PathError> {
+        match std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+        {
+            Ok(()) => {}
+            Err(source) => {
+                return Err(PathError::Create {
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        }
+        let meta = std::fs::symlink_metadata(&self.dir).map_err(|source| PathError::Create {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let me = uid();
+        if meta.uid() != me {
+            return Err(PathError::NotOurs {
+                path: self.dir.clone(),
+                owner: meta.uid(),
+                me,
+            });
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(PathError::Loose {
+                path: self.dir.clone(),
+                mode,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("agent.sock")
+    }
+
+    /// Held (flock) by the running agent for its whole life.
+    pub fn agent_lock(&self) -> PathBuf {
+        self.dir.join("agent.lock")
+    }
+
+    /// Held by a client while it starts an agent, so racing clients start one.
+    pub fn spawn_lock(&self) -> PathBuf {
+        self.dir.join("spawn.lock")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("agent.log")
+    }
+
+    /// Stable identity of the agent serving this directory, used in container
+    /// labels so a restarted agent finds the containers of its predecessor
+    /// (and only those).
+    pub fn agent_id(&self) -> String {
+        let canon = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        format!("{:016x}", fnv1a(canon.as_os_str().as_encoded_bytes()))
+    }
+}
+
+/// FNV-1a: stable across Rust releases, unlike `DefaultHasher`.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Take an exclusive `flock` on `path` (created if needed). `blocking`
+/// waits for it; otherwise `Ok(None)` means someone else holds it. The lock
+/// lives as long as the returned file.
+pub fn lock_file(path: &Path, blocking: bool) -> std::io::Result<Option<std::fs::File>> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let op = if blocking {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(Some(file));
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(None),
+            _ => return Err(err),
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The wire protocol between the `sbx` client and the per-user agent.
+//!
+//! # Framing
+//!
+//! Every message on the local socket is one frame:
+//!
+//! ```text
+//! +----------------+---------+---------------------+
+//! | length: u32 BE | kind: u8| payload (length - 1) |
+//! +----------------+---------+---------------------+
+//! ```
+//!
+//! `length` counts the kind byte and the payload and may not exceed
+//! [`MAX_FRAME`]. The kinds are:
+//!
+//! * [`Kind::Control`]: a JSON document, a [`Request`] (client → agent) or a
+//!   [`Response`] (agent → client);
+//! * [`Kind::Stdout`] / [`Kind::Stderr`]: raw bytes a program wrote, in the
+//!   order it wrote them, agent → client;
+//! * [`Kind::Stdin`]: raw bytes for the program's stdin, client → agent.
+//!
+//! Program output travels as raw bytes rather than inside JSON so that
+//! binary output costs nothing to encode and arrives exactly as written.
+//! The same framing carries the agent ⇄ guest protocol (see `guest::wire`).
+//!
+//! # Conversation
+//!
+//! 1. The client sends `Request::Hello` with [`PROTOCOL_VERSION`]; the agent
+//!    answers `Response::Hello` with its own version, or
+//!    `Response::Error { kind: VersionMismatch }` and closes.
+//! 2. The client sends one request. For `Run` it then streams `Stdin` frames
+//!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
+//!    frames and ends with `Response::Exit` (or `Response::Error`).
+//!    Other requests get a single reply.
+//! 3. Either side closes. A client that disconnects mid-run cancels the run.
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Bumped whenever a message changes shape; client and agent must agree.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest frame either side accepts. Program output is chunked well below
+/// this; the limit exists so junk on the socket cannot make us allocate
+/// gigabytes.
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Control = 0,
+    Stdout = 1,
+    Stderr = 2,
+    Stdin = 3,
+}
+
+impl Kind {
+    fn from_byte(b: u8) -> Option<Kind> {
+        match b {
+            0 => Some(Kind::Control),
+            1 => Some(Kind::Stdout),
+            2 => Some(Kind::Stderr),
+            3 => Some(Kind::Stdin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: Kind,
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    pub fn control<T: Serialize>(msg: &T) -> Frame {
+        Frame {
+            kind: Kind::Control,
+            payload: serde_json::to_vec(msg).expect("protocol messages always serialize"),
+        }
+    }
+
+    pub fn data(kind: Kind, payload: impl Into<Vec<u8>>) -> Frame {
+        Frame {
+            kind,
+            payload: payload.into(),
+        }
+    }
+
+    /// Decode a control payload; a data frame where a control frame was
+    /// expected is a protocol error.
+    pub fn parse<T: for<'de> Deserialize<'de>>(&self) -> Result<T, FrameError> {
+        if self.kind != Kind::Control {
+            return Err(FrameError::UnexpectedKind(self.kind as u8));
+        }
+        serde_json::from_slice(&self.payload).map_err(|e| FrameError::BadJson(e.to_string()))
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(5 + self.payload.len());
+        out.extend_from_slice(&((self.payload.len() + 1) as u32).to_be_bytes());
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.payload);
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("connection closed")]
+    Closed,
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME}-byte limit")]
+    TooLarge(usize),
+    #[error("empty frame")]
+    Empty,
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u8),
+    #[error("unexpected frame kind {0}")]
+    UnexpectedKind(u8),
+    #[error("malformed control message: {0}")]
+    BadJson(String),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+fn check_len(len: usize) -> Result<(), FrameError> {
+    if len == 0 {
+        Err(FrameError::Empty)
+    } else if len > MAX_FRAME {
+        Err(FrameError::TooLarge(len))
+    } else {
+        Ok(())
+    }
+}
+
+fn finish(buf: Vec<u8>) -> Result<Frame, FrameError> {
+    let kind = Kind::from_byte(buf[0]).ok_or(FrameError::UnknownKind(buf[0]))?;
+    Ok(Frame {
+        kind,
+        payload: buf[1..].to_vec(),
+    })
+}
+
+/// Read one frame. A clean EOF before the first byte is `Closed`; EOF inside
+/// a frame is an I/O error (truncated frame).
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Frame, FrameError> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    check_len(len)?;
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf).await?;
+    finish(buf)
+}
+
+pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &Frame) -> io::Result<()> {
+    w.write_all(&frame.encode()).await?;
+    w.flush().await
+}
+
+/// Blocking variants for the guest runner, which uses plain threads.
+pub fn read_frame_sync<R: Read>(r: &mut R) -> Result<Frame, FrameError> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    check_len(len)?;
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf)?;
+    finish(buf)
+}
+
+pub fn write_frame_sync<W: Write>(w: &mut W, frame: &Frame) -> io::Result<()> {
+    w.write_all(&frame.encode())?;
+    w.flush()
+}
+
+/// Incremental decoder for byte streams that arrive in arbitrary chunks
+/// (the container attach stream).
+#[derive(Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+}
+
+impl FrameDecoder {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Next complete frame, if one is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        if self.buf.len() < 4 {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
+        check_len(len)?;
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        let rest = self.buf.split_off(4 + len);
+        let frame_bytes = std::mem::replace(&mut self.buf, rest);
+        finish(frame_bytes[4..].to_vec()).map(Some)
+    }
+}
+
+/// Which pool serves a run, as resolved by the client from the language
+/// table and the user's configuration. Pools are keyed by this whole value,
+/// so a changed image or size gets a pool of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PoolSpec {
+    pub lang: String,
+    pub image: String,
+    pub min_size: usize,
+    pub max_size: usize,
+}
+
+impl PoolSpec {
+    pub fn name(&self) -> String {
+        self.lang.clone()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub pool: PoolSpec,
+    /// Name of the source file inside the working directory.
+    pub source_name: String,
+    pub source: String,
+    /// Full command line, e.g. `["python3", "main.py", "arg1"]`.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    Hello { protocol: u32, version: String },
+    Run(RunRequest),
+    StdinEof,
+    PoolUp { pool: PoolSpec, warm: usize },
+    PoolStats,
+    /// Remove every container and stop the agent.
+    PoolDown,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    VersionMismatch,
+    BadRequest,
+    /// The container engine failed (create, start, attach, ...).
+    Engine,
+    /// No container became free in time, or the pool is full and fails fast.
+    Exhausted,
+    /// The agent is shutting down.
+    ShuttingDown,
+    Internal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Hello {
+        protocol: u32,
+        version: String,
+        pid: u32,
+    },
+    Exit {
+        /// Program exit code, or 128 + signal number when killed by a signal.
+        code: i32,
+        timed_out: bool,
+        duration_ms: u64,
+    },
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+    Stats {
+        pools: Vec<PoolStats>,
+    },
+    Status {
+        pid: u32,
+        version: String,
+        engine: String,
+        socket: String,
+        pools: usize,
+    },
+    Done {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolStats {
+    pub name: String,
+    pub backend: String,
+    pub image: String,
+    pub lang: String,
+    pub total_size: usize,
+    pub max_size: usize,
+    pub min_size: usize,
+    pub initializing: usize,
+    pub idle: usize,
+    pub busy: usize,
+    pub removing: usize,
+    pub runs: u64,
+    pub created: u64,
+    pub removed: u64,
+    pub closed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_survives_a_round_trip_through_arbitrary_chunking() {
+        let frames = vec![
+            Frame::control(&Request::PoolStats),
+            Frame::data(Kind::Stdout, b"hello\n".to_vec()),
+            Frame::data(Kind::Stderr, Vec::new()),
+        ];
+        let bytes: Vec<u8> = frames.iter().flat_map(|f| f.encode()).collect();
+        for chunk in [1, 2, 3, 7, bytes.len()] {
+            let mut dec = FrameDecoder::default();
+            let mut got = Vec::new();
+            for piece in bytes.chunks(chunk) {
+                dec.push(piece);
+                while let Some(f) = dec.next_frame().unwrap() {
+                    got.push(f);
+                }
+            }
+            assert_eq!(got, frames, "chunk size {chunk}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_length_is_rejected_before_allocating() {
+        let mut dec = FrameDecoder::default();
+        dec.push(&u32::MAX.to_be_bytes());
+        assert!(matches!(dec.next_frame(), Err(FrameError::TooLarge(_))));
+    }
+
+    #[test]
+    fn an_unknown_kind_is_an_error_not_a_panic() {
+        let mut r: &[u8] = &[0, 0, 0, 1, 9];
+        assert!(matches!(
+            read_frame_sync(&mut r),
+            Err(FrameError::UnknownKind(9))
+        ));
+    }
+
+    #[test]
+    fn a_truncated_frame_is_an_io_error_and_a_clean_eof_is_closed() {
+        let mut r: &[u8] = &[0, 0, 0, 5, 1, b'a'];
+        assert!(matches!(read_frame_sync(&mut r), Err(FrameError::Io(_))));
+        let mut r: &[u8] = &[];
+        assert!(matches!(read_frame_sync(&mut r), Err(FrameError::Closed)));
+    }
+}
