@@ -99,7 +99,9 @@ impl Client {
 
     pub async fn recv_control(&mut self) -> Result<Response, ClientError> {
         let frame = self.recv().await?;
-        frame.parse::<Response>().map_err(|e| self.lost(e.to_string()))
+        frame
+            .parse::<Response>()
+            .map_err(|e| self.lost(e.to_string()))
     }
 
     /// Send one request and return its single reply; agent errors become
@@ -121,7 +123,11 @@ impl Client {
             _ => String::new(),
         };
         self.send(&req).await?;
-        let Client { mut r, mut w, paths } = self;
+        let Client {
+            mut r,
+            mut w,
+            paths,
+        } = self;
         let stdin_task = tokio::spawn(async move {
             if forward_stdin {
                 let mut stdin = tokio::io::stdin();
@@ -151,15 +157,16 @@ impl Client {
         let result = loop {
             let frame = match read_frame(&mut r).await {
                 Ok(f) => f,
-                Err(FrameError::Closed) => break Err(lost("the agent closed the connection mid-run".into())),
+                Err(FrameError::Closed) => {
+                    break Err(lost("the agent closed the connection mid-run".into()));
+                }
                 Err(e) => break Err(lost(e.to_string())),
             };
             match frame.kind {
                 Kind::Stdout => {
                     // A closed stdout (`| head -1`) must not stop the run's
                     // stderr or exit code from arriving.
-                    if out_open
-                        && (out.write_all(&frame.payload).is_err() || out.flush().is_err())
+                    if out_open && (out.write_all(&frame.payload).is_err() || out.flush().is_err())
                     {
                         out_open = false;
                     }

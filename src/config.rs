@@ -78,7 +78,8 @@ impl Config {
     /// Load the configuration. A missing file at the default location means
     /// defaults; a missing file that was named explicitly is an error.
     pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
-        let explicit = flag.is_some() || std::env::var_os("SBX_CONFIG").is_some_and(|p| !p.is_empty());
+        let explicit =
+            flag.is_some() || std::env::var_os("SBX_CONFIG").is_some_and(|p| !p.is_empty());
         let Some(path) = config_path(flag) else {
             return Ok(Config::default());
         };

@@ -243,10 +243,16 @@ pub struct RunRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
-    Hello { protocol: u32, version: String },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
     Run(RunRequest),
     StdinEof,
-    PoolUp { pool: PoolSpec, warm: usize },
+    PoolUp {
+        pool: PoolSpec,
+        warm: usize,
+    },
     PoolStats,
     /// Remove every container and stop the agent.
     PoolDown,
@@ -294,6 +300,8 @@ pub enum Response {
         engine: String,
         socket: String,
         pools: usize,
+        /// `key=value` label on every container of this agent.
+        label: String,
     },
     Done {
         message: String,

@@ -33,7 +33,7 @@ use tokio::sync::watch;
 pub struct Agent {
     pub backend: Arc<dyn Backend>,
     pub paths: RuntimePaths,
-    agent_id: String,
+    pub agent_id: String,
     instance: String,
     pools: Mutex<HashMap<PoolSpec, Arc<Pool>>>,
     shutdown: watch::Sender<bool>,
@@ -93,7 +93,11 @@ impl Agent {
         for p in &pools {
             removed += p.shut_down().await;
         }
-        match self.backend.remove_labelled(&self.base_labels(), None).await {
+        match self
+            .backend
+            .remove_labelled(&self.base_labels(), None)
+            .await
+        {
             Ok(n) => removed += n,
             Err(e) => eprintln!("sbx agent: final sweep failed: {e}"),
         }
@@ -128,7 +132,12 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     paths.ensure()?;
     let mut lock = lock_file(&paths.agent_lock(), false)
         .with_context(|| format!("cannot open {}", paths.agent_lock().display()))?
-        .ok_or_else(|| anyhow::anyhow!("another sbx agent is already serving {}", paths.dir.display()))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "another sbx agent is already serving {}",
+                paths.dir.display()
+            )
+        })?;
     lock.set_len(0)?;
     writeln!(lock, "{}", std::process::id())?;
 

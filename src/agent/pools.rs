@@ -52,6 +52,7 @@ pub async fn status(agent: Arc<Agent>, w: &mut ConnWriter) {
             engine: agent.backend.describe(),
             socket: agent.paths.socket().display().to_string(),
             pools: agent.all_pools().len(),
+            label: format!("{}={}", crate::backend::LABEL_AGENT, agent.agent_id),
         },
     )
     .await;

@@ -5,7 +5,9 @@ use super::conn::{ConnReader, ConnWriter, reply, reply_error};
 use crate::backend::GuestEvent;
 use crate::guest::wire::{FromGuest, GuestFile, ToGuest};
 use crate::pool::PoolError;
-use crate::protocol::{ErrorKind, Frame, Kind, Request, Response, RunRequest, read_frame, write_frame};
+use crate::protocol::{
+    ErrorKind, Frame, Kind, Request, Response, RunRequest, read_frame, write_frame,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;

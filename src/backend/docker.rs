@@ -19,8 +19,8 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -64,7 +64,8 @@ impl DockerBackend {
             endpoint: endpoint.clone(),
             reason,
         };
-        let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker =
+            Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
             .map_err(|_| unreachable("no answer within 10s".into()))?
@@ -83,7 +84,9 @@ impl DockerBackend {
     }
 
     async fn pull(&self, image: &str) -> Result<(), String> {
-        let opts = CreateImageOptionsBuilder::default().from_image(image).build();
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
         let mut stream = self.docker.create_image(Some(opts), None, None);
         let pull = async {
             while let Some(item) = stream.next().await {
@@ -194,7 +197,9 @@ impl DockerBackend {
                     }
                 }
             }
-            let _ = tx.send(GuestEvent::Closed("the container's output stream ended".into()));
+            let _ = tx.send(GuestEvent::Closed(
+                "the container's output stream ended".into(),
+            ));
         });
 
         self.docker
@@ -364,13 +369,18 @@ mod tests {
     #[test]
     fn the_test_binary_is_static_like_the_guest_must_be() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        assert!(is_static_elf(&me), "build with the repository's .cargo/config.toml");
+        assert!(
+            is_static_elf(&me),
+            "build with the repository's .cargo/config.toml"
+        );
     }
 
     #[test]
     fn a_dynamic_executable_is_recognised() {
         let sh = std::fs::read("/bin/sh").unwrap();
         assert!(!is_static_elf(&sh));
-        assert!(!is_static_elf(b"not an elf file at all, certainly not 64 bytes of header"));
+        assert!(!is_static_elf(
+            b"not an elf file at all, certainly not 64 bytes of header"
+        ));
     }
 }

@@ -39,7 +39,9 @@ pub enum BackendError {
         "image `{image}` is not available and could not be pulled ({reason}); build it (scripts/images.sh) or point [languages.<lang>] image at a local one in the sbx config"
     )]
     ImageMissing { image: String, reason: String },
-    #[error("cannot reach the container engine at {endpoint}: {reason}; start it (e.g. `dockerd`) or set DOCKER_HOST")]
+    #[error(
+        "cannot reach the container engine at {endpoint}: {reason}; start it (e.g. `dockerd`) or set DOCKER_HOST"
+    )]
     Unreachable { endpoint: String, reason: String },
     #[error("the guest runner in container {id} did not start: {reason}")]
     GuestFailed { id: String, reason: String },

@@ -54,12 +54,14 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
                     engine,
                     socket,
                     pools,
+                    label,
                 } = client.request(&Request::Status).await?
                 {
                     println!("agent: running, pid {pid}, sbx {version}");
                     println!("socket: {socket}");
                     println!("engine: {engine}");
                     println!("pools: {pools}");
+                    println!("containers: docker ps --filter label={label}");
                 }
                 Ok(0)
             }

@@ -27,7 +27,9 @@ pub enum PoolCmd {
         warm: Option<usize>,
     },
     /// Show each pool's size, states and runs
-    #[command(after_help = "Examples:\n  sbx pool stats\n  sbx pool stats --json | jq '.pools[].idle'")]
+    #[command(
+        after_help = "Examples:\n  sbx pool stats\n  sbx pool stats --json | jq '.pools[].idle'"
+    )]
     Stats {
         /// Print JSON instead of a table
         #[arg(long)]
@@ -48,9 +50,13 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                 min_size: cfg.pool.min_size,
                 max_size: cfg.pool.max_size,
             };
-            let warm = warm.unwrap_or(cfg.pool.min_size.max(1)).min(cfg.pool.max_size);
+            let warm = warm
+                .unwrap_or(cfg.pool.min_size.max(1))
+                .min(cfg.pool.max_size);
             let mut client = Client::connect(true).await?;
-            if let Response::Done { message } = client.request(&Request::PoolUp { pool, warm }).await? {
+            if let Response::Done { message } =
+                client.request(&Request::PoolUp { pool, warm }).await?
+            {
                 println!("{message}");
             }
             Ok(0)
@@ -65,7 +71,10 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                 Err(e) => return Err(e.into()),
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "pools": pools }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "pools": pools }))?
+                );
             } else if pools.is_empty() {
                 println!("no pools (the agent starts with the first `sbx run` or `sbx pool up`)");
             } else {

@@ -1,11 +1,11 @@
 //! `sbx run FILE`: run a program file in a warm sandbox.
 
 use super::RunOptions;
+use crate::UsageError;
 use crate::client::Client;
 use crate::config::Config;
 use crate::lang::{self, Language};
 use crate::protocol::{PoolSpec, Request, RunRequest};
-use crate::UsageError;
 use clap::Args;
 use std::io::Read;
 use std::path::{Path, PathBuf};

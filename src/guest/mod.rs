@@ -174,8 +174,9 @@ fn start_run(
         .env_clear()
         .env(
             "PATH",
-            std::env::var("PATH")
-                .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin".into()),
+            std::env::var("PATH").unwrap_or_else(|_| {
+                "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin".into()
+            }),
         )
         .env("HOME", HOME_DIR)
         .env("TMPDIR", "/tmp")
@@ -200,7 +201,10 @@ fn start_run(
             } else {
                 126
             };
-            fail(format!("cannot start `{program}` in the container: {e}"), code);
+            fail(
+                format!("cannot start `{program}` in the container: {e}"),
+                code,
+            );
             return not_started(finished);
         }
     };
@@ -279,9 +283,9 @@ fn start_run(
             }
         }
         let code = match status {
-            Ok(s) => s
-                .code()
-                .unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)),
+            Ok(s) => s.code().unwrap_or_else(|| {
+                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
+            }),
             Err(_) => 125,
         };
         send_msg(&FromGuest::Exit {
@@ -308,13 +312,13 @@ fn place_files(files: &[GuestFile]) -> io::Result<()> {
     std::fs::create_dir_all(HOME_DIR)?;
     for f in files {
         let rel = Path::new(&f.path);
-        if rel
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("file path {:?} must be relative and stay inside the working directory", f.path),
+                format!(
+                    "file path {:?} must be relative and stay inside the working directory",
+                    f.path
+                ),
             ));
         }
         let dest = Path::new(WORK_DIR).join(rel);

@@ -46,7 +46,13 @@ pub enum FromGuest {
     /// Ready for a run. `clean` is false when the guest could not prove
     /// that the previous run left nothing behind; the agent then recycles
     /// the container instead of reusing it.
-    Ready { version: String, clean: bool },
-    Exit { code: i32, timed_out: bool },
+    Ready {
+        version: String,
+        clean: bool,
+    },
+    Exit {
+        code: i32,
+        timed_out: bool,
+    },
     Pong,
 }

@@ -156,10 +156,17 @@ async fn fill_to_min_creates_the_missing_sandboxes_in_parallel() {
     let pool = pool_with(backend.clone(), 3, 5, Duration::from_secs(1));
     let started = std::time::Instant::now();
     pool.fill_to_min().await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(140), "created one by one");
+    assert!(
+        started.elapsed() < Duration::from_millis(140),
+        "created one by one"
+    );
     assert_eq!(pool.stats().idle, 3);
     pool.fill_to_min().await.unwrap();
-    assert_eq!(backend.next.load(Ordering::SeqCst), 3, "already at min_size");
+    assert_eq!(
+        backend.next.load(Ordering::SeqCst),
+        3,
+        "already at min_size"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,200 @@
+//! Harness for integration tests: the real `sbx` binary against real Docker.
+//!
+//! Every test gets its own runtime directory (so its own agent, socket and
+//! pools) and its own config file naming the test image. Dropping the
+//! harness stops that agent and checks nothing it made is left behind.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Sbx {
+    pub root: PathBuf,
+    pub runtime: PathBuf,
+    pub config: PathBuf,
+}
+
+/// The image tests run in. scripts/test.sh builds it and sets the variable;
+/// without it the tests cannot mean anything, so they fail loudly.
+pub fn test_image() -> String {
+    std::env::var("SBX_TEST_IMAGE").expect(
+        "SBX_TEST_IMAGE is not set: run the tests with `bash scripts/test.sh`, which builds the image",
+    )
+}
+
+impl Sbx {
+    pub fn new(name: &str) -> Sbx {
+        let root = std::env::temp_dir().join(format!("sbx-it-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let runtime = root.join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let config = root.join("config.toml");
+        let image = test_image();
+        std::fs::write(
+            &config,
+            format!(
+                "[languages.python]\nimage = \"{image}\"\n\n[languages.javascript]\nimage = \"{image}\"\n"
+            ),
+        )
+        .unwrap();
+        Sbx {
+            root,
+            runtime,
+            config,
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sbx"));
+        c.env("XDG_RUNTIME_DIR", &self.runtime)
+            .env("SBX_CONFIG", &self.config)
+            .env_remove("NO_COLOR");
+        c
+    }
+
+    /// Run `sbx ARGS` with `stdin` as its standard input.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sbx binary runs");
+        let mut input = child.stdin.take().unwrap();
+        let data = stdin.as_bytes().to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sbx binary runs")
+    }
+
+    /// `sbx exec --lang LANG CODE`, asserting it succeeded; returns stdout.
+    pub fn exec_ok(&self, lang: &str, code: &str) -> String {
+        let out = self.run(&["exec", "--lang", lang, code], "");
+        assert!(
+            out.status.success(),
+            "exec failed ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.root.join(name);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Pids of live `sbx agent serve` processes serving this test's directory.
+    pub fn agent_pids(&self) -> Vec<u32> {
+        let needle = format!("XDG_RUNTIME_DIR={}", self.runtime.display());
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let is_agent = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>()
+                .ends_with(&["agent".to_string(), "serve".to_string(), String::new()]);
+            if !is_agent {
+                continue;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let zombie = state.split(") ").nth(1).is_some_and(|s| s.starts_with('Z'));
+            if !zombie && environ.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// The `io.sbx.agent=…` label of this test's agent (starts it if needed).
+    pub fn agent_label(&self) -> String {
+        let out = self.run(&["agent", "status"], "");
+        if !out.status.success() {
+            self.run(&["agent", "start"], "");
+        }
+        let out = self.run(&["agent", "status"], "");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.split("label=").nth(1))
+            .unwrap_or_else(|| panic!("no label in agent status: {text}"))
+            .trim()
+            .to_string()
+    }
+
+    pub fn wait_for_no_agent(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.agent_pids().is_empty() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+/// Containers (any state) carrying `label`.
+pub fn containers_with(label: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "-q", "--filter", &format!("label={label}")])
+        .output()
+        .expect("docker CLI available");
+    assert!(out.status.success(), "docker ps failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+impl Drop for Sbx {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd()
+            .args(["pool", "down"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        for pid in self.agent_pids() {
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn examples_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+}

@@ -1,0 +1,365 @@
+//! `sbx run` / `sbx exec` end to end: real binary, real agent, real Docker.
+
+mod common;
+
+use common::{Sbx, containers_with, examples_dir, stderr, stdout};
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_first_call_spawns_the_agent_and_the_next_one_reuses_it() {
+    let sbx = Sbx::new("spawn");
+    assert!(sbx.agent_pids().is_empty());
+    let hello = examples_dir().join("hello.py");
+
+    let out = sbx.run(&["run", hello.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello from sbx\n");
+    let agents = sbx.agent_pids();
+    assert_eq!(agents.len(), 1, "exactly one agent after the first call");
+
+    let out = sbx.run(&["run", hello.to_str().unwrap()], "");
+    assert_eq!(stdout(&out), "hello from sbx\n");
+    assert_eq!(
+        sbx.agent_pids(),
+        agents,
+        "the second call used the same agent"
+    );
+}
+
+#[test]
+fn concurrent_first_calls_start_exactly_one_agent() {
+    let sbx = Sbx::new("race");
+    let children: Vec<_> = (0..6)
+        .map(|i| sbx.spawn(&["exec", "--lang", "python", &format!("print({i} * 2)")]))
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "client {i}: {}", stderr(&out));
+        assert_eq!(stdout(&out), format!("{}\n", i * 2));
+    }
+    assert_eq!(sbx.agent_pids().len(), 1);
+}
+
+#[test]
+fn stdout_and_stderr_are_kept_apart_and_in_order() {
+    let sbx = Sbx::new("streams");
+    let code = "import sys\nfor i in range(200):\n    print(f'out {i}')\n    print(f'err {i}', file=sys.stderr)\n";
+    let out = sbx.run(&["exec", "--lang", "python", code], "");
+    assert!(out.status.success());
+    let want_out: String = (0..200).map(|i| format!("out {i}\n")).collect();
+    let want_err: String = (0..200).map(|i| format!("err {i}\n")).collect();
+    assert_eq!(stdout(&out), want_out);
+    assert_eq!(stderr(&out), want_err);
+}
+
+#[test]
+fn the_programs_exit_code_is_sbxs_exit_code() {
+    let sbx = Sbx::new("exit");
+    let code = |args: &[&str]| sbx.run(args, "").status.code();
+    assert_eq!(
+        code(&["exec", "--lang", "python", "import sys; sys.exit(3)"]),
+        Some(3)
+    );
+    assert_eq!(code(&["exec", "--lang", "python", "pass"]), Some(0));
+    assert_eq!(
+        code(&["exec", "--lang", "javascript", "process.exit(42)"]),
+        Some(42)
+    );
+    assert_eq!(
+        code(&[
+            "exec",
+            "--lang",
+            "python",
+            "import os; os.kill(os.getpid(), 9)"
+        ]),
+        Some(128 + 9),
+        "killed by a signal: 128 + signal, as in a shell"
+    );
+    // An uncaught exception is the interpreter's failure code, with the
+    // traceback on stderr.
+    let out = sbx.run(
+        &["exec", "--lang", "python", "raise ValueError('boom')"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("ValueError: boom"));
+}
+
+#[test]
+fn stdin_is_piped_through_to_the_program() {
+    let sbx = Sbx::new("stdin");
+    let prog = sbx.write(
+        "upper.py",
+        "import sys\nfor line in sys.stdin:\n    print(line.strip().upper())\nprint('eof')\n",
+    );
+    let out = sbx.run(&["run", prog.to_str().unwrap()], "alpha\nbeta\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ALPHA\nBETA\neof\n");
+
+    // The program itself may come from stdin, with --lang.
+    let out = sbx.run(&["exec", "--lang", "javascript"], "console.log(6*7)\n");
+    assert_eq!(stdout(&out), "42\n");
+    let out = sbx.run(&["run", "--lang", "python", "-"], "print('from stdin')\n");
+    assert_eq!(stdout(&out), "from stdin\n");
+}
+
+#[test]
+fn program_arguments_and_environment_reach_the_program() {
+    let sbx = Sbx::new("args");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--lang",
+            "python",
+            "-e",
+            "GREETING=hi there",
+            "import os, sys; print(sys.argv[1:], os.environ['GREETING'])",
+            "--",
+            "a b",
+            "--flag",
+        ],
+        "",
+    );
+    assert_eq!(
+        stdout(&out),
+        "['a b', '--flag'] hi there\n",
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn output_streams_to_the_client_before_the_program_ends() {
+    let sbx = Sbx::new("stream");
+    let mut child = sbx.spawn(&[
+        "exec",
+        "--lang",
+        "python",
+        "import time\nprint('first')\ntime.sleep(2)\nprint('second')\n",
+    ]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let first_at = Instant::now();
+    assert_eq!(first, "first");
+    let second = lines.next().unwrap().unwrap();
+    assert_eq!(second, "second");
+    assert!(
+        first_at.elapsed() >= Duration::from_millis(1500),
+        "the first line arrived together with the second, not before the sleep"
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn files_written_by_one_run_are_gone_for_the_next() {
+    let sbx = Sbx::new("files");
+    let writer = "\
+import os, socket
+open('leak.txt', 'w').write('secret')
+open('/tmp/leak.txt', 'w').write('secret')
+os.makedirs('/tmp/deep/er', exist_ok=True)
+open(os.path.expanduser('~/.leak'), 'w').write('secret')
+print(socket.gethostname())
+";
+    let reader = "\
+import os, socket
+print(socket.gethostname())
+print(sorted(os.listdir('.')), os.listdir('/tmp'), os.listdir(os.path.expanduser('~')))
+";
+    let first = sbx.exec_ok("python", writer);
+    let second = sbx.exec_ok("python", reader);
+    let mut lines = second.lines();
+    assert_eq!(
+        lines.next(),
+        first.lines().next(),
+        "both runs must use the same warm container for this test to mean anything"
+    );
+    assert_eq!(lines.next(), Some("['main.py'] [] []"));
+}
+
+#[test]
+fn processes_started_by_one_run_are_gone_when_the_next_starts() {
+    let sbx = Sbx::new("procs");
+    // A double-forked daemon in a session of its own: it escapes any
+    // process-group kill, but not the guest.
+    let daemon = "\
+import os, socket, time
+print(socket.gethostname(), flush=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(300)
+    os._exit(0)
+os.wait()
+";
+    let census = "\
+import os, socket
+print(socket.gethostname())
+me = os.getpid()
+others = []
+for p in os.listdir('/proc'):
+    if p.isdigit() and int(p) not in (1, me):
+        others.append(open(f'/proc/{p}/cmdline').read().replace('\\0', ' '))
+print(others)
+";
+    let first = sbx.exec_ok("python", daemon);
+    let second = sbx.exec_ok("python", census);
+    let mut lines = second.lines();
+    assert_eq!(lines.next(), first.lines().next(), "same warm container");
+    assert_eq!(
+        lines.next(),
+        Some("[]"),
+        "nothing but the guest and this run"
+    );
+}
+
+#[test]
+fn a_timed_out_run_is_killed_with_exit_124_and_the_pool_stays_usable() {
+    let sbx = Sbx::new("timeout");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--lang",
+            "python",
+            "--timeout",
+            "1s",
+            "import time\nprint('start', flush=True)\ntime.sleep(60)",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(stdout(&out), "start\n");
+    assert!(stderr(&out).contains("timeout"), "{}", stderr(&out));
+    assert_eq!(sbx.exec_ok("python", "print('next')"), "next\n");
+}
+
+#[test]
+fn pool_down_removes_every_container_and_stops_the_agent() {
+    let sbx = Sbx::new("down");
+    sbx.exec_ok("python", "print(1)");
+    sbx.exec_ok("javascript", "console.log(1)");
+    let label = sbx.agent_label();
+    assert_eq!(
+        containers_with(&label).len(),
+        2,
+        "one warm container per language"
+    );
+
+    let out = sbx.run(&["pool", "down"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("removed 2"), "{}", stdout(&out));
+    assert!(containers_with(&label).is_empty(), "containers left behind");
+    assert!(
+        sbx.wait_for_no_agent(Duration::from_secs(10)),
+        "agent still running"
+    );
+}
+
+#[test]
+fn pool_up_warms_containers_and_stats_show_them() {
+    let sbx = Sbx::new("stats");
+    let out = sbx.run(&["pool", "up", "--lang", "python", "--warm", "2"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    sbx.exec_ok("python", "print(1)");
+
+    let out = sbx.run(&["pool", "stats", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pool = &v["pools"][0];
+    assert_eq!(pool["lang"], "python");
+    assert_eq!(pool["backend"], "docker");
+    assert_eq!(pool["idle"], 2);
+    assert_eq!(pool["busy"], 0);
+    assert_eq!(pool["total_size"], 2);
+    assert_eq!(pool["max_size"], 10);
+    assert_eq!(pool["runs"], 1);
+    assert_eq!(pool["created"], 2, "the run reused a warm container");
+
+    let table = stdout(&sbx.run(&["pool", "stats"], ""));
+    for column in ["pool", "backend", "image", "size/max", "idle", "busy"] {
+        assert!(table.contains(column), "{table}");
+    }
+    assert!(table.contains("2/10"), "{table}");
+}
+
+#[test]
+fn bad_input_gets_a_one_line_error_and_a_distinct_exit_code() {
+    let sbx = Sbx::new("usage");
+    let out = sbx.run(&["exec", "--lang", "cobol", "x"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown language `cobol`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = sbx.run(&["run", "/nonexistent/prog.py"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read /nonexistent/prog.py"));
+
+    let out = sbx.run(&["run", "--no-such-flag", "x.py"], "");
+    assert_eq!(out.status.code(), Some(2));
+
+    let bad = sbx.write("bad.toml", "[pool]\nmax_sise = 3\n");
+    let out = sbx.run(
+        &[
+            "--config",
+            bad.to_str().unwrap(),
+            "exec",
+            "--lang",
+            "python",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("max_sise"), "{}", stderr(&out));
+    assert!(
+        sbx.agent_pids().is_empty(),
+        "no agent for input that never needed one"
+    );
+}
+
+#[test]
+fn an_agent_that_cannot_start_tells_the_client_why() {
+    let sbx = Sbx::new("noengine");
+    let started = Instant::now();
+    let out = sbx
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["exec", "--lang", "python", "print(1)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach the container engine"), "{err}");
+    assert!(err.contains("/nonexistent/docker.sock"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
+    // An empty image: no libc, no shell, no python. The static guest runs
+    // in it anyway and reports what is missing.
+    let image = "sbx-test/empty:1";
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("docker image inspect {image} >/dev/null 2>&1 || tar -cf - -T /dev/null | docker import - {image} >/dev/null")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sbx = Sbx::new("noexe");
+    std::fs::write(
+        &sbx.config,
+        format!("[languages.python]\nimage = \"{image}\"\n"),
+    )
+    .unwrap();
+
+    let out = sbx.run(&["exec", "--lang", "python", "print(1)"], "");
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot start `python3`"),
+        "{}",
+        stderr(&out)
+    );
+}
