@@ -102,6 +102,49 @@ fn stdin_is_piped_through_to_the_program() {
     assert_eq!(stdout(&out), "42\n");
     let out = sbx.run(&["run", "--lang", "python", "-"], "print('from stdin')\n");
     assert_eq!(stdout(&out), "from stdin\n");
+
+    // -n leaves our stdin alone (for shell loops that read their own).
+    let out = sbx.run(
+        &["run", "-n", prog.to_str().unwrap()],
+        "not for the program\n",
+    );
+    assert_eq!(stdout(&out), "eof\n");
+}
+
+#[test]
+fn a_client_that_disconnects_mid_run_frees_its_container_for_the_next_run() {
+    let sbx = Sbx::new("disconnect");
+    // One container only, so the next run must get the abandoned one back.
+    let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
+    cfg.push_str("\n[pool]\nmax_size = 1\n");
+    std::fs::write(&sbx.config, cfg).unwrap();
+    let first = sbx.exec_ok("python", "import socket; print(socket.gethostname())");
+    let mut child = sbx.spawn(&[
+        "exec",
+        "--lang",
+        "python",
+        "import time\nprint('up', flush=True)\ntime.sleep(120)",
+    ]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "up");
+    child.kill().unwrap(); // the client dies; its run must die with it
+    child.wait().unwrap();
+
+    // The next run gets the container back, clean, long before the
+    // abandoned program would have finished.
+    let out = sbx.run(&["exec", "--lang", "python", "--timeout", "20s", "import socket, os\nprint(socket.gethostname())\nprint([p for p in os.listdir('/proc') if p.isdigit() and p not in ('1', str(os.getpid()))])"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        first.lines().next(),
+        "the same container was reused"
+    );
+    assert_eq!(lines.next(), Some("[]"), "the abandoned program is gone");
+    let stats = sbx.run(&["pool", "stats", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["pools"][0]["total_size"], 1);
 }
 
 #[test]

@@ -105,17 +105,22 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                 GuestEvent::Msg(_) => {}
                 GuestEvent::Closed(why) => break Err(format!("the container failed during the run: {why}")),
             },
-            input = input_rx.recv(), if stdin_open => match input {
+            // Watched until the client goes away, not just until its stdin
+            // ends: a client killed after sending EOF must cancel the run.
+            input = input_rx.recv(), if client_open => match input {
                 Some(ClientInput::Stdin(data)) => {
-                    let _ = guest.send_stdin(data).await;
+                    if stdin_open {
+                        let _ = guest.send_stdin(data).await;
+                    }
                 }
                 Some(ClientInput::Eof) => {
-                    stdin_open = false;
-                    let _ = guest.send(&ToGuest::StdinEof).await;
+                    if stdin_open {
+                        stdin_open = false;
+                        let _ = guest.send(&ToGuest::StdinEof).await;
+                    }
                 }
                 None => {
                     // The client went away mid-run: nobody wants the result.
-                    stdin_open = false;
                     client_open = false;
                     let _ = guest.send(&ToGuest::Cancel).await;
                 }

@@ -10,8 +10,8 @@
 //! The API version is negotiated: Docker 20.10 speaks 1.41, bollard
 //! defaults to a newer one.
 
-use super::guest_conn::decode_into;
-use super::{Backend, BackendError, GuestConn, GuestEvent, Sandbox, SandboxSpec};
+use super::guest_conn::decode_events;
+use super::{Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, Sandbox, SandboxSpec};
 use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
@@ -174,7 +174,7 @@ impl DockerBackend {
             .await
             .map_err(|e| engine_err("attach to the container", e))?;
 
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let short = id.chars().take(12).collect::<String>();
         let mut output = attached.output;
         tokio::spawn(async move {
@@ -182,8 +182,11 @@ impl DockerBackend {
             while let Some(item) = output.next().await {
                 match item {
                     Ok(LogOutput::StdOut { message }) => {
-                        if !decode_into(&mut decoder, &message, &tx) {
-                            return;
+                        for ev in decode_events(&mut decoder, &message) {
+                            let fatal = matches!(ev, GuestEvent::Closed(_));
+                            if tx.send(ev).await.is_err() || fatal {
+                                return; // sandbox dropped, or stream unusable
+                            }
                         }
                     }
                     Ok(LogOutput::StdErr { message }) | Ok(LogOutput::Console { message }) => {
@@ -192,14 +195,18 @@ impl DockerBackend {
                     }
                     Ok(LogOutput::StdIn { .. }) => {}
                     Err(e) => {
-                        let _ = tx.send(GuestEvent::Closed(format!("attach stream failed: {e}")));
+                        let _ = tx
+                            .send(GuestEvent::Closed(format!("attach stream failed: {e}")))
+                            .await;
                         return;
                     }
                 }
             }
-            let _ = tx.send(GuestEvent::Closed(
-                "the container's output stream ended".into(),
-            ));
+            let _ = tx
+                .send(GuestEvent::Closed(
+                    "the container's output stream ended".into(),
+                ))
+                .await;
         });
 
         self.docker

@@ -18,13 +18,13 @@ pub enum GuestEvent {
 
 pub struct GuestConn {
     writer: Pin<Box<dyn AsyncWrite + Send>>,
-    events: mpsc::UnboundedReceiver<GuestEvent>,
+    events: mpsc::Receiver<GuestEvent>,
 }
 
 impl GuestConn {
     pub fn new(
         writer: Pin<Box<dyn AsyncWrite + Send>>,
-        events: mpsc::UnboundedReceiver<GuestEvent>,
+        events: mpsc::Receiver<GuestEvent>,
     ) -> GuestConn {
         GuestConn { writer, events }
     }
@@ -67,17 +67,20 @@ impl GuestConn {
     }
 }
 
-/// Feed decoded frames from a byte stream into a channel of events.
-/// Returns false once the stream is unusable.
-pub fn decode_into(
-    decoder: &mut FrameDecoder,
-    bytes: &[u8],
-    tx: &mpsc::UnboundedSender<GuestEvent>,
-) -> bool {
+/// Capacity of the channel between a container's stream and the run that
+/// consumes it. Bounded so that a program writing faster than its client
+/// reads is slowed down (the pipe back-pressure reaches the program) instead
+/// of filling the agent's memory.
+pub const EVENT_BUFFER: usize = 64;
+
+/// Decode the frames completed by `bytes` into events. After an event that
+/// makes the stream unusable (`Closed`), the caller must stop reading.
+pub fn decode_events(decoder: &mut FrameDecoder, bytes: &[u8]) -> Vec<GuestEvent> {
     decoder.push(bytes);
+    let mut events = Vec::new();
     loop {
         match decoder.next_frame() {
-            Ok(None) => return true,
+            Ok(None) => return events,
             Ok(Some(frame)) => {
                 let ev = match frame.kind {
                     Kind::Stdout => GuestEvent::Stdout(frame.payload),
@@ -89,14 +92,14 @@ pub fn decode_into(
                     Kind::Stdin => GuestEvent::Closed("guest sent a stdin frame".into()),
                 };
                 let fatal = matches!(ev, GuestEvent::Closed(_));
-                let _ = tx.send(ev);
+                events.push(ev);
                 if fatal {
-                    return false;
+                    return events;
                 }
             }
             Err(e) => {
-                let _ = tx.send(GuestEvent::Closed(format!("bad frame from guest: {e}")));
-                return false;
+                events.push(GuestEvent::Closed(format!("bad frame from guest: {e}")));
+                return events;
             }
         }
     }

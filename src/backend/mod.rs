@@ -8,7 +8,7 @@
 pub mod docker;
 mod guest_conn;
 
-pub use guest_conn::{GuestConn, GuestEvent};
+pub use guest_conn::{EVENT_BUFFER, GuestConn, GuestEvent};
 
 use async_trait::async_trait;
 

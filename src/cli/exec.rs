@@ -34,7 +34,7 @@ pub struct ExecArgs {
 pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let lang = super::run::language(&args.lang)?;
     let (source, forward_stdin) = match args.code {
-        Some(code) => (code, true),
+        Some(code) => (code, !args.opts.no_stdin),
         None => {
             let mut s = String::new();
             std::io::stdin()

@@ -48,6 +48,11 @@ pub struct RunOptions {
     /// Set an environment variable for the program (repeatable)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// Do not pass stdin to the program, which reads EOF (like `ssh -n`; for
+    /// loops such as `while read f; do sbx run -n "$f"; done < list`)
+    #[arg(short = 'n', long)]
+    pub no_stdin: bool,
 }
 
 pub fn parse_env(s: &str) -> Result<(String, String), String> {

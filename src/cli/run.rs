@@ -105,5 +105,6 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
         std::fs::read_to_string(&args.file)
             .map_err(|e| UsageError(format!("cannot read {}: {e}", args.file.display())))?
     };
-    submit(config, lang, source, args.args, &args.opts, !from_stdin).await
+    let forward = !from_stdin && !args.opts.no_stdin;
+    submit(config, lang, source, args.args, &args.opts, forward).await
 }

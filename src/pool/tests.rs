@@ -40,7 +40,7 @@ impl Backend for MemoryBackend {
             live.len()
         };
         self.peak.fetch_max(n, Ordering::SeqCst);
-        let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_tx, rx) = tokio::sync::mpsc::channel(1);
         Ok(Sandbox {
             id,
             guest: GuestConn::new(Box::pin(tokio::io::sink()), rx),
