@@ -25,6 +25,13 @@ fn main() {
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),
+        Command::Generate(args) => match cli::generate::execute(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sbx: cannot write the generated files: {e:#}");
+                exit::SBX_ERROR
+            }
+        },
         Command::Agent(cli::agent::AgentArgs {
             cmd: cli::agent::AgentCmd::Serve,
         }) => agent::serve(paths::RuntimePaths::from_env()),
@@ -51,7 +58,8 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
             Command::Exec(args) => cli::exec::execute(args, config).await,
             Command::Pool(args) => cli::pool::execute(args, config).await,
             Command::Agent(args) => cli::agent::execute(args).await,
-            Command::Guest => unreachable!(),
+            Command::Doctor(args) => cli::doctor::execute(args, config).await,
+            Command::Guest | Command::Generate(_) => unreachable!("dispatched in main"),
         }
     });
     // Not dropped: a pending read of our stdin would block the runtime's

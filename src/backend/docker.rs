@@ -305,6 +305,45 @@ impl Backend for DockerBackend {
     }
 }
 
+/// What `sbx doctor` reports about the engine.
+pub struct EngineInfo {
+    pub endpoint: String,
+    pub server_version: String,
+    pub api_version: String,
+    /// The engine's data directory (images, containers), when it reports one.
+    pub root_dir: Option<String>,
+}
+
+impl DockerBackend {
+    pub async fn engine_info(&self) -> Result<EngineInfo, BackendError> {
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| engine_err("ask the engine for its version", e))?;
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| engine_err("ask the engine for its configuration", e))?;
+        Ok(EngineInfo {
+            endpoint: self.endpoint.clone(),
+            server_version: version.version.unwrap_or_else(|| "unknown".into()),
+            api_version: self.api_version.clone(),
+            root_dir: info.docker_root_dir,
+        })
+    }
+
+    /// Whether `image` is present on the engine (no pull is attempted).
+    pub async fn image_present(&self, image: &str) -> Result<bool, BackendError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(engine_err("inspect an image", e)),
+        }
+    }
+}
+
 /// The guest is this very binary (built static, see .cargo/config.toml),
 /// packed once as a tar archive for the upload API.
 fn guest_tarball() -> Result<bytes::Bytes, String> {

@@ -1,7 +1,9 @@
 //! Command-line definitions (clap), one file per command.
 
 pub mod agent;
+pub mod doctor;
 pub mod exec;
+pub mod generate;
 pub mod pool;
 pub mod run;
 
@@ -33,9 +35,13 @@ pub enum Command {
     Exec(exec::ExecArgs),
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
+    Doctor(doctor::DoctorArgs),
     /// The runner inside each container (started by the agent, not by hand)
     #[command(hide = true)]
     Guest,
+    /// Write shell completions and man pages (for packagers and CI)
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 /// Options shared by `run` and `exec`.

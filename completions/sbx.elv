@@ -1,0 +1,214 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[sbx] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'sbx'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'sbx'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand run 'Run a program file in a warm sandbox'
+            cand exec 'Run a code snippet given as an argument or on stdin'
+            cand pool 'Manage the pools of warm containers'
+            cand agent 'Control the per-user background agent (normally started on demand)'
+            cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand guest 'The runner inside each container (started by the agent, not by hand)'
+            cand generate 'Write shell completions and man pages (for packagers and CI)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;run'= {
+            cand -l 'Language, when the file extension does not say (python, javascript)'
+            cand --lang 'Language, when the file extension does not say (python, javascript)'
+            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand -e 'Set an environment variable for the program (repeatable)'
+            cand --env 'Set an environment variable for the program (repeatable)'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;exec'= {
+            cand -l 'Language of the snippet (python, javascript)'
+            cand --lang 'Language of the snippet (python, javascript)'
+            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand -e 'Set an environment variable for the program (repeatable)'
+            cand --env 'Set an environment variable for the program (repeatable)'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;pool'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand up 'Start the agent and warm a pool so the next run is fast'
+            cand stats 'Show each pool''s size, states and runs'
+            cand down 'Remove every container of this user''s agent and stop the agent'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;pool;up'= {
+            cand -l 'Language of the pool'
+            cand --lang 'Language of the pool'
+            cand --warm 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;pool;stats'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;pool;down'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;pool;help'= {
+            cand up 'Start the agent and warm a pool so the next run is fast'
+            cand stats 'Show each pool''s size, states and runs'
+            cand down 'Remove every container of this user''s agent and stop the agent'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;pool;help;up'= {
+        }
+        &'sbx;pool;help;stats'= {
+        }
+        &'sbx;pool;help;down'= {
+        }
+        &'sbx;pool;help;help'= {
+        }
+        &'sbx;agent'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand start 'Start the agent if it is not running'
+            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
+            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand serve 'Run the agent in the foreground (what `start` spawns)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;agent;start'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;stop'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;status'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;serve'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;help'= {
+            cand start 'Start the agent if it is not running'
+            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
+            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand serve 'Run the agent in the foreground (what `start` spawns)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;agent;help;start'= {
+        }
+        &'sbx;agent;help;stop'= {
+        }
+        &'sbx;agent;help;status'= {
+        }
+        &'sbx;agent;help;serve'= {
+        }
+        &'sbx;agent;help;help'= {
+        }
+        &'sbx;doctor'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'sbx;guest'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;generate'= {
+            cand --completions 'Directory for the completion scripts'
+            cand --man 'Directory for the man pages'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;help'= {
+            cand run 'Run a program file in a warm sandbox'
+            cand exec 'Run a code snippet given as an argument or on stdin'
+            cand pool 'Manage the pools of warm containers'
+            cand agent 'Control the per-user background agent (normally started on demand)'
+            cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand guest 'The runner inside each container (started by the agent, not by hand)'
+            cand generate 'Write shell completions and man pages (for packagers and CI)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;help;run'= {
+        }
+        &'sbx;help;exec'= {
+        }
+        &'sbx;help;pool'= {
+            cand up 'Start the agent and warm a pool so the next run is fast'
+            cand stats 'Show each pool''s size, states and runs'
+            cand down 'Remove every container of this user''s agent and stop the agent'
+        }
+        &'sbx;help;pool;up'= {
+        }
+        &'sbx;help;pool;stats'= {
+        }
+        &'sbx;help;pool;down'= {
+        }
+        &'sbx;help;agent'= {
+            cand start 'Start the agent if it is not running'
+            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
+            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand serve 'Run the agent in the foreground (what `start` spawns)'
+        }
+        &'sbx;help;agent;start'= {
+        }
+        &'sbx;help;agent;stop'= {
+        }
+        &'sbx;help;agent;status'= {
+        }
+        &'sbx;help;agent;serve'= {
+        }
+        &'sbx;help;doctor'= {
+        }
+        &'sbx;help;guest'= {
+        }
+        &'sbx;help;generate'= {
+        }
+        &'sbx;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,111 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sbx_global_optspecs
+    string join \n config= h/help V/version
+end
+
+function __fish_sbx_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sbx_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sbx_using_subcommand
+    set -l cmd (__fish_sbx_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s l -l lang -d 'Language, when the file extension does not say (python, javascript)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (python, javascript)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "stats" -d 'Show each pool\'s size, states and runs'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l warm -d 'Containers to have warm when this returns [default: the pool\'s min_size, at least 1]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON instead of a table'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Show each pool\'s size, states and runs'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -f -a "start" -d 'Start the agent if it is not running'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -f -a "stop" -d 'Remove the agent\'s containers and stop it (same as `sbx pool down`)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -f -a "status" -d 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the agent if it is not running'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Remove the agent\'s containers and stop it (same as `sbx pool down`)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l completions -d 'Directory for the completion scripts' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l man -d 'Directory for the man pages' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states and runs'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent if it is not running'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Remove the agent\'s containers and stop it (same as `sbx pool down`)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'

@@ -1,0 +1,263 @@
+//! `sbx doctor`: check everything sbx depends on and say how to fix what is
+//! broken.
+
+use crate::backend::docker::DockerBackend;
+use crate::client::{Client, ClientError};
+use crate::config::Config;
+use crate::lang::LANGUAGES;
+use crate::paths::RuntimePaths;
+use crate::protocol::{Request, Response};
+use clap::Args;
+use std::io::IsTerminal;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+#[derive(Args, Debug)]
+#[command(
+    about = "Check the engine, images, agent, runtime directory, disk and config",
+    long_about = "Check everything sbx depends on: the container engine and its API \
+version, the runtime directory's ownership and permissions, the agent, the image \
+of every language, free disk space and the config file. Each problem comes with a \
+one-line fix. Exits 1 when something is broken (warnings alone exit 0).",
+    after_help = "Examples:\n  sbx doctor\n  DOCKER_HOST=unix:///run/podman/podman.sock sbx doctor"
+)]
+pub struct DoctorArgs {}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    color: bool,
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, status: Status, check: &str, message: &str, fix: Option<&str>) {
+        let (word, code) = match status {
+            Status::Ok => ("ok", "32"),
+            Status::Warn => ("warn", "33"),
+            Status::Fail => ("FAIL", "31"),
+        };
+        if status == Status::Fail {
+            self.failed = true;
+        }
+        let word = if self.color {
+            format!("\x1b[{code}m{word:<4}\x1b[0m")
+        } else {
+            format!("{word:<4}")
+        };
+        println!("{word}  {check:<11} {message}");
+        if let Some(fix) = fix {
+            println!("      {:<11} fix: {fix}", "");
+        }
+    }
+}
+
+fn free_bytes(path: &Path) -> Option<u64> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let mut r = Report {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        failed: false,
+    };
+
+    let path = crate::config::config_path(config);
+    let shown = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(no config location)".into());
+    let cfg = match Config::load(config) {
+        Ok(cfg) => {
+            let exists = path.as_ref().is_some_and(|p| p.exists());
+            let msg = if exists {
+                shown.clone()
+            } else {
+                format!("{shown} does not exist: built-in defaults")
+            };
+            r.line(Status::Ok, "config", &msg, None);
+            cfg
+        }
+        Err(e) => {
+            r.line(
+                Status::Fail,
+                "config",
+                &e.to_string(),
+                Some(&format!("edit {shown} (or point SBX_CONFIG elsewhere)")),
+            );
+            Config::default()
+        }
+    };
+
+    let paths = RuntimePaths::from_env();
+    match std::fs::symlink_metadata(&paths.dir) {
+        Err(_) => r.line(
+            Status::Ok,
+            "runtime dir",
+            &format!("{} (created on first use)", paths.dir.display()),
+            None,
+        ),
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            let me = crate::paths::uid();
+            if meta.uid() != me {
+                r.line(
+                    Status::Fail,
+                    "runtime dir",
+                    &format!("{} belongs to uid {}", paths.dir.display(), meta.uid()),
+                    Some("remove it, or set XDG_RUNTIME_DIR to a directory of your own"),
+                );
+            } else if mode & 0o077 != 0 {
+                r.line(
+                    Status::Fail,
+                    "runtime dir",
+                    &format!("{} has mode {mode:o}", paths.dir.display()),
+                    Some(&format!("chmod 700 {}", paths.dir.display())),
+                );
+            } else {
+                r.line(
+                    Status::Ok,
+                    "runtime dir",
+                    &format!("{} (mode {mode:o}, yours)", paths.dir.display()),
+                    None,
+                );
+            }
+        }
+    }
+
+    let engine = match DockerBackend::connect().await {
+        Ok(b) => match b.engine_info().await {
+            Ok(info) => {
+                r.line(
+                    Status::Ok,
+                    "engine",
+                    &format!(
+                        "docker {} at {} (API {})",
+                        info.server_version, info.endpoint, info.api_version
+                    ),
+                    None,
+                );
+                Some((b, info))
+            }
+            Err(e) => {
+                r.line(
+                    Status::Fail,
+                    "engine",
+                    &e.to_string(),
+                    Some("check the engine's log"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            r.line(
+                Status::Fail,
+                "engine",
+                &e.to_string(),
+                Some("start the engine (`sudo systemctl start docker`, or `bash scripts/engine.sh`), or set DOCKER_HOST"),
+            );
+            None
+        }
+    };
+
+    match Client::connect(false).await {
+        Ok(mut client) => match client.request(&Request::Status).await {
+            Ok(Response::Status { pid, engine, .. }) => r.line(
+                Status::Ok,
+                "agent",
+                &format!("running, pid {pid}, {engine}"),
+                None,
+            ),
+            Ok(_) | Err(_) => r.line(
+                Status::Fail,
+                "agent",
+                "running but not answering status requests",
+                Some("sbx agent stop (it restarts on the next run)"),
+            ),
+        },
+        Err(ClientError::NotRunning) => r.line(
+            Status::Ok,
+            "agent",
+            "not running (it starts with the first `sbx run`)",
+            None,
+        ),
+        Err(e) => r.line(
+            Status::Fail,
+            "agent",
+            &e.to_string(),
+            Some("sbx agent stop, then retry"),
+        ),
+    }
+
+    if let Some((backend, _)) = &engine {
+        for lang in LANGUAGES {
+            let image = cfg.image_for(lang);
+            match backend.image_present(&image).await {
+                Ok(true) => r.line(
+                    Status::Ok,
+                    "image",
+                    &format!("{}: {image}", lang.name),
+                    None,
+                ),
+                Ok(false) => r.line(
+                    Status::Warn,
+                    "image",
+                    &format!("{}: {image} is not present; it is pulled on first use", lang.name),
+                    Some(&format!(
+                        "without a registry, build one (bash scripts/images.sh) and set [languages.{}] image in {shown}",
+                        lang.name
+                    )),
+                ),
+                Err(e) => r.line(Status::Fail, "image", &e.to_string(), None),
+            }
+        }
+    }
+
+    let disk_path = engine
+        .as_ref()
+        .and_then(|(_, info)| info.root_dir.clone())
+        .filter(|d| Path::new(d).exists())
+        .unwrap_or_else(|| std::env::temp_dir().display().to_string());
+    match free_bytes(Path::new(&disk_path)) {
+        Some(free) if free < 1 << 30 => r.line(
+            Status::Fail,
+            "disk",
+            &format!("only {} free under {disk_path}", gib(free)),
+            Some("free space (e.g. `docker system prune`) before creating containers"),
+        ),
+        Some(free) if free < 5 << 30 => r.line(
+            Status::Warn,
+            "disk",
+            &format!("{} free under {disk_path}", gib(free)),
+            Some("image builds need a few GiB; consider `docker system prune`"),
+        ),
+        Some(free) => r.line(
+            Status::Ok,
+            "disk",
+            &format!("{} free under {disk_path}", gib(free)),
+            None,
+        ),
+        None => r.line(
+            Status::Warn,
+            "disk",
+            &format!("cannot measure free space under {disk_path}"),
+            None,
+        ),
+    }
+
+    Ok(if r.failed { 1 } else { 0 })
+}

@@ -1,0 +1,327 @@
+//! The command line as a user meets it: help, completions, man pages,
+//! examples, `sbx doctor`.
+
+mod common;
+
+use common::{Sbx, examples_dir, stderr, stdout};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sbx_bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_sbx"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Run a shell script with this test's sbx first on PATH and its agent
+/// environment.
+fn script(sbx: &Sbx, path: &Path, args: &[&str]) -> Output {
+    let path_var = format!(
+        "{}:{}",
+        sbx_bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .arg(path)
+        .args(args)
+        .env("PATH", path_var)
+        .env("XDG_RUNTIME_DIR", &sbx.runtime)
+        .env("SBX_CONFIG", &sbx.config)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn generated_completions_and_man_pages_are_current() {
+    let tmp = std::env::temp_dir().join(format!("sbx-gen-{}", std::process::id()));
+    let (c, m) = (tmp.join("completions"), tmp.join("man"));
+    let out = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .args([
+            "generate",
+            "--completions",
+            c.to_str().unwrap(),
+            "--man",
+            m.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (fresh, committed) in [(&c, repo().join("completions")), (&m, repo().join("man"))] {
+        assert_eq!(
+            files_in(fresh),
+            files_in(&committed),
+            "run `bash scripts/generate.sh` and commit the result"
+        );
+        for name in files_in(fresh) {
+            assert!(
+                std::fs::read(fresh.join(&name)).unwrap()
+                    == std::fs::read(committed.join(&name)).unwrap(),
+                "{name} is out of date: run `bash scripts/generate.sh` and commit the result"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(tmp);
+}
+
+#[test]
+fn every_man_page_renders_without_groff_warnings() {
+    let pages = files_in(&repo().join("man"));
+    assert!(
+        pages.contains(&"sbx.1".to_string()) && pages.len() > 5,
+        "{pages:?}"
+    );
+    for page in pages {
+        let out = Command::new("groff")
+            .args(["-ww", "-man", "-Tutf8", "-z"])
+            .arg(repo().join("man").join(&page))
+            .output()
+            .expect("groff is installed (scripts/test.sh installs it)");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{page}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn bash_completes_po_to_pool() {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(
+            "source completions/sbx.bash
+             COMP_WORDS=(sbx po); COMP_CWORD=1; COMP_LINE='sbx po'; COMP_POINT=6
+             _sbx sbx po sbx
+             printf '%s\\n' \"${COMPREPLY[@]}\"",
+        )
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).trim(), "pool", "{}", stderr(&out));
+}
+
+#[test]
+fn fish_completes_po_to_pool() {
+    let out = Command::new("fish")
+        .arg("-c")
+        .arg("source completions/sbx.fish; complete -C 'sbx po'")
+        .current_dir(repo())
+        .output()
+        .expect("fish is installed (scripts/test.sh installs it)");
+    let first = stdout(&out);
+    assert!(
+        first.lines().any(|l| l.split('\t').next() == Some("pool")),
+        "{first}"
+    );
+}
+
+#[test]
+fn zsh_completes_po_to_pool_in_a_real_terminal() {
+    // zsh completion only runs in an interactive shell: drive one in tmux,
+    // type `sbx po<Tab>`, and read the screen.
+    let session = format!("sbx-zsh-{}", std::process::id());
+    let zdotdir = std::env::temp_dir().join(&session);
+    std::fs::create_dir_all(&zdotdir).unwrap();
+    std::fs::write(
+        zdotdir.join(".zshrc"),
+        format!(
+            "fpath=({} $fpath)\nautoload -U compinit && compinit -u\nPS1='zsh-ready%% '\n",
+            repo().join("completions").display()
+        ),
+    )
+    .unwrap();
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/test.sh installs it)")
+    };
+    let path_var = format!("PATH={}:/usr/bin:/bin", sbx_bin_dir().display());
+    let zd = format!("ZDOTDIR={}", zdotdir.display());
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "10",
+        "env",
+        &zd,
+        &path_var,
+        "zsh",
+        "-i",
+    ]);
+    assert!(started.status.success(), "{}", stderr(&started));
+    let screen = || stdout(&tmux(&["capture-pane", "-p", "-t", &session]));
+    let wait_for = |want: &str| {
+        for _ in 0..100 {
+            if screen().contains(want) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(wait_for("zsh-ready%"), "no prompt: {}", screen());
+    tmux(&["send-keys", "-t", &session, "sbx po", "Tab"]);
+    let completed = wait_for("sbx pool");
+    let shown = screen();
+    tmux(&["kill-session", "-t", &session]);
+    let _ = std::fs::remove_dir_all(&zdotdir);
+    assert!(completed, "zsh did not complete: {shown}");
+}
+
+#[test]
+fn run_help_shows_three_real_invocations_and_typos_get_a_suggestion() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&out);
+    let examples = help
+        .lines()
+        .filter(|l| l.trim_start().starts_with("sbx run"))
+        .count()
+        + help.lines().filter(|l| l.contains("| sbx run")).count();
+    assert!(examples >= 3, "{help}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .args(["run", "--timout", "5s", "x.py"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("124"),
+        "exit codes are documented in --help"
+    );
+}
+
+#[test]
+fn every_language_example_prints_hello() {
+    let sbx = Sbx::new("ex-hello");
+    let mut ran = 0;
+    for name in files_in(examples_dir()) {
+        if !name.starts_with("hello.") {
+            continue;
+        }
+        let path = examples_dir().join(&name);
+        let out = sbx.run(&["run", "-n", path.to_str().unwrap()], "");
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "hello from sbx\n", "{name}");
+        ran += 1;
+    }
+    assert!(ran >= 2, "expected a hello example per language");
+}
+
+#[test]
+fn the_llm_pipe_example_runs_generated_code() {
+    let sbx = Sbx::new("ex-llm");
+    let out = script(&sbx, &examples_dir().join("llm-pipe.sh"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "pi to 5 places: 3.14159\n");
+}
+
+#[test]
+fn the_ci_example_passes_good_snippets_and_stops_at_the_first_failure() {
+    let sbx = Sbx::new("ex-ci");
+    let out = script(&sbx, &examples_dir().join("ci-snippets.sh"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("all snippets passed"));
+    assert!(stdout(&out).contains("45\n"), "{}", stdout(&out));
+
+    let dir = sbx.root.join("snippets");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("1-ok.py"), "print('fine')\n").unwrap();
+    std::fs::write(dir.join("2-bad.py"), "raise SystemExit(4)\n").unwrap();
+    std::fs::write(dir.join("3-never.py"), "print('not reached')\n").unwrap();
+    let out = script(
+        &sbx,
+        &examples_dir().join("ci-snippets.sh"),
+        &[dir.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("FAILED:") && stderr(&out).contains("2-bad.py"));
+    assert!(!stdout(&out).contains("not reached"));
+}
+
+#[test]
+fn the_keep_warm_example_serves_every_job_from_the_warm_pool() {
+    let sbx = Sbx::new("ex-warm");
+    let out = script(&sbx, &examples_dir().join("keep-warm.sh"), &["3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for i in 1..=3 {
+        assert!(text.contains(&format!("job {i} done")), "{text}");
+    }
+    assert!(text.contains("removed 2 container(s)"), "{text}");
+}
+
+#[test]
+fn the_jq_example_reads_stats_json() {
+    let sbx = Sbx::new("ex-jq");
+    let out = script(&sbx, &examples_dir().join("stats-jq.sh"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "python: 1 idle of 1 (max 10), 1 runs\n");
+}
+
+#[test]
+fn doctor_passes_on_a_healthy_setup() {
+    let sbx = Sbx::new("doctor-ok");
+    let out = sbx.run(&["doctor"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("ok    engine      docker"), "{text}");
+    assert!(text.contains("API 1."), "{text}");
+    assert!(text.contains("ok    image       python:"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn doctor_fails_with_a_fix_when_the_engine_is_unreachable() {
+    let sbx = Sbx::new("doctor-down");
+    let out = sbx
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let fail = text
+        .lines()
+        .position(|l| l.starts_with("FAIL  engine"))
+        .expect(&text);
+    assert!(
+        text.lines()
+            .nth(fail + 1)
+            .unwrap()
+            .contains("fix: start the engine"),
+        "{text}"
+    );
+}
