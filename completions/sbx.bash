@@ -146,7 +146,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-h -V --config --help --version run exec pool agent doctor guest generate help"
+            opts="-h -V --config --backend --help --version run exec pool agent doctor guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +154,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -164,7 +168,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent)
-            opts="-h --config --help start stop status serve help"
+            opts="-h --config --backend --help start stop status serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +176,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -266,7 +274,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__serve)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -274,6 +282,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -284,7 +296,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__start)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -292,6 +304,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -302,7 +318,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__status)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +326,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -320,7 +340,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__stop)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,6 +348,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -338,7 +362,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__doctor)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +370,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -356,7 +384,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --help"
+            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,6 +414,10 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -394,7 +426,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__generate)
-            opts="-h --completions --man --config --help"
+            opts="-h --completions --man --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,6 +444,10 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -420,7 +456,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__guest)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +464,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -662,7 +702,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool)
-            opts="-h --config --help up stats down help"
+            opts="-h --config --backend --help up stats down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,6 +710,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -680,7 +724,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__down)
-            opts="-h --config --help"
+            opts="-h --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,6 +732,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -768,7 +816,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__stats)
-            opts="-h --json --config --help"
+            opts="-h --json --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,6 +824,10 @@ _sbx() {
             case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -786,7 +838,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__up)
-            opts="-l -h --lang --warm --config --help"
+            opts="-l -h --lang --warm --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,6 +860,10 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -816,7 +872,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --help"
+            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,6 +900,10 @@ _sbx() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -19,6 +19,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
     var completions = [
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -39,6 +40,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand -h 'Print help'
@@ -51,6 +53,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand -h 'Print help'
@@ -58,6 +61,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand up 'Start the agent and warm a pool so the next run is fast'
@@ -70,17 +74,20 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --lang 'Language of the pool'
             cand --warm 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;pool;stats'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --json 'Print JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -100,6 +107,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand start 'Start the agent if it is not running'
@@ -110,21 +118,25 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -147,11 +159,13 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -159,6 +173,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --completions 'Directory for the completion scripts'
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -28,3 +28,11 @@ echo "test.sh: testing against $SBX_TEST_IMAGE" >&2
 # Each integration test runs its own agent and containers; two at a time
 # suits these two-core machines.
 cargo test --locked "$@" -- --test-threads=2
+
+# The same integration suites against Podman (one matrix, not a copy of the
+# tests): the harness takes the engine from SBX_TEST_BACKEND.
+if [ "${SBX_TEST_PODMAN:-1}" = 1 ] && [ $# -eq 0 ]; then
+    bash scripts/podman.sh "$SBX_TEST_IMAGE"
+    echo "test.sh: running the integration suite against Podman" >&2
+    SBX_TEST_BACKEND=podman cargo test --locked --test run -- --test-threads=2
+fi

@@ -22,6 +22,11 @@ pub struct UsageError(pub String);
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(backend) = &cli.backend {
+        // The agent a client spawns inherits the choice through the
+        // environment. Sound here: no other thread exists yet.
+        unsafe { std::env::set_var(backend::BACKEND_ENV, backend) };
+    }
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),

@@ -216,6 +216,9 @@ impl FrameDecoder {
 /// so a changed image or size gets a pool of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolSpec {
+    /// Engine the client expects ("docker", "podman"); an agent connected
+    /// to another engine refuses rather than silently using its own.
+    pub backend: String,
     pub lang: String,
     pub image: String,
     pub min_size: usize,

@@ -293,7 +293,8 @@ fn doctor_passes_on_a_healthy_setup() {
     let out = sbx.run(&["doctor"], "");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("ok    engine      docker"), "{text}");
+    let engine = format!("ok    engine      {} ", common::engine());
+    assert!(text.contains(&engine), "{text}");
     assert!(text.contains("API 1."), "{text}");
     assert!(text.contains("ok    image       python:"), "{text}");
     assert!(
@@ -308,6 +309,7 @@ fn doctor_fails_with_a_fix_when_the_engine_is_unreachable() {
     let out = sbx
         .cmd()
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("CONTAINER_HOST", "unix:///nonexistent/docker.sock")
         .arg("doctor")
         .output()
         .unwrap();

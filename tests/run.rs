@@ -310,7 +310,7 @@ fn pool_up_warms_containers_and_stats_show_them() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let pool = &v["pools"][0];
     assert_eq!(pool["lang"], "python");
-    assert_eq!(pool["backend"], "docker");
+    assert_eq!(pool["backend"], common::engine());
     assert_eq!(pool["idle"], 2);
     assert_eq!(pool["busy"], 0);
     assert_eq!(pool["total_size"], 2);
@@ -370,6 +370,7 @@ fn an_agent_that_cannot_start_tells_the_client_why() {
     let out = sbx
         .cmd()
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("CONTAINER_HOST", "unix:///nonexistent/docker.sock")
         .args(["exec", "--lang", "python", "print(1)"])
         .output()
         .unwrap();
@@ -387,7 +388,13 @@ fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
     // in it anyway and reports what is missing.
     let image = "sbx-test/empty:1";
     let status = std::process::Command::new("sh")
-        .args(["-c", &format!("docker image inspect {image} >/dev/null 2>&1 || tar -cf - -T /dev/null | docker import - {image} >/dev/null")])
+        .args([
+            "-c",
+            &format!(
+                "{e} image inspect {image} >/dev/null 2>&1 || tar -cf - -T /dev/null | {e} import - {image} >/dev/null",
+                e = common::engine()
+            ),
+        ])
         .status()
         .unwrap();
     assert!(status.success());

@@ -76,6 +76,20 @@ impl Agent {
         pool
     }
 
+    /// A client that asks for another engine than the one this agent drives
+    /// gets told so instead of being served by the wrong engine.
+    pub fn check_backend(&self, spec: &PoolSpec) -> Result<(), String> {
+        if spec.backend == self.backend.name() {
+            return Ok(());
+        }
+        Err(format!(
+            "the running agent uses {}, but this command asks for {}; run `sbx agent stop` and retry (or use --backend {})",
+            self.backend.name(),
+            spec.backend,
+            self.backend.name()
+        ))
+    }
+
     pub fn all_pools(&self) -> Vec<Arc<Pool>> {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools.values().cloned().collect()

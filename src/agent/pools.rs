@@ -6,6 +6,10 @@ use crate::protocol::{ErrorKind, PoolSpec, Response};
 use std::sync::Arc;
 
 pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWriter) {
+    if let Err(e) = agent.check_backend(&spec) {
+        reply_error(w, ErrorKind::BadRequest, e).await;
+        return;
+    }
     let pool = agent.pool(&spec);
     match pool.fill_to(warm.max(spec.min_size)).await {
         Ok(()) => {

@@ -23,6 +23,10 @@ enum ClientInput {
 const GUEST_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w: ConnWriter) {
+    if let Err(e) = agent.check_backend(&req.pool) {
+        reply_error(&mut w, ErrorKind::BadRequest, e).await;
+        return;
+    }
     let pool = agent.pool(&req.pool);
     let mut lease = match pool.acquire().await {
         Ok(l) => l,
@@ -132,6 +136,14 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
 
     match outcome {
         Ok((code, timed_out)) => {
+            // The guest sends Ready right after Exit, its clean-up done:
+            // release first, so that when the client has its answer the
+            // container is already idle for the next run.
+            let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
+                eprintln!("sbx agent: guest did not finish cleaning up: {e}");
+                false
+            });
+            lease.release(clean);
             if client_open {
                 reply(
                     &mut w,
@@ -143,13 +155,6 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                 )
                 .await;
             }
-            drop(w);
-            // The client has its answer; the clean-up happens off its clock.
-            let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
-                eprintln!("sbx agent: guest did not finish cleaning up: {e}");
-                false
-            });
-            lease.release(clean);
         }
         Err(why) => {
             eprintln!("sbx agent: {why}");

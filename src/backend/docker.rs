@@ -9,15 +9,31 @@
 //!
 //! The API version is negotiated: Docker 20.10 speaks 1.41, bollard
 //! defaults to a newer one.
+//!
+//! Podman is driven through the same code via its Docker-compatible API
+//! (`podman system service`). The differences, handled explicitly:
+//! * its compat API also answers with 1.41 — negotiated like Docker's;
+//! * its default `nofile`/`nproc` limits can exceed a host's hard limits
+//!   (container start then fails with "error setting rlimit"): every
+//!   container gets explicit limits no higher than the agent's own;
+//! * short image names are resolved against `localhost/` for local images
+//!   and registries for the rest, so an image pulled by name may come back
+//!   as `docker.io/library/...`; sbx only refers to images by the name the
+//!   user gave, which both engines accept;
+//! * network mode `none`, auto-remove, archive upload and attach-before-start
+//!   behave as in Docker (covered by running the integration suite against
+//!   both engines).
 
 use super::guest_conn::decode_events;
-use super::{Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, Sandbox, SandboxSpec};
+use super::{
+    Backend, BackendError, EVENT_BUFFER, EngineKind, GuestConn, GuestEvent, Sandbox, SandboxSpec,
+};
 use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -31,6 +47,7 @@ use tokio::sync::mpsc;
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub struct DockerBackend {
+    kind: EngineKind,
     docker: Docker,
     endpoint: String,
     api_version: String,
@@ -55,17 +72,38 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
 }
 
 impl DockerBackend {
-    /// Connect to the engine named by `DOCKER_HOST` (default: the local
-    /// socket), negotiate the API version and prepare the guest upload.
+    /// Connect to the engine `select_engine` picks (see there), negotiate
+    /// the API version and prepare the guest upload.
     pub async fn connect() -> Result<DockerBackend, BackendError> {
-        let endpoint =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let kind = super::select_engine().map_err(|reason| BackendError::Unreachable {
+            endpoint: std::env::var(super::BACKEND_ENV).unwrap_or_default(),
+            reason,
+            hint: "fix the --backend / SBX_BACKEND setting",
+        })?;
+        Self::connect_to(kind).await
+    }
+
+    pub async fn connect_to(kind: EngineKind) -> Result<DockerBackend, BackendError> {
+        let endpoint = kind.endpoint();
+        let hint = match kind {
+            EngineKind::Docker => {
+                "start it (`sudo systemctl start docker` or `dockerd`), or set DOCKER_HOST"
+            }
+            EngineKind::Podman => {
+                "start its API service (`podman system service --time=0 unix:///run/podman/podman.sock`), or set CONTAINER_HOST"
+            }
+        };
         let unreachable = |reason: String| BackendError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
+            hint,
         };
-        let docker =
-            Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = match endpoint.strip_prefix("unix://") {
+            Some(path) => Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION),
+            None if kind == EngineKind::Docker => Docker::connect_with_local_defaults(),
+            None => Docker::connect_with_http(&endpoint, 120, bollard::API_DEFAULT_VERSION),
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
         let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
             .await
             .map_err(|_| unreachable("no answer within 10s".into()))?
@@ -76,6 +114,7 @@ impl DockerBackend {
             reason: e,
         })?;
         Ok(DockerBackend {
+            kind,
             docker,
             endpoint,
             api_version,
@@ -116,6 +155,7 @@ impl DockerBackend {
             tty: Some(false),
             network_disabled: Some(true),
             host_config: Some(HostConfig {
+                ulimits: Some(container_ulimits()),
                 auto_remove: Some(true),
                 network_mode: Some("none".into()),
                 init: Some(false),
@@ -228,6 +268,40 @@ impl DockerBackend {
     }
 }
 
+/// Explicit `nofile`/`nproc` limits. Podman's defaults can exceed a host's
+/// hard limits, and then no container starts at all ("error setting
+/// rlimit"); the engine's own limits are unknown to us (it may even be
+/// remote), so the values are modest — plenty for one sandboxed program —
+/// and never above the agent's own hard limits.
+fn container_ulimits() -> Vec<ResourcesUlimits> {
+    fn hard(resource: libc::__rlimit_resource_t, cap: u64) -> i64 {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let max = if unsafe { libc::getrlimit(resource, &mut lim) } == 0 {
+            lim.rlim_max
+        } else {
+            1024
+        };
+        max.min(cap) as i64
+    }
+    let nofile = hard(libc::RLIMIT_NOFILE, 4096);
+    let nproc = hard(libc::RLIMIT_NPROC, 4096);
+    vec![
+        ResourcesUlimits {
+            name: Some("nofile".into()),
+            soft: Some(nofile),
+            hard: Some(nofile),
+        },
+        ResourcesUlimits {
+            name: Some("nproc".into()),
+            soft: Some(nproc),
+            hard: Some(nproc),
+        },
+    ]
+}
+
 fn short_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
@@ -235,11 +309,16 @@ fn short_id(id: &str) -> String {
 #[async_trait]
 impl Backend for DockerBackend {
     fn name(&self) -> &'static str {
-        "docker"
+        self.kind.name()
     }
 
     fn describe(&self) -> String {
-        format!("docker at {} (API {})", self.endpoint, self.api_version)
+        format!(
+            "{} at {} (API {})",
+            self.kind.name(),
+            self.endpoint,
+            self.api_version
+        )
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {

@@ -20,6 +20,80 @@ pub const LABEL_AGENT: &str = "io.sbx.agent";
 pub const LABEL_INSTANCE: &str = "io.sbx.instance";
 pub const LABEL_POOL: &str = "io.sbx.pool";
 
+/// The container engines sbx drives. Podman is reached through its
+/// Docker-compatible API with the same client; the differences are handled
+/// in `docker.rs` where they arise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+        }
+    }
+
+    /// The engine's API endpoint: `DOCKER_HOST` / `CONTAINER_HOST` (each
+    /// engine's own convention) or its standard socket.
+    pub fn endpoint(self) -> String {
+        match self {
+            EngineKind::Docker => std::env::var("DOCKER_HOST")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "unix:///var/run/docker.sock".into()),
+            EngineKind::Podman => std::env::var("CONTAINER_HOST")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| {
+                    let uid = crate::paths::uid();
+                    if uid == 0 {
+                        "unix:///run/podman/podman.sock".into()
+                    } else {
+                        format!("unix:///run/user/{uid}/podman/podman.sock")
+                    }
+                }),
+        }
+    }
+
+    fn socket_exists(self) -> bool {
+        self.endpoint()
+            .strip_prefix("unix://")
+            .is_some_and(|p| std::path::Path::new(p).exists())
+    }
+}
+
+/// Environment variable naming the engine (`--backend` sets it, so that an
+/// agent spawned by the client inherits the choice).
+pub const BACKEND_ENV: &str = "SBX_BACKEND";
+
+/// Which engine to use: the one `SBX_BACKEND` names, else Docker when
+/// `DOCKER_HOST` is set or its socket exists, else Podman when its socket
+/// exists, else Docker (whose connection error then explains).
+pub fn select_engine() -> Result<EngineKind, String> {
+    match std::env::var(BACKEND_ENV).ok().as_deref().map(str::trim) {
+        Some("docker") => return Ok(EngineKind::Docker),
+        Some("podman") => return Ok(EngineKind::Podman),
+        None | Some("") | Some("auto") => {}
+        Some(other) => {
+            return Err(format!(
+                "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman or auto"
+            ));
+        }
+    }
+    let docker_host = std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty());
+    if docker_host || EngineKind::Docker.socket_exists() {
+        Ok(EngineKind::Docker)
+    } else if EngineKind::Podman.socket_exists() {
+        Ok(EngineKind::Podman)
+    } else {
+        Ok(EngineKind::Docker)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
     pub image: String,
@@ -39,10 +113,12 @@ pub enum BackendError {
         "image `{image}` is not available and could not be pulled ({reason}); build it (scripts/images.sh) or point [languages.<lang>] image at a local one in the sbx config"
     )]
     ImageMissing { image: String, reason: String },
-    #[error(
-        "cannot reach the container engine at {endpoint}: {reason}; start it (e.g. `dockerd`) or set DOCKER_HOST"
-    )]
-    Unreachable { endpoint: String, reason: String },
+    #[error("cannot reach the container engine at {endpoint}: {reason}; {hint}")]
+    Unreachable {
+        endpoint: String,
+        reason: String,
+        hint: &'static str,
+    },
     #[error("the guest runner in container {id} did not start: {reason}")]
     GuestFailed { id: String, reason: String },
     #[error("container engine error while trying to {action}: {reason}")]

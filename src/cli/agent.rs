@@ -61,7 +61,8 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
                     println!("socket: {socket}");
                     println!("engine: {engine}");
                     println!("pools: {pools}");
-                    println!("containers: docker ps --filter label={label}");
+                    let cli = engine.split_whitespace().next().unwrap_or("docker");
+                    println!("containers: {cli} ps --filter label={label}");
                 }
                 Ok(0)
             }

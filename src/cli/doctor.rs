@@ -1,6 +1,7 @@
 //! `sbx doctor`: check everything sbx depends on and say how to fix what is
 //! broken.
 
+use crate::backend::Backend;
 use crate::backend::docker::DockerBackend;
 use crate::client::{Client, ClientError};
 use crate::config::Config;
@@ -146,8 +147,11 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
                     Status::Ok,
                     "engine",
                     &format!(
-                        "docker {} at {} (API {})",
-                        info.server_version, info.endpoint, info.api_version
+                        "{} {} at {} (API {})",
+                        b.name(),
+                        info.server_version,
+                        info.endpoint,
+                        info.api_version
                     ),
                     None,
                 );

@@ -25,6 +25,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "SBX_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Container engine: docker, podman, or auto (Docker if its socket or
+    /// DOCKER_HOST is there, else Podman)
+    #[arg(long, global = true, env = "SBX_BACKEND", value_name = "ENGINE",
+          value_parser = ["auto", "docker", "podman"])]
+    pub backend: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

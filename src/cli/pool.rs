@@ -45,6 +45,10 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             let lang = super::run::language(&lang)?;
             let cfg = Config::load(config)?;
             let pool = PoolSpec {
+                backend: crate::backend::select_engine()
+                    .map_err(crate::UsageError)?
+                    .name()
+                    .into(),
                 lang: lang.name.into(),
                 image: cfg.image_for(lang),
                 min_size: cfg.pool.min_size,

@@ -55,6 +55,10 @@ pub async fn submit(
 ) -> anyhow::Result<i32> {
     let cfg = Config::load(config)?;
     let pool = PoolSpec {
+        backend: crate::backend::select_engine()
+            .map_err(UsageError)?
+            .name()
+            .into(),
         lang: lang.name.into(),
         image: cfg.image_for(lang),
         min_size: cfg.pool.min_size,

@@ -288,11 +288,15 @@ fn start_run(
             }),
             Err(_) => 125,
         };
+        // Clean before reporting the exit: the agent hands the container
+        // back to the pool when the client gets its answer, so a script's
+        // next run (or `pool stats`) finds it idle. Processes are already
+        // gone; what is left is wiping a few files.
+        let clean = clean_up() && clean;
         send_msg(&FromGuest::Exit {
             code,
             timed_out: timed_out.load(Ordering::SeqCst),
         });
-        let clean = clean_up() && clean;
         fin.store(true, Ordering::SeqCst);
         send_msg(&FromGuest::Ready {
             version: env!("CARGO_PKG_VERSION").into(),

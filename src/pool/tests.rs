@@ -63,6 +63,7 @@ impl Backend for MemoryBackend {
 
 fn pool_with(backend: Arc<MemoryBackend>, min: usize, max: usize, wait: Duration) -> Arc<Pool> {
     let spec = PoolSpec {
+        backend: "memory".into(),
         lang: "python".into(),
         image: "img".into(),
         min_size: min,

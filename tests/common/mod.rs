@@ -17,6 +17,15 @@ pub struct Sbx {
     pub config: PathBuf,
 }
 
+/// The engine under test: `SBX_TEST_BACKEND` (docker or podman; the same
+/// suite runs against each), Docker by default. Its CLI has the same name.
+pub fn engine() -> String {
+    std::env::var("SBX_TEST_BACKEND")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "docker".into())
+}
+
 /// The image tests run in. scripts/test.sh builds it and sets the variable;
 /// without it the tests cannot mean anything, so they fail loudly.
 pub fn test_image() -> String {
@@ -51,6 +60,7 @@ impl Sbx {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sbx"));
         c.env("XDG_RUNTIME_DIR", &self.runtime)
             .env("SBX_CONFIG", &self.config)
+            .env("SBX_BACKEND", engine())
             .env_remove("NO_COLOR");
         c
     }
@@ -159,11 +169,11 @@ impl Sbx {
 
 /// Containers (any state) carrying `label`.
 pub fn containers_with(label: &str) -> Vec<String> {
-    let out = Command::new("docker")
+    let out = Command::new(engine())
         .args(["ps", "-a", "-q", "--filter", &format!("label={label}")])
         .output()
-        .expect("docker CLI available");
-    assert!(out.status.success(), "docker ps failed: {out:?}");
+        .expect("the engine's CLI is available");
+    assert!(out.status.success(), "ps failed: {out:?}");
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .map(String::from)
