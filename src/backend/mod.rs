@@ -74,23 +74,56 @@ pub const BACKEND_ENV: &str = "SBX_BACKEND";
 /// `DOCKER_HOST` is set or its socket exists, else Podman when its socket
 /// exists, else Docker (whose connection error then explains).
 pub fn select_engine() -> Result<EngineKind, String> {
-    match std::env::var(BACKEND_ENV).ok().as_deref().map(str::trim) {
-        Some("docker") => return Ok(EngineKind::Docker),
-        Some("podman") => return Ok(EngineKind::Podman),
-        None | Some("") | Some("auto") => {}
-        Some(other) => {
-            return Err(format!(
-                "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman or auto"
-            ));
-        }
+    select(
+        std::env::var(BACKEND_ENV).ok().as_deref(),
+        std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty()),
+        EngineKind::Docker.socket_exists(),
+        EngineKind::Podman.socket_exists(),
+    )
+}
+
+fn select(
+    requested: Option<&str>,
+    docker_host: bool,
+    docker_socket: bool,
+    podman_socket: bool,
+) -> Result<EngineKind, String> {
+    match requested.map(str::trim) {
+        Some("docker") => Ok(EngineKind::Docker),
+        Some("podman") => Ok(EngineKind::Podman),
+        None | Some("") | Some("auto") => Ok(if docker_host || docker_socket || !podman_socket {
+            EngineKind::Docker
+        } else {
+            EngineKind::Podman
+        }),
+        Some(other) => Err(format!(
+            "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman or auto"
+        )),
     }
-    let docker_host = std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty());
-    if docker_host || EngineKind::Docker.socket_exists() {
-        Ok(EngineKind::Docker)
-    } else if EngineKind::Podman.socket_exists() {
-        Ok(EngineKind::Podman)
-    } else {
-        Ok(EngineKind::Docker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EngineKind::*, select};
+
+    #[test]
+    fn an_explicit_choice_wins_over_what_is_installed() {
+        assert_eq!(select(Some("podman"), true, true, false), Ok(Podman));
+        assert_eq!(select(Some("docker"), false, false, true), Ok(Docker));
+        assert!(
+            select(Some("lxc"), true, true, true)
+                .unwrap_err()
+                .contains("lxc")
+        );
+    }
+
+    #[test]
+    fn auto_prefers_docker_and_falls_back_to_podman_only_when_docker_is_absent() {
+        assert_eq!(select(None, false, true, true), Ok(Docker));
+        assert_eq!(select(Some("auto"), true, false, true), Ok(Docker));
+        assert_eq!(select(None, false, false, true), Ok(Podman));
+        // Neither: Docker, whose connection error then explains what to start.
+        assert_eq!(select(None, false, false, false), Ok(Docker));
     }
 }
 
