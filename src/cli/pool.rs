@@ -157,7 +157,11 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             loop {
                 match client.recv_control().await? {
                     Response::Progress { ready, target } => {
-                        bar.set_length(target as u64);
+                        // Drawn from the first report on, never as 0/0.
+                        if bar.length() != Some(target as u64) {
+                            bar.set_length(target as u64);
+                            bar.enable_steady_tick(Duration::from_millis(100));
+                        }
                         bar.set_position(ready as u64);
                     }
                     Response::Done { message } => {
@@ -223,7 +227,6 @@ fn progress_bar() -> ProgressBar {
     {
         bar.set_style(style);
     }
-    bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }
 
