@@ -316,3 +316,40 @@ fn pool_down_force_cancels_a_busy_run() {
     assert_eq!(stdout(&out), "");
     assert!(containers_with(&label).is_empty());
 }
+
+#[test]
+fn the_lease_comes_back_after_a_timeout_a_program_error_and_a_vanished_client() {
+    // One container: a lease kept by any of these would block the next run.
+    let sbx = sbx_with_pool("lease", "max_size = 1\nacquisition_timeout = \"20s\"");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--timeout",
+            "1s",
+            "--lang",
+            "python",
+            "import time; time.sleep(30)",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    let out = sbx.run(&["exec", "--lang", "python", "raise SystemExit(7)"], "");
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+
+    let mut client = sbx.spawn(&["exec", "--lang", "python", "import time; time.sleep(30)"]);
+    assert!(
+        poll_until(Duration::from_secs(10), || stats(&sbx)["busy"] == 1),
+        "the run started"
+    );
+    client.kill().unwrap();
+    client.wait().unwrap();
+
+    assert!(
+        poll_until(Duration::from_secs(15), || stats(&sbx)["busy"] == 0),
+        "{}",
+        stats(&sbx)
+    );
+    assert_eq!(sbx.exec_ok("python", "print('next')"), "next\n");
+    let s = stats(&sbx);
+    assert!(s["total_size"].as_u64() <= Some(1), "{s}");
+}

@@ -808,7 +808,12 @@ async fn a_forced_drain_cancels_busy_runs() {
         cancel.cancelled().await;
         drop(busy);
     });
+    let started = Instant::now();
     assert_eq!(pool.drain(true).await, 1);
+    assert!(
+        started.elapsed() < FORCE_GRACE,
+        "the run stopped when told to, not when the grace ran out"
+    );
     run.await.unwrap();
     assert_eq!(backend.live(), 0);
 }
