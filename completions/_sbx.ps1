@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
-            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove every container of this user''s agent and stop the agent')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -80,6 +80,15 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the pool')
             [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the pool')
             [CompletionResult]::new('--warm', '--warm', [CompletionResultType]::ParameterName, 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]')
+            [CompletionResult]::new('--min', '--min', [CompletionResultType]::ParameterName, 'Containers kept warm [config: min_size]')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Never more containers than this [config: max_size]')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Recycle containers idle longer than this, never below --min [config: idle_timeout]')
+            [CompletionResult]::new('--acquisition-timeout', '--acquisition-timeout', [CompletionResultType]::ParameterName, 'How long a run waits for a free container [config: acquisition_timeout]')
+            [CompletionResult]::new('--health-check-interval', '--health-check-interval', [CompletionResultType]::ParameterName, 'How often idle containers are checked [config: health_check_interval]')
+            [CompletionResult]::new('--max-lifetime', '--max-lifetime', [CompletionResultType]::ParameterName, 'Recycle containers older than this [config: max_lifetime]')
+            [CompletionResult]::new('--max-uses', '--max-uses', [CompletionResultType]::ParameterName, 'Recycle a container after this many runs [config: max_uses]')
+            [CompletionResult]::new('--exhaustion', '--exhaustion', [CompletionResultType]::ParameterName, 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]')
+            [CompletionResult]::new('--prewarm', '--prewarm', [CompletionResultType]::ParameterName, 'Create --min containers as soon as the pool exists [config: prewarm]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -97,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;pool;down' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Cancel busy runs instead of waiting for them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -104,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;pool;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
-            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove every container of this user''s agent and stop the agent')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -226,7 +236,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;help;pool' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
-            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove every container of this user''s agent and stop the agent')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             break
         }
         'sbx;help;pool;up' {

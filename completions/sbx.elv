@@ -66,13 +66,22 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --help 'Print help'
             cand up 'Start the agent and warm a pool so the next run is fast'
             cand stats 'Show each pool''s size, states and runs'
-            cand down 'Remove every container of this user''s agent and stop the agent'
+            cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;pool;up'= {
             cand -l 'Language of the pool'
             cand --lang 'Language of the pool'
             cand --warm 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]'
+            cand --min 'Containers kept warm [config: min_size]'
+            cand --max 'Never more containers than this [config: max_size]'
+            cand --idle-timeout 'Recycle containers idle longer than this, never below --min [config: idle_timeout]'
+            cand --acquisition-timeout 'How long a run waits for a free container [config: acquisition_timeout]'
+            cand --health-check-interval 'How often idle containers are checked [config: health_check_interval]'
+            cand --max-lifetime 'Recycle containers older than this [config: max_lifetime]'
+            cand --max-uses 'Recycle a container after this many runs [config: max_uses]'
+            cand --exhaustion 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]'
+            cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -h 'Print help'
@@ -88,13 +97,14 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --force 'Cancel busy runs instead of waiting for them'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;pool;help'= {
             cand up 'Start the agent and warm a pool so the next run is fast'
             cand stats 'Show each pool''s size, states and runs'
-            cand down 'Remove every container of this user''s agent and stop the agent'
+            cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;pool;help;up'= {
@@ -194,7 +204,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;pool'= {
             cand up 'Start the agent and warm a pool so the next run is fast'
             cand stats 'Show each pool''s size, states and runs'
-            cand down 'Remove every container of this user''s agent and stop the agent'
+            cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
         }
         &'sbx;help;pool;up'= {
         }

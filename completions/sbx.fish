@@ -63,10 +63,20 @@ podman\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "stats" -d 'Show each pool\'s size, states and runs'
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l warm -d 'Containers to have warm when this returns [default: the pool\'s min_size, at least 1]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l min -d 'Containers kept warm [config: min_size]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l max -d 'Never more containers than this [config: max_size]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l idle-timeout -d 'Recycle containers idle longer than this, never below --min [config: idle_timeout]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l acquisition-timeout -d 'How long a run waits for a free container [config: acquisition_timeout]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l health-check-interval -d 'How often idle containers are checked [config: health_check_interval]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l max-lifetime -d 'Recycle containers older than this [config: max_lifetime]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l max-uses -d 'Recycle a container after this many runs [config: max_uses]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l exhaustion -d 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l prewarm -d 'Create --min containers as soon as the pool exists [config: prewarm]' -r -f -a "true\t''
+false\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -82,10 +92,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l force -d 'Cancel busy runs instead of waiting for them'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Show each pool\'s size, states and runs'
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop status serve help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
@@ -149,7 +160,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcom
 complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states and runs'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent if it is not running'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Remove the agent\'s containers and stop it (same as `sbx pool down`)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Show whether the agent runs, its engine and socket; exit 1 if not running'

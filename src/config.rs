@@ -12,14 +12,18 @@
 //! [pool]
 //! min_size = 1
 //! max_size = 10
+//! idle_timeout = "5m"           # durations: 500ms, 30s, 5m, 1h, or "none"
+//! exhaustion = "wait"           # wait | fail-fast | temporary
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
 use crate::lang::Language;
+use crate::protocol::{Exhaustion, PoolSpec};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,11 +40,20 @@ pub struct LanguageConfig {
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The `[pool]` section, validated: every pool a client asks for carries
+/// these settings in its [`PoolSpec`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawPoolConfig")]
 pub struct PoolConfig {
     pub min_size: usize,
     pub max_size: usize,
+    pub idle_timeout: Option<Duration>,
+    pub acquisition_timeout: Option<Duration>,
+    pub health_check_interval: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+    pub max_uses: Option<u64>,
+    pub exhaustion: Exhaustion,
+    pub prewarm: bool,
 }
 
 impl Default for PoolConfig {
@@ -48,7 +61,145 @@ impl Default for PoolConfig {
         PoolConfig {
             min_size: 0,
             max_size: 10,
+            idle_timeout: Some(Duration::from_secs(300)),
+            acquisition_timeout: Some(Duration::from_secs(30)),
+            health_check_interval: Some(Duration::from_secs(60)),
+            max_lifetime: Some(Duration::from_secs(3600)),
+            max_uses: None,
+            exhaustion: Exhaustion::Wait,
+            prewarm: true,
         }
+    }
+}
+
+impl PoolConfig {
+    /// Checks that involve more than one field; each message names them.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_size == 0 {
+            return Err("max_size must be at least 1".into());
+        }
+        if self.min_size > self.max_size {
+            return Err(format!(
+                "min_size ({}) is larger than max_size ({}); lower min_size or raise max_size",
+                self.min_size, self.max_size
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn spec(&self, backend: &str, lang: &str, image: String) -> PoolSpec {
+        PoolSpec {
+            backend: backend.into(),
+            lang: lang.into(),
+            image,
+            min_size: self.min_size,
+            max_size: self.max_size,
+            idle_timeout: self.idle_timeout,
+            acquisition_timeout: self.acquisition_timeout,
+            health_check_interval: self.health_check_interval,
+            max_lifetime: self.max_lifetime,
+            max_uses: self.max_uses,
+            exhaustion: self.exhaustion,
+            prewarm: self.prewarm,
+        }
+    }
+}
+
+/// A limit as written in TOML: a number, a string, or `"none"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawLimit {
+    Int(i64),
+    Text(String),
+}
+
+/// The `[pool]` section as written, before validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoolConfig {
+    min_size: Option<usize>,
+    max_size: Option<usize>,
+    idle_timeout: Option<RawLimit>,
+    acquisition_timeout: Option<RawLimit>,
+    health_check_interval: Option<RawLimit>,
+    max_lifetime: Option<RawLimit>,
+    max_uses: Option<RawLimit>,
+    exhaustion: Option<String>,
+    prewarm: Option<bool>,
+}
+
+/// A duration setting: `"30s"`-style text, a bare number of seconds, or
+/// `"none"` to disable the limit.
+pub fn parse_limit_duration(field: &str, s: &str) -> Result<Option<Duration>, String> {
+    if s.trim() == "none" {
+        return Ok(None);
+    }
+    crate::cli::parse_duration(s)
+        .map(Some)
+        .map_err(|e| format!("pool.{field}: {e}, or \"none\" to disable it"))
+}
+
+fn limit_duration(
+    field: &str,
+    raw: Option<RawLimit>,
+    default: Option<Duration>,
+) -> Result<Option<Duration>, String> {
+    match raw {
+        None => Ok(default),
+        Some(RawLimit::Int(n)) if n > 0 => Ok(Some(Duration::from_secs(n as u64))),
+        Some(RawLimit::Int(n)) => Err(format!(
+            "pool.{field}: {n} is not a positive duration (try \"30s\", \"5m\", or \"none\" to disable it)"
+        )),
+        Some(RawLimit::Text(s)) => parse_limit_duration(field, &s),
+    }
+}
+
+/// A count setting: a positive number or `"none"`.
+pub fn parse_limit_count(field: &str, s: &str) -> Result<Option<u64>, String> {
+    match s.trim() {
+        "none" => Ok(None),
+        t => match t.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(format!(
+                "pool.{field}: `{s}` is not a positive whole number (or \"none\" for no limit)"
+            )),
+        },
+    }
+}
+
+impl TryFrom<RawPoolConfig> for PoolConfig {
+    type Error = String;
+    fn try_from(raw: RawPoolConfig) -> Result<Self, String> {
+        let d = PoolConfig::default();
+        let max_uses = match raw.max_uses {
+            None => d.max_uses,
+            Some(RawLimit::Int(n)) => parse_limit_count("max_uses", &n.to_string())?,
+            Some(RawLimit::Text(s)) => parse_limit_count("max_uses", &s)?,
+        };
+        let cfg = PoolConfig {
+            min_size: raw.min_size.unwrap_or(d.min_size),
+            max_size: raw.max_size.unwrap_or(d.max_size),
+            idle_timeout: limit_duration("idle_timeout", raw.idle_timeout, d.idle_timeout)?,
+            acquisition_timeout: limit_duration(
+                "acquisition_timeout",
+                raw.acquisition_timeout,
+                d.acquisition_timeout,
+            )?,
+            health_check_interval: limit_duration(
+                "health_check_interval",
+                raw.health_check_interval,
+                d.health_check_interval,
+            )?,
+            max_lifetime: limit_duration("max_lifetime", raw.max_lifetime, d.max_lifetime)?,
+            max_uses,
+            exhaustion: match raw.exhaustion {
+                None => d.exhaustion,
+                Some(s) => s.parse().map_err(|e| format!("pool.exhaustion: {e}"))?,
+            },
+            prewarm: raw.prewarm.unwrap_or(d.prewarm),
+        };
+        cfg.validate().map_err(|e| format!("pool.{e}"))?;
+        Ok(cfg)
     }
 }
 
@@ -103,16 +254,12 @@ impl Config {
                 ));
             }
         }
-        if cfg.pool.max_size == 0 {
-            return Err("pool.max_size must be at least 1".into());
-        }
-        if cfg.pool.min_size > cfg.pool.max_size {
-            return Err(format!(
-                "pool.min_size ({}) is larger than pool.max_size ({})",
-                cfg.pool.min_size, cfg.pool.max_size
-            ));
-        }
         Ok(cfg)
+    }
+
+    /// The pool a run in `lang` goes to.
+    pub fn pool_spec(&self, backend: &str, lang: &Language) -> PoolSpec {
+        self.pool.spec(backend, lang.name, self.image_for(lang))
     }
 
     pub fn image_for(&self, lang: &Language) -> String {
@@ -151,5 +298,60 @@ mod tests {
         assert!(err.contains("min_size"), "{err}");
         let err = Config::parse("[languages.cobol]\nimage = \"x\"\n").unwrap_err();
         assert!(err.contains("cobol"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let p = Config::parse("").unwrap().pool;
+        assert_eq!((p.min_size, p.max_size), (0, 10));
+        assert_eq!(p.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(p.acquisition_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(p.health_check_interval, Some(Duration::from_secs(60)));
+        assert_eq!(p.max_lifetime, Some(Duration::from_secs(3600)));
+        assert_eq!(p.max_uses, None);
+        assert_eq!(p.exhaustion, Exhaustion::Wait);
+        assert!(p.prewarm);
+    }
+
+    #[test]
+    fn every_pool_option_is_read_from_human_values() {
+        let p = Config::parse(
+            "[pool]\nmin_size = 2\nmax_size = 4\nidle_timeout = \"90s\"\n\
+             acquisition_timeout = \"none\"\nhealth_check_interval = 15\n\
+             max_lifetime = \"2h\"\nmax_uses = 50\nexhaustion = \"fail-fast\"\nprewarm = false\n",
+        )
+        .unwrap()
+        .pool;
+        assert_eq!((p.min_size, p.max_size), (2, 4));
+        assert_eq!(p.idle_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(p.acquisition_timeout, None, "none waits forever");
+        assert_eq!(p.health_check_interval, Some(Duration::from_secs(15)));
+        assert_eq!(p.max_lifetime, Some(Duration::from_secs(7200)));
+        assert_eq!(p.max_uses, Some(50));
+        assert_eq!(p.exhaustion, Exhaustion::FailFast);
+        assert!(!p.prewarm);
+        let p = Config::parse("[pool]\nmax_uses = \"none\"\nmax_lifetime = \"none\"\n")
+            .unwrap()
+            .pool;
+        assert_eq!((p.max_uses, p.max_lifetime), (None, None));
+    }
+
+    #[test]
+    fn a_bad_pool_value_is_an_error_naming_its_field() {
+        for (text, field) in [
+            ("max_size = 0", "max_size"),
+            ("idle_timeout = \"-5s\"", "idle_timeout"),
+            ("idle_timeout = -5", "idle_timeout"),
+            ("acquisition_timeout = \"soon\"", "acquisition_timeout"),
+            ("health_check_interval = \"0s\"", "health_check_interval"),
+            ("max_lifetime = \"3 weeks\"", "max_lifetime"),
+            ("max_uses = 0", "max_uses"),
+            ("max_uses = \"many\"", "max_uses"),
+            ("exhaustion = \"panic\"", "exhaustion"),
+            ("min_size = 3\nmax_size = 2", "min_size"),
+        ] {
+            let err = Config::parse(&format!("[pool]\n{text}\n")).unwrap_err();
+            assert!(err.contains(&format!("pool.{field}")), "{text}: {err}");
+        }
     }
 }

@@ -76,6 +76,14 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
             eprintln!("sbx: {e:#}");
             if e.is::<UsageError>() {
                 exit::USAGE
+            } else if matches!(
+                e.downcast_ref::<client::ClientError>(),
+                Some(client::ClientError::Agent {
+                    kind: protocol::ErrorKind::Exhausted,
+                    ..
+                })
+            ) {
+                exit::EXHAUSTED
             } else {
                 exit::SBX_ERROR
             }

@@ -31,15 +31,17 @@
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
 //!    frames and ends with `Response::Exit` (or `Response::Error`).
-//!    Other requests get a single reply.
+//!    `PoolUp` gets any number of `Response::Progress` before its `Done`;
+//!    other requests get a single reply.
 //! 3. Either side closes. A client that disconnects mid-run cancels the run.
 
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame either side accepts. Program output is chunked well below
 /// this; the limit exists so junk on the socket cannot make us allocate
@@ -213,7 +215,7 @@ impl FrameDecoder {
 
 /// Which pool serves a run, as resolved by the client from the language
 /// table and the user's configuration. Pools are keyed by this whole value,
-/// so a changed image or size gets a pool of its own.
+/// so a changed image, size or policy gets a pool of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolSpec {
     /// Engine the client expects ("docker", "podman"); an agent connected
@@ -223,11 +225,66 @@ pub struct PoolSpec {
     pub image: String,
     pub min_size: usize,
     pub max_size: usize,
+    /// An idle container older than this is recycled (replaced at
+    /// `min_size`); `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// How long `Exhaustion::Wait` waits for a container; `None`: forever.
+    pub acquisition_timeout: Option<Duration>,
+    /// How often idle containers are checked; `None`: never.
+    pub health_check_interval: Option<Duration>,
+    /// A container older than this is recycled; `None`: no limit.
+    pub max_lifetime: Option<Duration>,
+    /// A container is recycled after this many runs; `None`: no limit.
+    pub max_uses: Option<u64>,
+    pub exhaustion: Exhaustion,
+    /// Create `min_size` containers as soon as the pool exists (otherwise
+    /// from its first run on).
+    pub prewarm: bool,
 }
 
 impl PoolSpec {
     pub fn name(&self) -> String {
         self.lang.clone()
+    }
+}
+
+/// What a run gets when every container of its pool is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exhaustion {
+    /// Queue (first come, first served) for up to `acquisition_timeout`.
+    #[default]
+    Wait,
+    /// Fail at once.
+    FailFast,
+    /// Run in an extra container outside the pool, removed afterwards.
+    Temporary,
+}
+
+impl Exhaustion {
+    pub const NAMES: &str = "wait, fail-fast, temporary";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exhaustion::Wait => "wait",
+            Exhaustion::FailFast => "fail-fast",
+            Exhaustion::Temporary => "temporary",
+        }
+    }
+}
+
+impl std::str::FromStr for Exhaustion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "wait" => Ok(Exhaustion::Wait),
+            "fail-fast" => Ok(Exhaustion::FailFast),
+            "temporary" => Ok(Exhaustion::Temporary),
+            _ => Err(format!(
+                "`{s}` is not an exhaustion strategy (use {})",
+                Exhaustion::NAMES
+            )),
+        }
     }
 }
 
@@ -259,6 +316,11 @@ pub enum Request {
     PoolStats,
     /// Remove every container and stop the agent.
     PoolDown,
+    /// Drain every pool (busy runs finish, or are cancelled with `force`),
+    /// remove every container and stop the agent.
+    PoolDrain {
+        force: bool,
+    },
     Status,
 }
 
@@ -309,6 +371,11 @@ pub enum Response {
     Done {
         message: String,
     },
+    /// `PoolUp` in progress: `ready` of `target` containers are warm.
+    Progress {
+        ready: usize,
+        target: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -323,10 +390,20 @@ pub struct PoolStats {
     pub initializing: usize,
     pub idle: usize,
     pub busy: usize,
+    /// Failed a health check (or died) and is being removed.
+    pub unhealthy: usize,
     pub removing: usize,
+    /// Overflow containers outside `max_size` (exhaustion = temporary),
+    /// alive now in any state.
+    pub temporary: usize,
+    pub exhaustion: String,
     pub runs: u64,
+    /// Pool containers created (temporaries not included).
     pub created: u64,
     pub removed: u64,
+    pub temporary_created: u64,
+    /// Containers found dead or failing a health check since the pool began.
+    pub unhealthy_total: u64,
     pub closed: bool,
 }
 

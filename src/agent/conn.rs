@@ -91,6 +91,7 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         Request::PoolUp { pool, warm } => super::pools::up(agent, pool, warm, &mut w).await,
         Request::PoolStats => super::pools::stats(agent, &mut w).await,
         Request::PoolDown => super::pools::down(agent, &mut w).await,
+        Request::PoolDrain { force } => super::pools::drain(agent, force, &mut w).await,
         Request::Status => super::pools::status(agent, &mut w).await,
         Request::Hello { .. } | Request::StdinEof => {
             reply_error(&mut w, ErrorKind::BadRequest, "unexpected message").await

@@ -49,8 +49,8 @@ impl Agent {
         ]
     }
 
-    /// The pool for `spec`, created (empty, filling in the background) on
-    /// first use.
+    /// The pool for `spec`, created on first use with its maintenance
+    /// running (and, with prewarm, filling to `min_size` in the background).
     pub fn pool(self: &Arc<Self>, spec: &PoolSpec) -> Arc<Pool> {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = pools.get(spec) {
@@ -59,20 +59,8 @@ impl Agent {
         let mut labels = self.base_labels();
         labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
         labels.push((LABEL_POOL.into(), spec.name()));
-        let pool = Pool::new(
-            spec.clone(),
-            self.backend.clone(),
-            labels,
-            Duration::from_secs(30),
-        );
+        let pool = Pool::start(spec.clone(), self.backend.clone(), labels);
         pools.insert(spec.clone(), pool.clone());
-        drop(pools);
-        let warm = pool.clone();
-        tokio::spawn(async move {
-            if let Err(e) = warm.fill_to_min().await {
-                eprintln!("sbx agent: cannot warm pool `{}`: {e}", warm.spec.name());
-            }
-        });
         pool
     }
 

@@ -65,6 +65,8 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
     });
 
     let started = Instant::now();
+    let mut cancel = lease.cancel_signal();
+    let mut cancelled = false;
     let guest = &mut lease.sandbox().guest;
     let run = ToGuest::Run {
         argv: req.argv,
@@ -129,6 +131,22 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                     let _ = guest.send(&ToGuest::Cancel).await;
                 }
             },
+            // `sbx pool down --force` or agent shutdown: stop the program;
+            // the guest still reports its exit, and the closed pool then
+            // removes the container.
+            _ = cancel.cancelled(), if !cancelled => {
+                cancelled = true;
+                let _ = guest.send(&ToGuest::Cancel).await;
+                if client_open {
+                    client_open = false;
+                    reply_error(
+                        &mut w,
+                        ErrorKind::ShuttingDown,
+                        "the run was cancelled because its pool is shutting down (`sbx pool down --force`)",
+                    )
+                    .await;
+                }
+            }
             _ = &mut deadline => break Err("the guest runner stopped responding".to_string()),
         }
     };
@@ -136,9 +154,13 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
 
     match outcome {
         Ok((code, timed_out)) => {
+            // From here the container is only cleaning up: a run arriving
+            // meanwhile waits for it rather than creating a new one.
+            lease.finishing();
             // The guest sends Ready right after Exit, its clean-up done:
             // release first, so that when the client has its answer the
             // container is already idle for the next run.
+            let guest = &mut lease.sandbox().guest;
             let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
                 eprintln!("sbx agent: guest did not finish cleaning up: {e}");
                 false

@@ -333,6 +333,14 @@ impl Backend for DockerBackend {
         }
     }
 
+    async fn is_running(&self, id: &str) -> Result<bool, BackendError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(c) => Ok(c.state.and_then(|s| s.running).unwrap_or(false)),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(engine_err("inspect a container", e)),
+        }
+    }
+
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
         let opts = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(id, Some(opts)).await {

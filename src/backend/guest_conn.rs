@@ -49,6 +49,39 @@ impl GuestConn {
             .unwrap_or_else(|| GuestEvent::Closed("guest stream ended".into()))
     }
 
+    /// A round trip through the guest runner: it answers a `Ping` only if
+    /// its main loop is alive. Only for an idle guest (no run in flight).
+    pub async fn ping(&mut self, limit: Duration) -> Result<(), String> {
+        let round_trip = async {
+            self.send(&ToGuest::Ping)
+                .await
+                .map_err(|e| format!("cannot write to the guest: {e}"))?;
+            loop {
+                match self.next().await {
+                    GuestEvent::Msg(FromGuest::Pong) => return Ok(()),
+                    GuestEvent::Closed(why) => return Err(why),
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(limit, round_trip)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer to a ping within {limit:?}")))
+    }
+
+    /// False once the stream from the guest has ended (the container died
+    /// or was killed). Never waits; discards anything an idle guest said.
+    pub fn is_alive(&mut self) -> bool {
+        use tokio::sync::mpsc::error::TryRecvError;
+        loop {
+            match self.events.try_recv() {
+                Ok(GuestEvent::Closed(_)) | Err(TryRecvError::Disconnected) => return false,
+                Ok(_) => {}
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
     /// Wait for the guest's `Ready`, discarding stray output. Returns whether
     /// the guest reports itself clean.
     pub async fn wait_ready(&mut self, limit: Duration) -> Result<bool, String> {

@@ -169,6 +169,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Create, start and attach a sandbox, returning once its guest is ready.
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError>;
 
+    /// Whether the engine reports the sandbox's container as running (a
+    /// container that is gone is not running).
+    async fn is_running(&self, id: &str) -> Result<bool, BackendError>;
+
     /// Remove a sandbox (idempotent: a container already gone is success).
     async fn destroy(&self, id: &str) -> Result<(), BackendError>;
 

@@ -1,11 +1,15 @@
 //! `sbx pool up|stats|down`.
 
+use crate::UsageError;
 use crate::client::{Client, ClientError};
-use crate::config::Config;
-use crate::protocol::{PoolSpec, PoolStats, Request, Response};
+use crate::config::{Config, PoolConfig, parse_limit_count, parse_limit_duration};
+use crate::protocol::{Exhaustion, PoolStats, Request, Response};
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 #[command(about = "Manage the pools of warm containers")]
@@ -17,7 +21,15 @@ pub struct PoolArgs {
 #[derive(Subcommand, Debug)]
 pub enum PoolCmd {
     /// Start the agent and warm a pool so the next run is fast
-    #[command(after_help = "Examples:\n  sbx pool up\n  sbx pool up --lang javascript --warm 3")]
+    #[command(after_help = "\
+Options left out come from the [pool] section of the config file. A pool is
+identified by all of its settings: runs use a pool brought up with flags only
+if the config says the same.
+
+Examples:
+  sbx pool up
+  sbx pool up --lang javascript --warm 3
+  sbx pool up --min 4 --max 8 --exhaustion temporary --idle-timeout 10m")]
     Up {
         /// Language of the pool
         #[arg(short, long, default_value = "python", value_name = "LANG")]
@@ -25,6 +37,8 @@ pub enum PoolCmd {
         /// Containers to have warm when this returns [default: the pool's min_size, at least 1]
         #[arg(long, value_name = "N")]
         warm: Option<usize>,
+        #[command(flatten)]
+        options: PoolOptions,
     },
     /// Show each pool's size, states and runs
     #[command(
@@ -35,35 +49,134 @@ pub enum PoolCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove every container of this user's agent and stop the agent
-    Down,
+    /// Drain every pool, remove every container of this user's agent and
+    /// stop the agent
+    #[command(
+        after_help = "Busy runs are allowed to finish first (new runs are refused meanwhile);\n--force cancels them instead.\n\nExamples:\n  sbx pool down\n  sbx pool down --force"
+    )]
+    Down {
+        /// Cancel busy runs instead of waiting for them
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Per-pool settings on the command line; each overrides its config key.
+#[derive(Args, Debug, Default)]
+pub struct PoolOptions {
+    /// Containers kept warm [config: min_size]
+    #[arg(long = "min", value_name = "N")]
+    pub min_size: Option<usize>,
+    /// Never more containers than this [config: max_size]
+    #[arg(long = "max", value_name = "N")]
+    pub max_size: Option<usize>,
+    /// Recycle containers idle longer than this, never below --min [config: idle_timeout]
+    #[arg(long, value_name = "DURATION|none", value_parser = duration_limit("idle_timeout"))]
+    pub idle_timeout: Option<Limit<Duration>>,
+    /// How long a run waits for a free container [config: acquisition_timeout]
+    #[arg(long, value_name = "DURATION|none", value_parser = duration_limit("acquisition_timeout"))]
+    pub acquisition_timeout: Option<Limit<Duration>>,
+    /// How often idle containers are checked [config: health_check_interval]
+    #[arg(long, value_name = "DURATION|none", value_parser = duration_limit("health_check_interval"))]
+    pub health_check_interval: Option<Limit<Duration>>,
+    /// Recycle containers older than this [config: max_lifetime]
+    #[arg(long, value_name = "DURATION|none", value_parser = duration_limit("max_lifetime"))]
+    pub max_lifetime: Option<Limit<Duration>>,
+    /// Recycle a container after this many runs [config: max_uses]
+    #[arg(long, value_name = "N|none", value_parser = count_limit)]
+    pub max_uses: Option<Limit<u64>>,
+    /// When every container is busy: wait, fail-fast or temporary [config: exhaustion]
+    #[arg(long, value_name = "STRATEGY")]
+    pub exhaustion: Option<Exhaustion>,
+    /// Create --min containers as soon as the pool exists [config: prewarm]
+    #[arg(long, value_name = "BOOL")]
+    pub prewarm: Option<bool>,
+}
+
+/// A limit given on the command line; `None` inside means `none`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit<T>(pub Option<T>);
+
+fn duration_limit(field: &'static str) -> impl Fn(&str) -> Result<Limit<Duration>, String> + Clone {
+    move |s| parse_limit_duration(field, s).map(Limit)
+}
+
+fn count_limit(s: &str) -> Result<Limit<u64>, String> {
+    parse_limit_count("max_uses", s).map(Limit)
+}
+
+impl PoolOptions {
+    /// `base` (the config's [pool] section) with these flags applied.
+    pub fn apply(&self, base: &PoolConfig) -> Result<PoolConfig, UsageError> {
+        let mut p = base.clone();
+        p.min_size = self.min_size.unwrap_or(p.min_size);
+        p.max_size = self.max_size.unwrap_or(p.max_size);
+        if let Some(Limit(v)) = self.idle_timeout {
+            p.idle_timeout = v;
+        }
+        if let Some(Limit(v)) = self.acquisition_timeout {
+            p.acquisition_timeout = v;
+        }
+        if let Some(Limit(v)) = self.health_check_interval {
+            p.health_check_interval = v;
+        }
+        if let Some(Limit(v)) = self.max_lifetime {
+            p.max_lifetime = v;
+        }
+        if let Some(Limit(v)) = self.max_uses {
+            p.max_uses = v;
+        }
+        p.exhaustion = self.exhaustion.unwrap_or(p.exhaustion);
+        p.prewarm = self.prewarm.unwrap_or(p.prewarm);
+        p.validate().map_err(|e| {
+            UsageError(format!(
+                "pool settings: {e} (--min/--max or the [pool] config)"
+            ))
+        })?;
+        Ok(p)
+    }
 }
 
 pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     match args.cmd {
-        PoolCmd::Up { lang, warm } => {
+        PoolCmd::Up {
+            lang,
+            warm,
+            options,
+        } => {
             let lang = super::run::language(&lang)?;
             let cfg = Config::load(config)?;
-            let pool = PoolSpec {
-                backend: crate::backend::select_engine()
-                    .map_err(crate::UsageError)?
-                    .name()
-                    .into(),
-                lang: lang.name.into(),
-                image: cfg.image_for(lang),
-                min_size: cfg.pool.min_size,
-                max_size: cfg.pool.max_size,
-            };
+            let settings = options.apply(&cfg.pool)?;
+            let backend = crate::backend::select_engine().map_err(crate::UsageError)?;
+            let pool = settings.spec(backend.name(), lang.name, cfg.image_for(lang));
             let warm = warm
-                .unwrap_or(cfg.pool.min_size.max(1))
-                .min(cfg.pool.max_size);
+                .unwrap_or(settings.min_size.max(1))
+                .min(settings.max_size);
             let mut client = Client::connect(true).await?;
-            if let Response::Done { message } =
-                client.request(&Request::PoolUp { pool, warm }).await?
-            {
-                println!("{message}");
+            client.send(&Request::PoolUp { pool, warm }).await?;
+            let bar = progress_bar();
+            loop {
+                match client.recv_control().await? {
+                    Response::Progress { ready, target } => {
+                        // Drawn from the first report on, never as 0/0.
+                        if bar.length() != Some(target as u64) {
+                            bar.set_length(target as u64);
+                            bar.enable_steady_tick(Duration::from_millis(100));
+                        }
+                        bar.set_position(ready as u64);
+                    }
+                    Response::Done { message } => {
+                        bar.finish_and_clear();
+                        println!("{message}");
+                        return Ok(0);
+                    }
+                    Response::Error { kind, message } => {
+                        bar.abandon();
+                        return Err(ClientError::Agent { kind, message }.into());
+                    }
+                    other => anyhow::bail!("unexpected reply from the agent: {other:?}"),
+                }
             }
-            Ok(0)
         }
         PoolCmd::Stats { json } => {
             let pools = match Client::connect(false).await {
@@ -86,9 +199,11 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             }
             Ok(0)
         }
-        PoolCmd::Down => match Client::connect(false).await {
+        PoolCmd::Down { force } => match Client::connect(false).await {
             Ok(mut client) => {
-                if let Response::Done { message } = client.request(&Request::PoolDown).await? {
+                if let Response::Done { message } =
+                    client.request(&Request::PoolDrain { force }).await?
+                {
                     println!("{message}");
                 }
                 Ok(0)
@@ -102,10 +217,35 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
     }
 }
 
+/// A bar on a terminal's stderr; nothing at all when stderr is not one.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("warming {bar:30} {pos}/{len} containers idle ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn table(pools: &[PoolStats]) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
-        "pool", "backend", "image", "size/max", "min", "init", "idle", "busy", "removing", "runs",
+        "pool",
+        "backend",
+        "image",
+        "size/max",
+        "min",
+        "init",
+        "idle",
+        "busy",
+        "unhealthy",
+        "removing",
+        "temp",
+        "runs",
         "state",
     ]);
     for p in pools {
@@ -118,7 +258,9 @@ fn table(pools: &[PoolStats]) -> Table {
             p.initializing.to_string(),
             p.idle.to_string(),
             p.busy.to_string(),
+            p.unhealthy.to_string(),
             p.removing.to_string(),
+            p.temporary.to_string(),
             p.runs.to_string(),
             if p.closed { "closed" } else { "open" }.to_string(),
         ]);

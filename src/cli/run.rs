@@ -5,7 +5,7 @@ use crate::UsageError;
 use crate::client::Client;
 use crate::config::Config;
 use crate::lang::{self, Language};
-use crate::protocol::{PoolSpec, Request, RunRequest};
+use crate::protocol::{Request, RunRequest};
 use clap::Args;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -54,16 +54,8 @@ pub async fn submit(
     forward_stdin: bool,
 ) -> anyhow::Result<i32> {
     let cfg = Config::load(config)?;
-    let pool = PoolSpec {
-        backend: crate::backend::select_engine()
-            .map_err(UsageError)?
-            .name()
-            .into(),
-        lang: lang.name.into(),
-        image: cfg.image_for(lang),
-        min_size: cfg.pool.min_size,
-        max_size: cfg.pool.max_size,
-    };
+    let backend = crate::backend::select_engine().map_err(UsageError)?;
+    let pool = cfg.pool_spec(backend.name(), lang);
     let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
     argv.extend(args);
     let mut env: Vec<(String, String)> = lang

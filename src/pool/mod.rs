@@ -1,53 +1,189 @@
-//! The pool engine: warm sandboxes handed out as RAII leases.
+//! The pool engine: warm sandboxes handed out as RAII leases, and the
+//! maintenance that keeps them fresh.
 //!
 //! Independent of any engine API: it sees only [`Backend`], so its logic is
-//! unit-tested with an in-memory backend.
+//! unit-tested with an in-memory backend and paused tokio time.
 //!
-//! Capacity is a semaphore of `max_size` permits. A permit is held by every
-//! sandbox that is busy or being created; idle sandboxes hold none. A caller
-//! takes a permit first, then reuses an idle sandbox if there is one or
-//! creates a new one. So `idle + busy + initializing <= max_size` always
-//! holds (a creation only starts when nothing is idle, at which point every
-//! existing sandbox holds a permit), and any freed slot — a release or a
-//! destruction — wakes exactly one waiter.
+//! # Capacity
 //!
-//! The state lock is a plain mutex that is never held across I/O: engine
-//! calls happen outside it, with counts updated before and after.
+//! Capacity is a fair (FIFO) semaphore of `max_size` permits. A permit is
+//! held by every member that is busy, being created, or out for a health
+//! check; idle members hold none. A caller takes a permit first, then
+//! reuses an idle sandbox if there is one or creates a new one. So
+//! `idle + busy + initializing <= max_size` always holds (a creation only
+//! starts when nothing is idle, at which point every other member holds a
+//! permit), and any freed slot — a release or a removal — serves exactly
+//! one waiter, oldest first. When no permit is free the pool's exhaustion
+//! strategy decides: wait (up to `acquisition_timeout`), fail at once, or
+//! run in a temporary container outside the pool that is removed after its
+//! one run.
+//!
+//! # States
+//!
+//! `initializing` (being created), `idle`, `busy` (leased), `unhealthy`
+//! (found dead or failing a health check, being removed), `removing`
+//! (retired: expired, used up, dirty, idle too long, or drained). Every
+//! transition happens under the state lock, which is a plain mutex never
+//! held across I/O: a container is taken out of the idle list before any
+//! engine call about it (so maintenance and acquirers can never both own
+//! it), and counts are updated before and after.
+//!
+//! # Maintenance
+//!
+//! One task per pool, woken every tick and whenever a container is
+//! removed: idle containers whose stream has ended are removed as
+//! unhealthy; expired ones (`max_lifetime`) are recycled; containers idle
+//! longer than `idle_timeout` are removed while the pool is above
+//! `min_size` and replaced (new one first, when capacity allows) at it;
+//! idle containers due a health check are asked the engine's view and
+//! pinged through the guest runner; and the pool is refilled to `min_size`
+//! in the background, with back-off when creations fail.
 
 use crate::backend::{Backend, BackendError, Sandbox, SandboxSpec};
-use crate::protocol::{PoolSpec, PoolStats};
+use crate::protocol::{Exhaustion, PoolSpec, PoolStats};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError, watch};
+use tokio::time::Instant;
+
+/// Longest pause between two maintenance passes.
+const TICK: Duration = Duration::from_secs(1);
+/// A guest that does not answer a ping within this is unhealthy.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest pause between two refill attempts after creations failed.
+const REFILL_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How long a run with no idle container waits for one that is finishing
+/// its clean-up (usually milliseconds) before creating a new one (hundreds
+/// of milliseconds).
+const RETURN_WAIT: Duration = Duration::from_millis(500);
+/// How long a forced drain waits for cancelled runs to hand back their
+/// containers before removing them regardless.
+const FORCE_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    #[error(
-        "no container of pool `{pool}` became free within {waited:?} (all {max} busy); retry, or raise the pool's max_size"
-    )]
+    /// Every container is busy: `waited` is `Some` when the caller waited
+    /// that long (exhaustion = wait), `None` when it failed at once.
+    #[error("{}", exhausted_message(pool, *max, *waited))]
     Exhausted {
         pool: String,
-        waited: Duration,
         max: usize,
+        waited: Option<Duration>,
     },
-    #[error("pool `{0}` is shutting down")]
+    #[error("pool `{0}` is shutting down; retry once the agent is back")]
     Closed(String),
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
 
+fn exhausted_message(pool: &str, max: usize, waited: Option<Duration>) -> String {
+    match waited {
+        Some(d) => format!(
+            "pool `{pool}` is exhausted: all {max} of its containers (max_size) stayed busy for {} (acquisition_timeout); raise max_size or acquisition_timeout in the [pool] section of the sbx config, or retry later",
+            human(d)
+        ),
+        None => format!(
+            "pool `{pool}` is exhausted: all {max} of its containers (max_size) are busy and exhaustion is fail-fast; raise max_size, or set exhaustion to \"wait\" or \"temporary\" in the [pool] section of the sbx config"
+        ),
+    }
+}
+
+/// `1h30m`, `5m`, `30s`, `250ms`: how a user would write it.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 || !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out += &format!("{h}h");
+    }
+    if m > 0 {
+        out += &format!("{m}m");
+    }
+    if s > 0 || out.is_empty() {
+        out += &format!("{s}s");
+    }
+    out
+}
+
+/// What a container has been through, carried with it between states.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    born: Instant,
+    uses: u64,
+}
+
+struct Idle {
+    sb: Sandbox,
+    meta: Meta,
+    /// Idle since (last release or creation).
+    since: Instant,
+    /// Last proven healthy (creation, a clean release, or a health check).
+    checked: Instant,
+    /// A replacement is being created for it (idle too long at min_size).
+    replacing: bool,
+}
+
+/// Why a container is being removed; decides which count it sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// A member retired normally: `removing`.
+    Recycle,
+    /// A member found dead or failing its check: `unhealthy`.
+    Unhealthy,
+    /// An overflow container after its run: `temporary`.
+    Temporary,
+    /// Already counted as removed by a shutdown; removal is idempotent.
+    Untracked,
+}
+
 #[derive(Default)]
 struct Inner {
     /// Most recently used last: reuse takes the warmest.
-    idle: Vec<Sandbox>,
+    idle: Vec<Idle>,
+    /// Idle members out for a health check (shown as idle).
+    checking: usize,
     busy: HashSet<String>,
+    /// Busy members whose run is over and which are cleaning up.
+    finishing: usize,
     initializing: usize,
+    unhealthy: usize,
     removing: usize,
+    temporary: usize,
     runs: u64,
     created: u64,
     removed: u64,
+    temporary_created: u64,
+    temporary_removed: u64,
+    unhealthy_total: u64,
     closed: bool,
+    /// `min_size` is maintained: from the start with prewarm, else from
+    /// the first run or `pool up` on.
+    warm: bool,
+    refill_failures: u32,
+    refill_after: Option<Instant>,
+}
+
+impl Inner {
+    /// Members: the containers `max_size` bounds.
+    fn members(&self) -> usize {
+        self.idle.len() + self.checking + self.busy.len() + self.initializing
+    }
+
+    fn mark(&mut self, why: Retire) {
+        match why {
+            Retire::Recycle => self.removing += 1,
+            Retire::Unhealthy => {
+                self.unhealthy += 1;
+                self.unhealthy_total += 1;
+            }
+            Retire::Temporary | Retire::Untracked => {}
+        }
+    }
 }
 
 pub struct Pool {
@@ -55,16 +191,22 @@ pub struct Pool {
     backend: Arc<dyn Backend>,
     sandbox_spec: SandboxSpec,
     permits: Arc<Semaphore>,
-    acquisition_timeout: Duration,
     inner: Mutex<Inner>,
+    /// Wakes the maintenance task early (a container was removed).
+    wake: Notify,
+    /// Signalled on every release and removal (drains wait on it).
+    changed: Notify,
+    /// Set when busy runs must stop (`pool down --force`, shutdown).
+    cancel: watch::Sender<bool>,
 }
 
 impl Pool {
+    /// A pool with no maintenance task: the engine's building block, and
+    /// what unit tests drive by hand. The agent uses [`Pool::start`].
     pub fn new(
         spec: PoolSpec,
         backend: Arc<dyn Backend>,
         labels: Vec<(String, String)>,
-        acquisition_timeout: Duration,
     ) -> Arc<Pool> {
         let sandbox_spec = SandboxSpec {
             image: spec.image.clone(),
@@ -73,12 +215,30 @@ impl Pool {
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
+            inner: Mutex::new(Inner {
+                warm: spec.prewarm,
+                ..Default::default()
+            }),
             spec,
             backend,
             sandbox_spec,
-            acquisition_timeout,
-            inner: Mutex::new(Inner::default()),
+            wake: Notify::new(),
+            changed: Notify::new(),
+            cancel: watch::channel(false).0,
         })
+    }
+
+    /// A pool with its maintenance task running; with `prewarm`, filling to
+    /// `min_size` starts at once.
+    pub fn start(
+        spec: PoolSpec,
+        backend: Arc<dyn Backend>,
+        labels: Vec<(String, String)>,
+    ) -> Arc<Pool> {
+        let pool = Pool::new(spec, backend, labels);
+        let weak = Arc::downgrade(&pool);
+        tokio::spawn(maintenance(weak));
+        pool
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -86,41 +246,143 @@ impl Pool {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Get a sandbox for one run: a warm idle one if any, else a new one if
-    /// capacity allows, else wait up to the acquisition timeout.
+    fn closed_err(&self) -> PoolError {
+        PoolError::Closed(self.spec.name())
+    }
+
+    fn exhausted(&self, waited: Option<Duration>) -> PoolError {
+        PoolError::Exhausted {
+            pool: self.spec.name(),
+            max: self.spec.max_size,
+            waited,
+        }
+    }
+
+    /// Too old or used too often to take another run.
+    fn expired(&self, meta: &Meta, now: Instant) -> bool {
+        self.spec
+            .max_lifetime
+            .is_some_and(|l| now.duration_since(meta.born) >= l)
+            || self.spec.max_uses.is_some_and(|m| meta.uses >= m)
+    }
+
+    /// Get a sandbox for one run: the most recently used idle one if any,
+    /// else a new one if capacity allows, else what the exhaustion strategy
+    /// says.
     pub async fn acquire(self: &Arc<Self>) -> Result<Lease, PoolError> {
         if self.lock().closed {
-            return Err(PoolError::Closed(self.spec.name()));
+            return Err(self.closed_err());
         }
-        let permit = tokio::time::timeout(
-            self.acquisition_timeout,
-            self.permits.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| PoolError::Exhausted {
-            pool: self.spec.name(),
-            waited: self.acquisition_timeout,
-            max: self.spec.max_size,
-        })?
-        .map_err(|_| PoolError::Closed(self.spec.name()))?;
-
-        {
-            let mut inner = self.lock();
-            if let Some(sb) = inner.idle.pop() {
-                inner.busy.insert(sb.id.clone());
-                return Ok(Lease::new(self.clone(), sb, permit));
+        let permit = match self.spec.exhaustion {
+            Exhaustion::Wait => {
+                let acquire = self.permits.clone().acquire_owned();
+                let got = match self.spec.acquisition_timeout {
+                    Some(limit) => tokio::time::timeout(limit, acquire)
+                        .await
+                        .map_err(|_| self.exhausted(Some(limit)))?,
+                    None => acquire.await,
+                };
+                got.map_err(|_| self.closed_err())?
             }
-            inner.initializing += 1;
+            strategy => match self.permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(TryAcquireError::Closed) => return Err(self.closed_err()),
+                Err(TryAcquireError::NoPermits) if strategy == Exhaustion::FailFast => {
+                    return Err(self.exhausted(None));
+                }
+                Err(TryAcquireError::NoPermits) => return self.acquire_temporary().await,
+            },
+        };
+
+        enum Step {
+            Take(Idle),
+            Wait,
+            Create,
+            Closed,
         }
+        let wait_until = Instant::now() + RETURN_WAIT;
+        loop {
+            let returned = self.changed.notified();
+            tokio::pin!(returned);
+            // Registered before the check, so a release in between is seen.
+            returned.as_mut().enable();
+            let now = Instant::now();
+            let mut doomed = Vec::new();
+            let step = {
+                let mut inner = self.lock();
+                inner.warm = true;
+                let mut step = Step::Create;
+                while let Some(mut idle) = inner.idle.pop() {
+                    // Expired or dead containers are never handed out.
+                    let why = if !idle.sb.guest.is_alive() {
+                        Retire::Unhealthy
+                    } else if self.expired(&idle.meta, now) {
+                        Retire::Recycle
+                    } else {
+                        inner.busy.insert(idle.sb.id.clone());
+                        step = Step::Take(idle);
+                        break;
+                    };
+                    inner.mark(why);
+                    doomed.push((idle.sb.id, why));
+                }
+                match step {
+                    Step::Take(_) => {}
+                    _ if inner.closed => step = Step::Closed,
+                    _ if inner.finishing > 0 && now < wait_until => step = Step::Wait,
+                    _ => inner.initializing += 1,
+                }
+                step
+            };
+            for (id, why) in doomed {
+                self.spawn_destroy(id, why);
+            }
+            match step {
+                Step::Take(idle) => {
+                    return Ok(Lease::new(self.clone(), idle.sb, idle.meta, Some(permit)));
+                }
+                Step::Closed => return Err(self.closed_err()),
+                Step::Wait => {
+                    let _ = tokio::time::timeout_at(wait_until, returned).await;
+                }
+                Step::Create => break,
+            }
+        }
+
         let sb = self.create_counted().await?;
         let mut inner = self.lock();
         if inner.closed {
+            inner.mark(Retire::Recycle);
             drop(inner);
-            self.spawn_destroy(sb.id);
-            return Err(PoolError::Closed(self.spec.name()));
+            self.spawn_destroy(sb.id, Retire::Recycle);
+            return Err(self.closed_err());
         }
         inner.busy.insert(sb.id.clone());
-        Ok(Lease::new(self.clone(), sb, permit))
+        drop(inner);
+        Ok(Lease::new(self.clone(), sb, Meta::new(), Some(permit)))
+    }
+
+    /// An overflow container for one run, outside `max_size`.
+    async fn acquire_temporary(self: &Arc<Self>) -> Result<Lease, PoolError> {
+        {
+            let mut inner = self.lock();
+            inner.temporary += 1;
+            inner.temporary_created += 1;
+        }
+        match self.backend.create(&self.sandbox_spec).await {
+            Ok(sb) => {
+                if self.lock().closed {
+                    self.spawn_destroy(sb.id, Retire::Temporary);
+                    return Err(self.closed_err());
+                }
+                Ok(Lease::new(self.clone(), sb, Meta::new(), None))
+            }
+            Err(e) => {
+                self.lock().temporary -= 1;
+                self.changed.notify_waiters();
+                Err(e.into())
+            }
+        }
     }
 
     /// Create a sandbox; the caller has already counted it as initializing.
@@ -133,25 +395,29 @@ impl Pool {
                 inner.created += 1;
                 Ok(sb)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                drop(inner);
+                self.changed.notify_waiters();
+                Err(e.into())
+            }
         }
     }
 
-    /// Create sandboxes in parallel until `min_size` exist (counting busy
-    /// and initializing ones). Returns the first creation error, if any.
+    /// Create sandboxes in parallel until `min_size` members exist.
     pub async fn fill_to_min(self: &Arc<Self>) -> Result<(), PoolError> {
         self.fill_to(self.spec.min_size).await
     }
 
-    /// Create sandboxes in parallel until `target` (capped by capacity)
-    /// exist.
+    /// Create sandboxes in parallel until `target` members (busy and
+    /// initializing ones included, capped by `max_size`) exist. Returns the
+    /// first creation error, if any.
     pub async fn fill_to(self: &Arc<Self>, target: usize) -> Result<(), PoolError> {
         let mut tasks = Vec::new();
         loop {
             let permit = {
                 let mut inner = self.lock();
-                let total = inner.idle.len() + inner.busy.len() + inner.initializing;
-                if inner.closed || total >= target {
+                inner.warm = true;
+                if inner.closed || inner.members() >= target {
                     break;
                 }
                 let Ok(permit) = self.permits.clone().try_acquire_owned() else {
@@ -163,14 +429,9 @@ impl Pool {
             let pool = self.clone();
             tasks.push(tokio::spawn(async move {
                 let sb = pool.create_counted().await?;
-                let mut inner = pool.lock();
-                if inner.closed {
-                    drop(inner);
-                    pool.spawn_destroy(sb.id);
-                } else {
-                    inner.idle.push(sb);
-                }
+                pool.add_idle(sb, Meta::new());
                 drop(permit);
+                pool.changed.notify_waiters();
                 Ok::<(), PoolError>(())
             }));
         }
@@ -183,36 +444,369 @@ impl Pool {
         first_err.map_or(Ok(()), Err)
     }
 
-    fn spawn_destroy(self: &Arc<Self>, id: String) {
-        self.lock().removing += 1;
+    /// Like [`Pool::fill_to`], but also waits for creations already in
+    /// flight (the prewarm, a refill): returns once `target` members exist
+    /// and none is still being created, so they are idle unless in use.
+    pub async fn warm_up(self: &Arc<Self>, target: usize) -> Result<(), PoolError> {
+        loop {
+            self.fill_to(target).await?;
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                {
+                    let inner = self.lock();
+                    if inner.closed {
+                        return Err(self.closed_err());
+                    }
+                    if inner.initializing == 0 {
+                        if inner.members() >= target.min(self.spec.max_size) {
+                            return Ok(());
+                        }
+                        // Someone else's creation failed: ours will retry.
+                        break;
+                    }
+                }
+                // The timeout guards against a missed notification.
+                let _ = tokio::time::timeout(Duration::from_millis(200), changed).await;
+            }
+        }
+    }
+
+    /// Put a new or checked container into the idle list, keeping the list
+    /// ordered by idle time (most recent last); on a closed pool, remove it.
+    fn add_idle(self: &Arc<Self>, sb: Sandbox, meta: Meta) {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if inner.closed {
+            inner.mark(Retire::Recycle);
+            drop(inner);
+            self.spawn_destroy(sb.id, Retire::Recycle);
+            return;
+        }
+        inner.idle.push(Idle {
+            sb,
+            meta,
+            since: now,
+            checked: now,
+            replacing: false,
+        });
+    }
+
+    /// Remove a container in the background; the caller has already
+    /// counted it with [`Inner::mark`]. Its removal wakes maintenance (to
+    /// refill) and drains.
+    fn spawn_destroy(self: &Arc<Self>, id: String, why: Retire) {
         let pool = self.clone();
         tokio::spawn(async move {
             if let Err(e) = pool.backend.destroy(&id).await {
                 eprintln!("sbx agent: cannot remove container {id}: {e}");
             }
-            let mut inner = pool.lock();
-            inner.removing -= 1;
-            inner.removed += 1;
+            {
+                let mut inner = pool.lock();
+                match why {
+                    Retire::Recycle => {
+                        inner.removing -= 1;
+                        inner.removed += 1;
+                    }
+                    Retire::Unhealthy => {
+                        inner.unhealthy -= 1;
+                        inner.removed += 1;
+                    }
+                    Retire::Temporary => {
+                        inner.temporary -= 1;
+                        inner.temporary_removed += 1;
+                    }
+                    Retire::Untracked => {}
+                }
+            }
+            pool.wake.notify_one();
+            pool.changed.notify_waiters();
         });
     }
 
-    /// Close the pool and remove every sandbox it holds, busy ones included
-    /// (their runs fail). Waits for the removals.
+    /// The maintenance pause: short enough to honour the tightest limit.
+    fn tick(&self) -> Duration {
+        [
+            self.spec.health_check_interval,
+            self.spec.idle_timeout,
+            self.spec.max_lifetime,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(TICK, Duration::min)
+        .max(Duration::from_millis(10))
+    }
+
+    /// One maintenance pass (see the module documentation).
+    async fn maintain(self: &Arc<Self>) {
+        let now = Instant::now();
+        let mut doomed = Vec::new();
+        let mut checks = Vec::new();
+        let mut replace = Vec::new();
+        {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            if inner.closed {
+                return;
+            }
+            let mut keep = Vec::with_capacity(inner.idle.len());
+            for mut it in std::mem::take(&mut inner.idle) {
+                let why = if !it.sb.guest.is_alive() {
+                    Retire::Unhealthy
+                } else if self.expired(&it.meta, now) {
+                    Retire::Recycle
+                } else {
+                    keep.push(it);
+                    continue;
+                };
+                inner.mark(why);
+                doomed.push((it.sb.id, why));
+            }
+            inner.idle = keep;
+
+            if let Some(limit) = self.spec.idle_timeout {
+                // Least recently used first.
+                let mut i = 0;
+                while i < inner.idle.len() {
+                    let it = &inner.idle[i];
+                    if it.replacing || now.duration_since(it.since) < limit {
+                        i += 1;
+                        continue;
+                    }
+                    // A container being replaced and its replacement
+                    // count once: the pair ends as one.
+                    let pending = inner.idle.iter().filter(|it| it.replacing).count();
+                    let members = inner.members() - pending;
+                    if members > self.spec.min_size {
+                        let it = inner.idle.remove(i);
+                        inner.mark(Retire::Recycle);
+                        doomed.push((it.sb.id, Retire::Recycle));
+                        continue;
+                    }
+                    // At min_size: a fresh container takes its place, made
+                    // first when capacity allows so the pool never dips.
+                    if inner.members() < self.spec.max_size
+                        && let Ok(permit) = self.permits.clone().try_acquire_owned()
+                    {
+                        inner.idle[i].replacing = true;
+                        inner.initializing += 1;
+                        replace.push((inner.idle[i].sb.id.clone(), permit));
+                        i += 1;
+                    } else {
+                        let it = inner.idle.remove(i);
+                        inner.mark(Retire::Recycle);
+                        doomed.push((it.sb.id, Retire::Recycle));
+                    }
+                }
+            }
+
+            if let Some(interval) = self.spec.health_check_interval {
+                let mut i = 0;
+                while i < inner.idle.len() {
+                    if now.duration_since(inner.idle[i].checked) < interval {
+                        i += 1;
+                        continue;
+                    }
+                    // Out of the idle list while checked, with a permit so
+                    // that capacity stays bounded meanwhile.
+                    let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let it = inner.idle.remove(i);
+                    inner.checking += 1;
+                    checks.push((it, permit));
+                }
+            }
+        }
+        for (id, why) in doomed {
+            self.spawn_destroy(id, why);
+        }
+        for (old, permit) in replace {
+            let pool = self.clone();
+            tokio::spawn(async move { pool.replace(old, permit).await });
+        }
+        let checked = checks.into_iter().map(|(it, permit)| {
+            let pool = self.clone();
+            async move {
+                pool.check(it).await;
+                drop(permit);
+            }
+        });
+        futures_util::future::join_all(checked).await;
+        self.refill(now);
+    }
+
+    /// Create a replacement for the idle container `old`, then retire
+    /// `old` if it is still idle (it may have been handed out meanwhile).
+    async fn replace(self: Arc<Self>, old: String, permit: OwnedSemaphorePermit) {
+        match self.create_counted().await {
+            Ok(sb) => {
+                self.add_idle(sb, Meta::new());
+                let mut inner = self.lock();
+                if let Some(i) = inner.idle.iter().position(|it| it.sb.id == old) {
+                    let it = inner.idle.remove(i);
+                    inner.mark(Retire::Recycle);
+                    drop(inner);
+                    self.spawn_destroy(it.sb.id, Retire::Recycle);
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "sbx agent: cannot replace an idle container of pool `{}`: {e}",
+                    self.spec.name()
+                );
+                let mut inner = self.lock();
+                if let Some(it) = inner.idle.iter_mut().find(|it| it.sb.id == old) {
+                    it.replacing = false;
+                    it.since = Instant::now();
+                }
+            }
+        }
+        drop(permit);
+    }
+
+    /// Health check of one idle container taken out of the idle list: the
+    /// engine must report it running and the guest must answer a ping.
+    async fn check(self: &Arc<Self>, mut it: Idle) {
+        let verdict = match self.backend.is_running(&it.sb.id).await {
+            Ok(true) => it.sb.guest.ping(PING_TIMEOUT).await,
+            Ok(false) => Err("the engine reports it stopped".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut inner = self.lock();
+        inner.checking -= 1;
+        let why = match verdict {
+            Ok(()) if !inner.closed => {
+                it.checked = Instant::now();
+                // Back in its place by idle time, so MRU order holds.
+                let at = inner.idle.partition_point(|o| o.since <= it.since);
+                inner.idle.insert(at, it);
+                return;
+            }
+            Ok(()) => Retire::Recycle,
+            Err(why) => {
+                eprintln!(
+                    "sbx agent: container {} of pool `{}` is unhealthy ({why}); replacing it",
+                    short(&it.sb.id),
+                    self.spec.name()
+                );
+                Retire::Unhealthy
+            }
+        };
+        inner.mark(why);
+        drop(inner);
+        self.spawn_destroy(it.sb.id, why);
+    }
+
+    /// Start creating what is missing below `min_size`, in the background,
+    /// backing off while creations fail.
+    fn refill(self: &Arc<Self>, now: Instant) {
+        {
+            let inner = self.lock();
+            if inner.closed
+                || !inner.warm
+                || inner.members() >= self.spec.min_size
+                || inner.refill_after.is_some_and(|t| now < t)
+            {
+                return;
+            }
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let res = pool.fill_to_min().await;
+            let mut inner = pool.lock();
+            match res {
+                Ok(()) => {
+                    inner.refill_failures = 0;
+                    inner.refill_after = None;
+                }
+                Err(e) => {
+                    inner.refill_failures += 1;
+                    let pause = (TICK * 2u32.saturating_pow(inner.refill_failures - 1))
+                        .min(REFILL_BACKOFF_MAX);
+                    inner.refill_after = Some(Instant::now() + pause);
+                    eprintln!(
+                        "sbx agent: cannot refill pool `{}` to min_size {}: {e}; retrying in {}",
+                        pool.spec.name(),
+                        pool.spec.min_size,
+                        human(pause)
+                    );
+                }
+            }
+        });
+    }
+
+    /// Stop taking runs and remove every container once busy runs have
+    /// finished; with `force`, cancel busy runs first. Returns how many
+    /// containers were removed.
+    pub async fn drain(self: &Arc<Self>, force: bool) -> usize {
+        let before;
+        let idle: Vec<String> = {
+            let mut inner = self.lock();
+            before = inner.removed + inner.temporary_removed;
+            inner.closed = true;
+            let ids: Vec<String> = inner.idle.drain(..).map(|it| it.sb.id).collect();
+            for _ in &ids {
+                inner.mark(Retire::Recycle);
+            }
+            ids
+        };
+        self.permits.close();
+        if force {
+            let _ = self.cancel.send(true);
+        }
+        for id in idle {
+            self.spawn_destroy(id, Retire::Recycle);
+        }
+        let deadline = force.then(|| Instant::now() + FORCE_GRACE);
+        loop {
+            let changed = self.changed.notified();
+            {
+                let inner = self.lock();
+                let settled = inner.members() == 0
+                    && inner.removing == 0
+                    && inner.unhealthy == 0
+                    && inner.temporary == 0;
+                if settled {
+                    return (inner.removed + inner.temporary_removed - before) as usize;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            // The timeout guards against a missed notification.
+            let _ = tokio::time::timeout(Duration::from_millis(200), changed).await;
+        }
+        self.shut_down().await;
+        let inner = self.lock();
+        (inner.removed + inner.temporary_removed - before) as usize
+    }
+
+    /// Close the pool at once and remove every container it holds, busy
+    /// ones included (their runs are cancelled and fail). Waits for the
+    /// removals.
     pub async fn shut_down(self: &Arc<Self>) -> usize {
         let ids: Vec<String> = {
             let mut inner = self.lock();
             inner.closed = true;
-            let mut ids: Vec<String> = inner.idle.drain(..).map(|sb| sb.id).collect();
-            ids.extend(inner.busy.iter().cloned());
+            let mut ids: Vec<String> = inner.idle.drain(..).map(|it| it.sb.id).collect();
+            // Busy ones are forgotten here; their leases remove them again
+            // (idempotently) without counting them twice.
+            ids.extend(inner.busy.drain());
             inner.removing += ids.len();
             ids
         };
         self.permits.close();
+        let _ = self.cancel.send(true);
         let removals = ids.iter().map(|id| self.backend.destroy(id));
         let results = futures_util::future::join_all(removals).await;
-        let mut inner = self.lock();
-        inner.removing -= ids.len();
-        inner.removed += ids.len() as u64;
+        {
+            let mut inner = self.lock();
+            inner.removing -= ids.len();
+            inner.removed += ids.len() as u64;
+        }
+        self.changed.notify_waiters();
         for (id, r) in ids.iter().zip(results) {
             if let Err(e) = r {
                 eprintln!("sbx agent: cannot remove container {id}: {e}");
@@ -223,45 +817,105 @@ impl Pool {
 
     pub fn stats(&self) -> PoolStats {
         let inner = self.lock();
-        let (idle, busy) = (inner.idle.len(), inner.busy.len());
+        let (idle, busy) = (inner.idle.len() + inner.checking, inner.busy.len());
         PoolStats {
             name: self.spec.name(),
             backend: self.backend.name().into(),
             image: self.spec.image.clone(),
             lang: self.spec.lang.clone(),
-            total_size: idle + busy + inner.initializing,
+            total_size: inner.members(),
             max_size: self.spec.max_size,
             min_size: self.spec.min_size,
             initializing: inner.initializing,
             idle,
             busy,
+            unhealthy: inner.unhealthy,
             removing: inner.removing,
+            temporary: inner.temporary,
+            exhaustion: self.spec.exhaustion.as_str().into(),
             runs: inner.runs,
             created: inner.created,
             removed: inner.removed,
+            temporary_created: inner.temporary_created,
+            unhealthy_total: inner.unhealthy_total,
             closed: inner.closed,
         }
     }
 }
 
+impl Meta {
+    fn new() -> Meta {
+        Meta {
+            born: Instant::now(),
+            uses: 0,
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// The maintenance loop of one pool; ends when the pool closes or is gone.
+async fn maintenance(pool: Weak<Pool>) {
+    if let Some(p) = pool.upgrade()
+        && p.spec.prewarm
+    {
+        p.refill(Instant::now());
+    }
+    loop {
+        let Some(p) = pool.upgrade() else { return };
+        if p.lock().closed {
+            return;
+        }
+        let tick = p.tick();
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = p.wake.notified() => {}
+        }
+        p.maintain().await;
+    }
+}
+
+/// Resolves when the run holding a lease must stop (`pool down --force`,
+/// agent shutdown).
+pub struct CancelSignal(watch::Receiver<bool>);
+
+impl CancelSignal {
+    pub async fn cancelled(&mut self) {
+        // An error means the pool is gone, which also ends the run.
+        let _ = self.0.wait_for(|c| *c).await;
+    }
+}
+
 /// Exclusive use of one sandbox. Dropping it always gives the capacity back:
-/// the sandbox returns to the idle list if it was released clean, otherwise
-/// it is destroyed. A run that fails half-way can therefore never leak a
-/// container as busy.
+/// the sandbox returns to the idle list if it was released clean and is
+/// not expired, otherwise it is removed. A run that fails half-way can
+/// therefore never leak a container as busy.
 pub struct Lease {
     pool: Arc<Pool>,
     sandbox: Option<Sandbox>,
+    meta: Meta,
+    /// `None` for a temporary container, which holds no capacity.
     permit: Option<OwnedSemaphorePermit>,
     reusable: bool,
+    finishing: bool,
 }
 
 impl Lease {
-    fn new(pool: Arc<Pool>, sandbox: Sandbox, permit: OwnedSemaphorePermit) -> Lease {
+    fn new(
+        pool: Arc<Pool>,
+        sandbox: Sandbox,
+        meta: Meta,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Lease {
         Lease {
             pool,
             sandbox: Some(sandbox),
-            permit: Some(permit),
+            meta,
+            permit,
             reusable: false,
+            finishing: false,
         }
     }
 
@@ -269,10 +923,25 @@ impl Lease {
         self.sandbox.as_mut().expect("sandbox present until drop")
     }
 
+    pub fn cancel_signal(&self) -> CancelSignal {
+        CancelSignal(self.pool.cancel.subscribe())
+    }
+
+    /// The run is over and the sandbox is cleaning up: it will be back in
+    /// moments, so a caller finding nothing idle waits for it a little
+    /// instead of creating a container.
+    pub fn finishing(&mut self) {
+        if !self.finishing && self.permit.is_some() {
+            self.finishing = true;
+            self.pool.lock().finishing += 1;
+        }
+    }
+
     /// Count a completed run and give the sandbox back; `clean` says whether
     /// the guest proved it pristine (otherwise it is recycled).
     pub fn release(mut self, clean: bool) {
         self.pool.lock().runs += 1;
+        self.meta.uses += 1;
         self.reusable = clean;
     }
 }
@@ -282,18 +951,41 @@ impl Drop for Lease {
         let Some(sb) = self.sandbox.take() else {
             return;
         };
-        let mut inner = self.pool.lock();
-        inner.busy.remove(&sb.id);
-        if self.reusable && !inner.closed {
-            inner.idle.push(sb);
+        let pool = self.pool.clone();
+        let Some(permit) = self.permit.take() else {
+            pool.spawn_destroy(sb.id, Retire::Temporary);
+            return;
+        };
+        let now = Instant::now();
+        let mut inner = pool.lock();
+        if self.finishing {
+            inner.finishing -= 1;
+        }
+        let member = inner.busy.remove(&sb.id);
+        if member && self.reusable && !inner.closed && !pool.expired(&self.meta, now) {
+            inner.idle.push(Idle {
+                sb,
+                meta: self.meta,
+                since: now,
+                // The guest just proved itself clean: as good as a check.
+                checked: now,
+                replacing: false,
+            });
             drop(inner);
         } else {
+            let why = if member {
+                Retire::Recycle
+            } else {
+                Retire::Untracked
+            };
+            inner.mark(why);
             drop(inner);
-            self.pool.spawn_destroy(sb.id);
+            pool.spawn_destroy(sb.id, why);
         }
         // The permit goes last, after the sandbox is back in the idle list,
         // so the waiter it wakes finds it there.
-        drop(self.permit.take());
+        drop(permit);
+        pool.changed.notify_waiters();
     }
 }
 
