@@ -11,6 +11,7 @@ mod lang;
 mod paths;
 mod pool;
 mod protocol;
+mod verbose;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -22,6 +23,7 @@ pub struct UsageError(pub String);
 
 fn main() {
     let cli = Cli::parse();
+    verbose::set(cli.verbose);
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),

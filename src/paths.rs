@@ -1,8 +1,10 @@
 //! Where the per-user agent lives: its runtime directory, socket, locks, log.
 //!
-//! The directory is `$XDG_RUNTIME_DIR/sbx` (else `/tmp/sbx-$UID`). It must
-//! belong to the current user and be closed to everyone else (mode 0700):
+//! The directory is `$SBX_RUNTIME_DIR` if set, else `$XDG_RUNTIME_DIR/sbx`,
+//! else `/tmp/sbx-$UID`. It must be a real directory (not a symlink) that
+//! belongs to the current user and is closed to everyone else (mode 0700):
 //! whoever can reach the socket can run code with this user's engine access.
+//! The agent's log is `agent.log` in it, or `$SBX_LOG`.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -22,11 +24,17 @@ pub enum PathError {
         "the sbx runtime directory {path} is open to other users (mode {mode:o}); run `chmod 700 {path}`"
     )]
     Loose { path: PathBuf, mode: u32 },
+    #[error(
+        "the sbx runtime directory {path} is not a directory (a symlink or a file); remove it, or set SBX_RUNTIME_DIR to a directory of your own"
+    )]
+    NotADirectory { path: PathBuf },
 }
 
 #[derive(Debug, Clone)]
 pub struct RuntimePaths {
     pub dir: PathBuf,
+    /// `$SBX_LOG`, overriding `agent.log` in `dir`.
+    log: Option<PathBuf>,
 }
 
 pub fn uid() -> u32 {
@@ -35,11 +43,16 @@ pub fn uid() -> u32 {
 
 impl RuntimePaths {
     pub fn from_env() -> RuntimePaths {
-        let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-            Some(d) => PathBuf::from(d).join("sbx"),
-            None => std::env::temp_dir().join(format!("sbx-{}", uid())),
+        let var = |name| std::env::var_os(name).filter(|d| !d.is_empty());
+        let dir = if let Some(d) = var("SBX_RUNTIME_DIR") {
+            PathBuf::from(d)
+        } else if let Some(d) = var("XDG_RUNTIME_DIR") {
+            PathBuf::from(d).join("sbx")
+        } else {
+            std::env::temp_dir().join(format!("sbx-{}", uid()))
         };
-        RuntimePaths { dir }
+        let log = var("SBX_LOG").map(PathBuf::from);
+        RuntimePaths { dir, log }
     }
 
     /// Create the directory if needed and refuse one that is not safely ours.
@@ -61,6 +74,11 @@ impl RuntimePaths {
             path: self.dir.clone(),
             source,
         })?;
+        if !meta.file_type().is_dir() {
+            return Err(PathError::NotADirectory {
+                path: self.dir.clone(),
+            });
+        }
         let me = uid();
         if meta.uid() != me {
             return Err(PathError::NotOurs {
@@ -94,7 +112,30 @@ impl RuntimePaths {
     }
 
     pub fn log(&self) -> PathBuf {
-        self.dir.join("agent.log")
+        self.log
+            .clone()
+            .unwrap_or_else(|| self.dir.join("agent.log"))
+    }
+
+    /// Where the log goes when it is rotated (one generation is kept).
+    pub fn old_log(&self) -> PathBuf {
+        let mut name = self.log().into_os_string();
+        name.push(".1");
+        PathBuf::from(name)
+    }
+
+    /// Rotate the log if it has grown past `limit` bytes. Returns whether it
+    /// was rotated.
+    pub fn rotate_log(&self, limit: u64) -> std::io::Result<bool> {
+        match std::fs::metadata(self.log()) {
+            Ok(m) if m.len() > limit => {
+                std::fs::rename(self.log(), self.old_log())?;
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stable identity of the agent serving this directory, used in container

@@ -1,4 +1,4 @@
-//! `PoolUp`, `PoolStats`, `PoolDown` and `Status`.
+//! `PoolUp`, `PoolStats` and `PoolDown`.
 
 use super::Agent;
 use super::conn::{ConnWriter, reply, reply_error};
@@ -41,19 +41,4 @@ pub async fn down(agent: Arc<Agent>, w: &mut ConnWriter) {
     )
     .await;
     agent.request_shutdown();
-}
-
-pub async fn status(agent: Arc<Agent>, w: &mut ConnWriter) {
-    reply(
-        w,
-        &Response::Status {
-            pid: std::process::id(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            engine: agent.backend.describe(),
-            socket: agent.paths.socket().display().to_string(),
-            pools: agent.all_pools().len(),
-            label: format!("{}={}", crate::backend::LABEL_AGENT, agent.agent_id),
-        },
-    )
-    .await;
 }

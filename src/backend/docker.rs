@@ -303,6 +303,47 @@ impl Backend for DockerBackend {
         }
         Ok(removed)
     }
+
+    async fn list_instances(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<String>, BackendError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert(
+            "label".into(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| engine_err("list containers", e))?;
+        let mut instances: Vec<String> = list
+            .into_iter()
+            .filter_map(|c| c.labels?.remove(super::LABEL_INSTANCE))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        Ok(instances)
+    }
+
+    async fn ping(&self) -> Result<(), BackendError> {
+        match tokio::time::timeout(Duration::from_secs(5), self.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(BackendError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(BackendError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason: "no answer within 5s".into(),
+            }),
+        }
+    }
 }
 
 /// The guest is this very binary (built static, see .cargo/config.toml),

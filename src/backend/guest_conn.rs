@@ -49,6 +49,21 @@ impl GuestConn {
             .unwrap_or_else(|| GuestEvent::Closed("guest stream ended".into()))
     }
 
+    /// Whether the container is already known to be gone (its stream
+    /// ended, e.g. the engine restarted or someone removed it), without
+    /// waiting. Only meaningful between runs, when nothing else is expected
+    /// from the guest: any buffered event is consumed.
+    pub fn is_lost(&mut self) -> bool {
+        loop {
+            match self.events.try_recv() {
+                Ok(GuestEvent::Closed(_)) => return true,
+                Ok(_) => continue,
+                Err(mpsc::error::TryRecvError::Empty) => return false,
+                Err(mpsc::error::TryRecvError::Disconnected) => return true,
+            }
+        }
+    }
+
     /// Wait for the guest's `Ready`, discarding stray output. Returns whether
     /// the guest reports itself clean.
     pub async fn wait_ready(&mut self, limit: Duration) -> Result<bool, String> {

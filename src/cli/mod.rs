@@ -23,6 +23,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "SBX_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Say on stderr what sbx itself does: agent, socket, spawn, handshake
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
