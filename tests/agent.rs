@@ -365,6 +365,15 @@ fn after_kill_9_the_next_agent_leaves_nothing_of_its_predecessor_and_spares_fore
 
     kill(one_agent(&sbx), libc::SIGKILL);
     assert!(sbx.wait_for_no_agent(Duration::from_secs(5)));
+    // Its running containers go on their own: the guests see EOF when the
+    // agent's attach streams close, exit, and are auto-removed.
+    assert!(
+        wait_until(Duration::from_secs(20), || containers_with(&of_instance)
+            .len()
+            == 1),
+        "only the never-started leftover remains: {:?}",
+        containers_with(&of_instance)
+    );
 
     let restarted = Instant::now();
     assert_eq!(sbx.exec_ok("python", "print('again')"), "again\n");

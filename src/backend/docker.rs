@@ -109,7 +109,9 @@ impl DockerBackend {
             user: Some("0:0".into()),
             working_dir: Some("/".into()),
             open_stdin: Some(true),
-            stdin_once: Some(false),
+            // Docker closes the guest's stdin when our attach ends, so a
+            // dead agent's guests see EOF, exit and are auto-removed.
+            stdin_once: Some(true),
             attach_stdin: Some(true),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
