@@ -605,3 +605,164 @@ fn runtime_dir_and_log_can_be_overridden_and_verbose_says_what_happens() {
     let out = cmd(&["agent", "stop"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A dockerd of the test's own (own socket, data, exec root, pid file, no
+/// networking), so an engine restart can be tested without disturbing the
+/// machine's engine. Stopped and removed on drop.
+struct PrivateEngine {
+    dir: std::path::PathBuf,
+    host: String,
+    daemon: Option<std::process::Child>,
+}
+
+impl PrivateEngine {
+    fn start(name: &str) -> PrivateEngine {
+        let dir =
+            std::env::temp_dir().join(format!("sbx-it-dockerd-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let host = format!("unix://{}", dir.join("docker.sock").display());
+        let mut engine = PrivateEngine {
+            dir,
+            host,
+            daemon: None,
+        };
+        engine.launch();
+        engine
+    }
+
+    fn launch(&mut self) {
+        let d = &self.dir;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("dockerd.log"))
+            .unwrap();
+        let child = Command::new("dockerd")
+            .arg("--host")
+            .arg(&self.host)
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            .args(["--bridge", "none", "--iptables=false", "--ip-masq=false"])
+            .args(["--ip-forward=false", "--containerd-namespace", "sbx-it"])
+            .args(["--containerd-plugins-namespace", "sbx-it-plugins"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd can be started (the tests run as root)");
+        self.daemon = Some(child);
+        assert!(
+            wait_until(Duration::from_secs(30), || self
+                .docker(&["version"])
+                .status
+                .success()),
+            "the private dockerd did not come up; see {}",
+            d.join("dockerd.log").display()
+        );
+    }
+
+    fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(&self.host)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Stop the daemon the way a restart does (SIGTERM, its containers die).
+    fn stop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            kill(child.id(), libc::SIGTERM);
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        if self.daemon.is_some() {
+            let ids = stdout(&self.docker(&["ps", "-aq"]));
+            for id in ids.split_whitespace() {
+                let _ = self.docker(&["rm", "-f", id]);
+            }
+        }
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_restart_of_the_container_engine_is_survived_and_runs_resume() {
+    let mut engine = PrivateEngine::start("restart");
+    let image = test_image();
+    let load = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker save {image} | docker -H {} load -q",
+            engine.host
+        ))
+        .output()
+        .unwrap();
+    assert!(load.status.success(), "{}", stderr(&load));
+
+    let sbx = Sbx::new("engine-restart");
+    let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
+    cfg.push_str("\n[pool]\nmin_size = 1\n");
+    std::fs::write(&sbx.config, cfg).unwrap();
+    let host = engine.host.clone();
+    let run = |args: &[&str]| {
+        let out = sbx
+            .cmd()
+            .env("DOCKER_HOST", &host)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["pool", "up", "--warm", "2"]);
+    assert_eq!(
+        run(&["exec", "--lang", "python", "print('before')"]),
+        "before\n"
+    );
+    let pid = one_agent(&sbx);
+
+    engine.stop();
+    // While the engine is away a run fails with a reason and the way out.
+    let out = sbx
+        .cmd()
+        .env("DOCKER_HOST", &host)
+        .args(["exec", "--lang", "python", "print('lost')"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach the container engine"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    engine.launch();
+
+    for i in 0..3 {
+        assert_eq!(
+            run(&["exec", "--lang", "python", &format!("print({i})")]),
+            format!("{i}\n")
+        );
+    }
+    assert_eq!(one_agent(&sbx), pid, "the agent itself was not restarted");
+    assert!(
+        sbx.agent_log().contains("is gone (engine restarted"),
+        "{}",
+        sbx.agent_log()
+    );
+    let status = run(&["agent", "status"]);
+    assert!(status.contains(&host), "{status}");
+    assert!(status.contains(", reachable"), "{status}");
+    run(&["agent", "stop"]);
+    let left = engine.docker(&["ps", "-aq"]);
+    assert_eq!(stdout(&left), "", "containers left in the engine");
+}

@@ -264,7 +264,17 @@ impl Agent {
     pub async fn acquire_live(&self, pool: &Arc<Pool>) -> Result<Lease, PoolError> {
         let mut lost = 0usize;
         loop {
-            let mut lease = pool.acquire().await?;
+            let mut lease = match pool.acquire().await {
+                Ok(lease) => lease,
+                // A failure to create is most often the engine being away
+                // (restarting); say so, with what to do, rather than the
+                // HTTP client's words.
+                Err(PoolError::Backend(e)) => match self.backend.ping().await {
+                    Err(unreachable) => return Err(PoolError::Backend(unreachable)),
+                    Ok(()) => return Err(PoolError::Backend(e)),
+                },
+                Err(e) => return Err(e),
+            };
             if !lease.sandbox().guest.is_lost() {
                 if lost > 0 {
                     let pool = pool.clone();

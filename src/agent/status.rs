@@ -7,6 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub async fn handle(agent: Arc<Agent>, w: &mut ConnWriter) {
+    // Asked now rather than taken from the last periodic check, so a status
+    // right after an outage is not stale.
+    let engine_ok = agent.backend.ping().await.is_ok();
+    agent.engine_ok.store(engine_ok, Ordering::Relaxed);
     let mut pools: Vec<_> = agent.all_pools().iter().map(|p| p.stats()).collect();
     pools.sort_by(|a, b| a.name.cmp(&b.name).then(a.image.cmp(&b.image)));
     reply(
@@ -17,7 +21,7 @@ pub async fn handle(agent: Arc<Agent>, w: &mut ConnWriter) {
             protocol: protocol_version(),
             uptime_ms: agent.uptime().as_millis() as u64,
             engine: agent.backend.describe(),
-            engine_ok: agent.engine_ok.load(Ordering::Relaxed),
+            engine_ok,
             socket: agent.paths.socket().display().to_string(),
             log: agent.paths.log().display().to_string(),
             pools,
