@@ -112,6 +112,20 @@ impl Client {
     }
 
     async fn handshake(stream: Stream, paths: RuntimePaths) -> Result<Handshake, ClientError> {
+        // Our code and environment go to whoever listens on the socket: make
+        // sure that is us, as the agent makes sure we are its owner.
+        let me = crate::paths::uid();
+        if let Some(uid) = stream.peer_creds().ok().and_then(|c| c.euid())
+            && uid != me
+        {
+            return Err(ClientError::Agent {
+                kind: ErrorKind::Forbidden,
+                message: format!(
+                    "the sbx agent at {} belongs to uid {uid}, not to you (uid {me}); nothing was sent to it (unset SBX_RUNTIME_DIR to use your own)",
+                    paths.socket().display()
+                ),
+            });
+        }
         let (r, w) = tokio::io::split(stream);
         let mut client = Client { r, w, paths };
         client
@@ -326,7 +340,13 @@ async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(paths.log())?;
+        .open(paths.log())
+        .map_err(|e| {
+            ClientError::AgentFailed(format!(
+                "cannot open its log {}: {e}; fix the path (SBX_LOG) or its directory",
+                paths.log().display()
+            ))
+        })?;
     let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);

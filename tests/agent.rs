@@ -244,9 +244,13 @@ fn only_the_owning_uid_may_use_the_agent() {
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("belongs to uid 0"), "{err}");
+    // Both ends check: the client would not talk to someone else's agent,
+    // and the agent refused the stranger on its own.
+    assert!(err.contains("nothing was sent to it"), "{err}");
     assert!(
-        sbx.agent_log()
-            .contains("refused a connection from uid 65534"),
+        wait_until(Duration::from_secs(10), || sbx
+            .agent_log()
+            .contains("refused a connection from uid 65534")),
         "{}",
         sbx.agent_log()
     );
