@@ -62,6 +62,16 @@ async fn try_connect(paths: &RuntimePaths) -> std::io::Result<Stream> {
     Stream::connect(name).await
 }
 
+/// The agent's statement of the two versions (older agents appended advice
+/// of their own after a `;`), with what to do about it.
+fn mismatch(message: &str) -> ClientError {
+    let facts = message.split(';').next().unwrap_or(message);
+    ClientError::Agent {
+        kind: ErrorKind::VersionMismatch,
+        message: format!("{facts}; run `sbx agent restart` to replace it"),
+    }
+}
+
 /// How a handshake ended.
 enum Handshake {
     Ok(Client),
@@ -91,21 +101,18 @@ impl Client {
         };
         match Client::handshake(stream, paths.clone()).await? {
             Handshake::Ok(client) => Ok(client),
-            Handshake::Mismatch(_, message) if !spawn => Err(ClientError::Agent {
-                kind: ErrorKind::VersionMismatch,
-                message: format!("{message}; run `sbx agent restart`"),
-            }),
+            Handshake::Mismatch(_, message) if !spawn => Err(mismatch(&message)),
             Handshake::Mismatch(old, message) => {
                 crate::verbose!("{message}");
-                let reply = old.retire(false, true).await?;
+                let reply = match old.retire(false, true).await {
+                    Err(ClientError::Lost(..)) => terminate_old_agent(&paths).await?,
+                    other => other?,
+                };
                 crate::verbose!("{reply}");
                 let stream = spawn_agent(&paths).await?;
                 match Client::handshake(stream, paths).await? {
                     Handshake::Ok(client) => Ok(client),
-                    Handshake::Mismatch(_, message) => Err(ClientError::Agent {
-                        kind: ErrorKind::VersionMismatch,
-                        message: format!("{message}; run `sbx agent restart`"),
-                    }),
+                    Handshake::Mismatch(_, message) => Err(mismatch(&message)),
                 }
             }
         }
@@ -296,14 +303,58 @@ pub async fn stop_agent() -> Result<Option<String>, ClientError> {
         Ok(s) => s,
         Err(_) => return Ok(None),
     };
-    let client = match Client::handshake(stream, paths).await? {
+    let client = match Client::handshake(stream, paths.clone()).await? {
         Handshake::Ok(c) => c,
         Handshake::Mismatch(c, message) => {
             crate::verbose!("{message}");
             c
         }
     };
-    client.retire(true, false).await.map(Some)
+    match client.retire(true, false).await {
+        Err(ClientError::Lost(..)) => terminate_old_agent(&paths).await.map(Some),
+        other => other.map(Some),
+    }
+}
+
+/// For an agent too old to understand `Stop` (protocol 1 hangs up after a
+/// version mismatch): SIGTERM the pid in its lock file, once it is certain
+/// to be an sbx agent of this user, and wait until it is gone.
+async fn terminate_old_agent(paths: &RuntimePaths) -> Result<String, ClientError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| {
+        ClientError::AgentFailed(format!(
+            "the running agent is of an older sbx and did not stop: {why}; stop it by hand (its pid is in {})",
+            paths.agent_lock().display()
+        ))
+    };
+    let pid: i32 = std::fs::read_to_string(paths.agent_lock())
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| refuse("no pid in its lock file".into()))?;
+    let proc_dir = format!("/proc/{pid}");
+    let cmdline = std::fs::read(format!("{proc_dir}/cmdline")).unwrap_or_default();
+    let ours = std::fs::metadata(&proc_dir).is_ok_and(|m| m.uid() == crate::paths::uid());
+    if !ours || !cmdline.windows(12).any(|w| w == b"agent\0serve\0") {
+        return Err(refuse(format!("pid {pid} is not an sbx agent of yours")));
+    }
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        return Err(refuse(std::io::Error::last_os_error().to_string()));
+    }
+    let started = Instant::now();
+    // A zombie counts as gone: it holds no lock and no socket any more.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+            st.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
+        })
+    };
+    while running() {
+        if started.elapsed() > SPAWN_TIMEOUT {
+            return Err(refuse(format!("pid {pid} is still running")));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(format!("agent stopped (pid {pid})"))
 }
 
 /// The agent's last words in its log after byte `from` (where this client's

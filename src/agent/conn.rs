@@ -103,16 +103,12 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         }
         Ok(Request::Hello { protocol, version }) => {
             let mine = protocol_version();
-            let advice = if protocol > mine {
-                "this agent will make way for it"
-            } else {
-                "use the newer sbx, or run `sbx agent restart` with this one"
-            };
+            // Facts only: what to do depends on what the client wants.
             reply_error(
                 &mut w,
                 ErrorKind::VersionMismatch,
                 format!(
-                    "the running agent speaks protocol {mine} (sbx {}), this client speaks {protocol} (sbx {version}); {advice}",
+                    "the running agent speaks protocol {mine} (sbx {}), this client speaks {protocol} (sbx {version})",
                     env!("CARGO_PKG_VERSION")
                 ),
             )

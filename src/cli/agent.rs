@@ -5,6 +5,7 @@ use crate::client::{Client, ClientError, stop_agent};
 use crate::paths::RuntimePaths;
 use crate::protocol::{Request, Response};
 use clap::{Args, Subcommand};
+use std::fmt::Write as _;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
@@ -85,21 +86,27 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
                     label,
                 } = client.request(&Request::Status).await?
                 {
-                    println!("agent: running, pid {pid}, sbx {version}, protocol {protocol}");
-                    println!("uptime: {}", human(Duration::from_millis(uptime_ms)));
-                    println!("socket: {socket}");
-                    println!("log: {log}");
+                    // Built first and written once: `| head` must not make us panic.
+                    let mut out = String::new();
+                    let _ = writeln!(
+                        out,
+                        "agent: running, pid {pid}, sbx {version}, protocol {protocol}"
+                    );
+                    let _ = writeln!(out, "uptime: {}", human(Duration::from_millis(uptime_ms)));
+                    let _ = writeln!(out, "socket: {socket}");
+                    let _ = writeln!(out, "log: {log}");
                     let health = if engine_ok {
                         "reachable"
                     } else {
                         "UNREACHABLE"
                     };
-                    println!("engine: {engine}, {health}");
+                    let _ = writeln!(out, "engine: {engine}, {health}");
                     if pools.is_empty() {
-                        println!("pools: none");
+                        let _ = writeln!(out, "pools: none");
                     }
                     for p in &pools {
-                        println!(
+                        let _ = writeln!(
+                            out,
                             "pool: {} ({}), {}/{} containers, {} busy, {} runs",
                             p.name, p.image, p.total_size, p.max_size, p.busy, p.runs
                         );
@@ -115,8 +122,9 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
                             human(Duration::from_millis(idle_exit_ms))
                         )
                     };
-                    println!("lifetime: {lifetime}");
-                    println!("containers: docker ps --filter label={label}");
+                    let _ = writeln!(out, "lifetime: {lifetime}");
+                    let _ = writeln!(out, "containers: docker ps --filter label={label}");
+                    let _ = std::io::stdout().write_all(out.as_bytes());
                 }
                 Ok(0)
             }
