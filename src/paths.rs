@@ -184,3 +184,52 @@ pub fn lock_file(path: &Path, blocking: bool) -> std::io::Result<Option<std::fs:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_paths(name: &str) -> RuntimePaths {
+        let dir = std::env::temp_dir().join(format!("sbx-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        RuntimePaths { dir, log: None }
+    }
+
+    #[test]
+    fn a_log_is_rotated_only_past_its_limit_and_one_generation_is_kept() {
+        let p = temp_paths("rotate");
+        p.ensure().unwrap();
+        assert!(!p.rotate_log(10).unwrap(), "no log yet: nothing to do");
+        std::fs::write(p.log(), "0123456789").unwrap();
+        assert!(!p.rotate_log(10).unwrap(), "at the limit it stays");
+        std::fs::write(p.log(), "0123456789ab").unwrap();
+        assert!(p.rotate_log(10).unwrap());
+        assert!(!p.log().exists());
+        assert_eq!(
+            std::fs::read_to_string(p.old_log()).unwrap(),
+            "0123456789ab"
+        );
+        std::fs::write(p.log(), "second generation!").unwrap();
+        assert!(p.rotate_log(10).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(p.old_log()).unwrap(),
+            "second generation!",
+            "the older generation is replaced"
+        );
+        std::fs::remove_dir_all(&p.dir).unwrap();
+    }
+
+    #[test]
+    fn a_created_runtime_directory_is_private_and_a_loose_one_is_refused() {
+        let p = temp_paths("mode");
+        p.ensure().unwrap();
+        let mode = std::fs::metadata(&p.dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        std::fs::set_permissions(&p.dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(matches!(
+            p.ensure(),
+            Err(PathError::Loose { mode: 0o750, .. })
+        ));
+        std::fs::remove_dir_all(&p.dir).unwrap();
+    }
+}

@@ -259,7 +259,7 @@ fn only_the_owning_uid_may_use_the_agent() {
 }
 
 #[test]
-fn garbage_truncated_and_oversized_frames_cost_only_their_own_connection() {
+fn garbage_truncated_oversized_frames_and_vanishing_clients_cost_only_their_own_connection() {
     let sbx = Sbx::new("garbage");
     sbx.exec_ok("python", "print(1)");
     let pid = one_agent(&sbx);
@@ -300,8 +300,27 @@ fn garbage_truncated_and_oversized_frames_cost_only_their_own_connection() {
         // Meanwhile everyone else is served.
         assert_eq!(sbx.exec_ok("python", "print('ok')"), "ok\n", "after {what}");
     }
+    // A client that dies mid-run: its run is cancelled, the others go on.
+    let mut child = sbx.spawn(&[
+        "exec",
+        "--lang",
+        "python",
+        "import time\nprint('up', flush=True)\ntime.sleep(120)",
+    ]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "up");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sbx.exec_ok("python", "print('ok')"), "ok\n");
+
     assert_eq!(one_agent(&sbx), pid, "the same agent throughout");
     let log = sbx.agent_log();
+    assert!(
+        wait_until(Duration::from_secs(10), || sbx
+            .agent_log()
+            .contains("went away mid-run")),
+        "{log}"
+    );
     assert!(log.contains("exceeds the"), "{log}");
     assert!(log.contains("unknown frame kind 9"), "{log}");
     assert!(log.contains("truncated frame"), "{log}");
