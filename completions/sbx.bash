@@ -43,6 +43,12 @@ _sbx() {
             sbx__subcmd__agent,help)
                 cmd="sbx__subcmd__agent__subcmd__help"
                 ;;
+            sbx__subcmd__agent,logs)
+                cmd="sbx__subcmd__agent__subcmd__logs"
+                ;;
+            sbx__subcmd__agent,restart)
+                cmd="sbx__subcmd__agent__subcmd__restart"
+                ;;
             sbx__subcmd__agent,serve)
                 cmd="sbx__subcmd__agent__subcmd__serve"
                 ;;
@@ -57,6 +63,12 @@ _sbx() {
                 ;;
             sbx__subcmd__agent__subcmd__help,help)
                 cmd="sbx__subcmd__agent__subcmd__help__subcmd__help"
+                ;;
+            sbx__subcmd__agent__subcmd__help,logs)
+                cmd="sbx__subcmd__agent__subcmd__help__subcmd__logs"
+                ;;
+            sbx__subcmd__agent__subcmd__help,restart)
+                cmd="sbx__subcmd__agent__subcmd__help__subcmd__restart"
                 ;;
             sbx__subcmd__agent__subcmd__help,serve)
                 cmd="sbx__subcmd__agent__subcmd__help__subcmd__serve"
@@ -93,6 +105,12 @@ _sbx() {
                 ;;
             sbx__subcmd__help,run)
                 cmd="sbx__subcmd__help__subcmd__run"
+                ;;
+            sbx__subcmd__help__subcmd__agent,logs)
+                cmd="sbx__subcmd__help__subcmd__agent__subcmd__logs"
+                ;;
+            sbx__subcmd__help__subcmd__agent,restart)
+                cmd="sbx__subcmd__help__subcmd__agent__subcmd__restart"
                 ;;
             sbx__subcmd__help__subcmd__agent,serve)
                 cmd="sbx__subcmd__help__subcmd__agent__subcmd__serve"
@@ -146,7 +164,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-h -V --config --backend --help --version run exec pool agent doctor guest generate help"
+            opts="-v -h -V --config --backend --verbose --help --version run exec pool agent doctor guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,7 +186,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent)
-            opts="-h --config --backend --help start stop status serve help"
+            opts="-v -h --config --backend --verbose --help start stop restart status logs serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,7 +208,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__help)
-            opts="start stop status serve help"
+            opts="start stop restart status logs serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +222,34 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__agent__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__agent__subcmd__help__subcmd__restart)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -273,8 +319,60 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__agent__subcmd__logs)
+            opts="-f -n -v -h --follow --lines --config --backend --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__agent__subcmd__restart)
+            opts="-v -h --config --backend --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__agent__subcmd__serve)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,7 +394,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__start)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,7 +416,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__status)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,7 +438,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__stop)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,7 +460,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__doctor)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,7 +482,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --backend --help"
+            opts="-l -e -n -v -h --lang --timeout --env --no-stdin --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,7 +524,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__generate)
-            opts="-h --completions --man --config --backend --help"
+            opts="-v -h --completions --man --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,7 +554,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__guest)
-            opts="-h --config --backend --help"
+            opts="-v -h --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,8 +590,36 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help__subcmd__agent)
-            opts="start stop status serve"
+            opts="start stop restart status logs serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__agent__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__agent__subcmd__restart)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -702,7 +828,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool)
-            opts="-h --config --backend --help up stats down help"
+            opts="-v -h --config --backend --verbose --help up stats down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,7 +850,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__down)
-            opts="-h --force --config --backend --help"
+            opts="-v -h --force --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,7 +942,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__stats)
-            opts="-h --json --config --backend --help"
+            opts="-v -h --json --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,7 +964,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__up)
-            opts="-l -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --help"
+            opts="-l -v -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,7 +1034,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -n -h --lang --timeout --env --no-stdin --config --backend --help"
+            opts="-l -e -n -v -h --lang --timeout --env --no-stdin --config --backend --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -20,6 +20,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -43,6 +45,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -56,12 +60,16 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
             cand up 'Start the agent and warm a pool so the next run is fast'
@@ -84,6 +92,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -91,6 +101,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --json 'Print JSON instead of a table'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -98,6 +110,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --force 'Cancel busy runs instead of waiting for them'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -118,42 +132,76 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
             cand start 'Start the agent if it is not running'
-            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
-            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand stop 'Stop the agent: running requests finish first (bounded), then its containers are removed'
+            cand restart 'Stop the agent (of any version) and start a current one'
+            cand status 'Show the agent''s pid, version, uptime, socket, engine and pools; exit 1 if it is not running'
+            cand logs 'Print the agent''s log'
             cand serve 'Run the agent in the foreground (what `start` spawns)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;restart'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;agent;logs'= {
+            cand -n 'Print only the last N lines'
+            cand --lines 'Print only the last N lines'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -f 'Keep printing new lines as the agent writes them (across rotation)'
+            cand --follow 'Keep printing new lines as the agent writes them (across rotation)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'sbx;agent;help'= {
             cand start 'Start the agent if it is not running'
-            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
-            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand stop 'Stop the agent: running requests finish first (bounded), then its containers are removed'
+            cand restart 'Stop the agent (of any version) and start a current one'
+            cand status 'Show the agent''s pid, version, uptime, socket, engine and pools; exit 1 if it is not running'
+            cand logs 'Print the agent''s log'
             cand serve 'Run the agent in the foreground (what `start` spawns)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -161,7 +209,11 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;help;stop'= {
         }
+        &'sbx;agent;help;restart'= {
+        }
         &'sbx;agent;help;status'= {
+        }
+        &'sbx;agent;help;logs'= {
         }
         &'sbx;agent;help;serve'= {
         }
@@ -170,12 +222,16 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -184,6 +240,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -214,15 +272,21 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;help;agent'= {
             cand start 'Start the agent if it is not running'
-            cand stop 'Remove the agent''s containers and stop it (same as `sbx pool down`)'
-            cand status 'Show whether the agent runs, its engine and socket; exit 1 if not running'
+            cand stop 'Stop the agent: running requests finish first (bounded), then its containers are removed'
+            cand restart 'Stop the agent (of any version) and start a current one'
+            cand status 'Show the agent''s pid, version, uptime, socket, engine and pools; exit 1 if it is not running'
+            cand logs 'Print the agent''s log'
             cand serve 'Run the agent in the foreground (what `start` spawns)'
         }
         &'sbx;help;agent;start'= {
         }
         &'sbx;help;agent;stop'= {
         }
+        &'sbx;help;agent;restart'= {
+        }
         &'sbx;help;agent;status'= {
+        }
+        &'sbx;help;agent;logs'= {
         }
         &'sbx;help;agent;serve'= {
         }

@@ -7,11 +7,15 @@
 //! terminal with its stderr in the agent log, and poll until it answers.
 //! If the agent exits instead, its last log line — its real reason — is
 //! the error the user sees.
+//!
+//! An agent of another protocol version (sbx was upgraded while it ran) is
+//! asked to make way: it gives up the socket at once, finishes its own runs
+//! in the background, and this client starts a current agent.
 
 use crate::exit;
 use crate::paths::{RuntimePaths, lock_file};
 use crate::protocol::{
-    ErrorKind, Frame, FrameError, Kind, PROTOCOL_VERSION, Request, Response, read_frame,
+    ErrorKind, Frame, FrameError, Kind, Request, Response, protocol_version, read_frame,
     write_frame,
 };
 use interprocess::local_socket::GenericFilePath;
@@ -26,6 +30,9 @@ use tokio::io::{AsyncReadExt, ReadHalf, WriteHalf};
 /// How long a new agent may take to come up (engine connection and reaping
 /// included) before the client gives up.
 const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A log bigger than this is rotated before a new agent appends to it.
+const LOG_ROTATE_AT_SPAWN: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -55,27 +62,112 @@ async fn try_connect(paths: &RuntimePaths) -> std::io::Result<Stream> {
     Stream::connect(name).await
 }
 
+/// The agent's statement of the two versions (older agents appended advice
+/// of their own after a `;`), with what to do about it.
+fn mismatch(message: &str) -> ClientError {
+    let facts = message.split(';').next().unwrap_or(message);
+    ClientError::Agent {
+        kind: ErrorKind::VersionMismatch,
+        message: format!("{facts}; run `sbx agent restart` to replace it"),
+    }
+}
+
+/// How a handshake ended.
+enum Handshake {
+    Ok(Client),
+    /// The agent speaks another protocol; the connection is still open for
+    /// a `Stop`.
+    Mismatch(Client, String),
+}
+
 impl Client {
-    /// Connect to the running agent; with `spawn`, start one if needed.
+    /// Connect to the running agent; with `spawn`, start one if needed (or
+    /// replace one of another version).
     pub async fn connect(spawn: bool) -> Result<Client, ClientError> {
         let paths = RuntimePaths::from_env();
         let stream = match try_connect(&paths).await {
             Ok(s) => s,
-            Err(_) if !spawn => return Err(ClientError::NotRunning),
-            Err(_) => spawn_agent(&paths).await?,
+            Err(e) if !spawn => {
+                crate::verbose!("no agent on {} ({e})", paths.socket().display());
+                return Err(ClientError::NotRunning);
+            }
+            Err(e) => {
+                crate::verbose!(
+                    "no agent on {} ({e}); starting one",
+                    paths.socket().display()
+                );
+                spawn_agent(&paths).await?
+            }
         };
+        match Client::handshake(stream, paths.clone()).await? {
+            Handshake::Ok(client) => Ok(client),
+            Handshake::Mismatch(_, message) if !spawn => Err(mismatch(&message)),
+            Handshake::Mismatch(old, message) => {
+                crate::verbose!("{message}");
+                let reply = match old.retire(false, true).await {
+                    Err(ClientError::Lost(..)) => terminate_old_agent(&paths).await?,
+                    other => other?,
+                };
+                crate::verbose!("{reply}");
+                let stream = spawn_agent(&paths).await?;
+                match Client::handshake(stream, paths).await? {
+                    Handshake::Ok(client) => Ok(client),
+                    Handshake::Mismatch(_, message) => Err(mismatch(&message)),
+                }
+            }
+        }
+    }
+
+    async fn handshake(stream: Stream, paths: RuntimePaths) -> Result<Handshake, ClientError> {
+        // Our code and environment go to whoever listens on the socket: make
+        // sure that is us, as the agent makes sure we are its owner.
+        let me = crate::paths::uid();
+        if let Some(uid) = stream.peer_creds().ok().and_then(|c| c.euid())
+            && uid != me
+        {
+            return Err(ClientError::Agent {
+                kind: ErrorKind::Forbidden,
+                message: format!(
+                    "the sbx agent at {} belongs to uid {uid}, not to you (uid {me}); nothing was sent to it (unset SBX_RUNTIME_DIR to use your own)",
+                    paths.socket().display()
+                ),
+            });
+        }
         let (r, w) = tokio::io::split(stream);
         let mut client = Client { r, w, paths };
         client
             .send(&Request::Hello {
-                protocol: PROTOCOL_VERSION,
+                protocol: protocol_version(),
                 version: env!("CARGO_PKG_VERSION").into(),
             })
             .await?;
         match client.recv_control().await? {
-            Response::Hello { .. } => Ok(client),
+            Response::Hello {
+                protocol,
+                version,
+                pid,
+            } => {
+                crate::verbose!(
+                    "agent pid {pid} (sbx {version}, protocol {protocol}) on {}",
+                    client.paths.socket().display()
+                );
+                Ok(Handshake::Ok(client))
+            }
+            Response::Error {
+                kind: ErrorKind::VersionMismatch,
+                message,
+            } => Ok(Handshake::Mismatch(client, message)),
             Response::Error { kind, message } => Err(ClientError::Agent { kind, message }),
             other => Err(client.lost(format!("unexpected handshake reply {other:?}"))),
+        }
+    }
+
+    /// Ask the agent at the other end to stop (see `Request::Stop`); works
+    /// after a mismatched handshake too. Returns the agent's answer.
+    async fn retire(mut self, wait: bool, upgrade: bool) -> Result<String, ClientError> {
+        match self.request(&Request::Stop { wait, upgrade }).await? {
+            Response::Done { message } => Ok(message),
+            other => Err(self.lost(format!("unexpected reply to stop: {other:?}"))),
         }
     }
 
@@ -203,9 +295,76 @@ impl Client {
     }
 }
 
-fn log_tail(paths: &RuntimePaths) -> String {
-    std::fs::read_to_string(paths.log())
+/// Stop the running agent of any version, waiting until it has drained and
+/// removed its containers. `None` when no agent is running.
+pub async fn stop_agent() -> Result<Option<String>, ClientError> {
+    let paths = RuntimePaths::from_env();
+    let stream = match try_connect(&paths).await {
+        Ok(s) => s,
+        Err(_) => return Ok(None),
+    };
+    let client = match Client::handshake(stream, paths.clone()).await? {
+        Handshake::Ok(c) => c,
+        Handshake::Mismatch(c, message) => {
+            crate::verbose!("{message}");
+            c
+        }
+    };
+    match client.retire(true, false).await {
+        Err(ClientError::Lost(..)) => terminate_old_agent(&paths).await.map(Some),
+        other => other.map(Some),
+    }
+}
+
+/// For an agent too old to understand `Stop` (protocol 1 hangs up after a
+/// version mismatch): SIGTERM the pid in its lock file, once it is certain
+/// to be an sbx agent of this user, and wait until it is gone.
+async fn terminate_old_agent(paths: &RuntimePaths) -> Result<String, ClientError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| {
+        ClientError::AgentFailed(format!(
+            "the running agent is of an older sbx and did not stop: {why}; stop it by hand (its pid is in {})",
+            paths.agent_lock().display()
+        ))
+    };
+    let pid: i32 = std::fs::read_to_string(paths.agent_lock())
         .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| refuse("no pid in its lock file".into()))?;
+    let proc_dir = format!("/proc/{pid}");
+    let cmdline = std::fs::read(format!("{proc_dir}/cmdline")).unwrap_or_default();
+    let ours = std::fs::metadata(&proc_dir).is_ok_and(|m| m.uid() == crate::paths::uid());
+    if !ours || !cmdline.windows(12).any(|w| w == b"agent\0serve\0") {
+        return Err(refuse(format!("pid {pid} is not an sbx agent of yours")));
+    }
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        return Err(refuse(std::io::Error::last_os_error().to_string()));
+    }
+    let started = Instant::now();
+    // A zombie counts as gone: it holds no lock and no socket any more.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+            st.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
+        })
+    };
+    while running() {
+        if started.elapsed() > SPAWN_TIMEOUT {
+            return Err(refuse(format!("pid {pid} is still running")));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(format!("agent stopped (pid {pid})"))
+}
+
+/// The agent's last words in its log after byte `from` (where this client's
+/// spawn began), for when it exits before answering.
+fn log_tail(paths: &RuntimePaths, from: u64) -> String {
+    std::fs::read(paths.log())
+        .ok()
+        .map(|log| {
+            String::from_utf8_lossy(log.get(from as usize..).unwrap_or_default()).into_owned()
+        })
         .and_then(|log| {
             log.lines()
                 .rev()
@@ -226,9 +385,25 @@ async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
         return Ok(s);
     }
 
-    let log = std::fs::File::create(paths.log())?;
+    // The log is appended to, so a predecessor's last words survive for
+    // `sbx agent logs`; it is rotated here and by the agent as it grows.
+    let _ = paths.rotate_log(LOG_ROTATE_AT_SPAWN);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log())
+        .map_err(|e| {
+            ClientError::AgentFailed(format!(
+                "cannot open its log {}: {e}; fix the path (SBX_LOG) or its directory",
+                paths.log().display()
+            ))
+        })?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
+    if crate::verbose::on() {
+        cmd.arg("-v");
+    }
     cmd.args(["agent", "serve"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -245,6 +420,11 @@ async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
     let mut child = cmd
         .spawn()
         .map_err(|e| ClientError::AgentFailed(format!("cannot execute sbx: {e}")))?;
+    crate::verbose!(
+        "spawned agent pid {} (log: {})",
+        child.id(),
+        paths.log().display()
+    );
 
     let started = Instant::now();
     let mut delay = Duration::from_millis(5);
@@ -257,12 +437,12 @@ async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
             if let Ok(s) = try_connect(paths).await {
                 return Ok(s);
             }
-            return Err(ClientError::AgentFailed(log_tail(paths)));
+            return Err(ClientError::AgentFailed(log_tail(paths, log_start)));
         }
         if started.elapsed() > SPAWN_TIMEOUT {
             return Err(ClientError::AgentFailed(format!(
                 "it did not answer within {SPAWN_TIMEOUT:?}; last log line: {}",
-                log_tail(paths)
+                log_tail(paths, log_start)
             )));
         }
         tokio::time::sleep(delay).await;

@@ -11,6 +11,7 @@ mod lang;
 mod paths;
 mod pool;
 mod protocol;
+mod verbose;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -27,6 +28,7 @@ fn main() {
         // environment. Sound here: no other thread exists yet.
         unsafe { std::env::set_var(backend::BACKEND_ENV, backend) };
     }
+    verbose::set(cli.verbose);
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),

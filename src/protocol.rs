@@ -25,15 +25,26 @@
 //!
 //! # Conversation
 //!
+//! 0. On accept the agent checks the peer's credentials: a process of any
+//!    other uid gets `Response::Error { kind: Forbidden }` and is closed.
 //! 1. The client sends `Request::Hello` with [`PROTOCOL_VERSION`]; the agent
 //!    answers `Response::Hello` with its own version, or
-//!    `Response::Error { kind: VersionMismatch }` and closes.
+//!    `Response::Error { kind: VersionMismatch }`. After a mismatch the only
+//!    request the agent accepts is `Request::Stop` (a client of another
+//!    version retiring it); anything else closes the connection.
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
 //!    frames and ends with `Response::Exit` (or `Response::Error`).
 //!    `PoolUp` gets any number of `Response::Progress` before its `Done`;
 //!    other requests get a single reply.
 //! 3. Either side closes. A client that disconnects mid-run cancels the run.
+//!
+//! # Stability across versions
+//!
+//! The framing, `Request::Hello`, `Request::Stop`, `Response::Hello`,
+//! `Response::Error` and `Response::Done` never change shape, so any client
+//! can recognise an agent of another version and ask it to make way. The
+//! rest may change with [`PROTOCOL_VERSION`].
 
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
@@ -42,6 +53,20 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
 pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
+/// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
+/// the upgrade path (an agent of another version already running) can be
+/// tested with one binary.
+pub fn protocol_version() -> u32 {
+    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *V.get_or_init(|| {
+        std::env::var("SBX_TEST_PROTOCOL_VERSION")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(PROTOCOL_VERSION)
+    })
+}
 
 /// Largest frame either side accepts. Program output is chunked well below
 /// this; the limit exists so junk on the socket cannot make us allocate
@@ -122,6 +147,8 @@ pub enum FrameError {
     UnexpectedKind(u8),
     #[error("malformed control message: {0}")]
     BadJson(String),
+    #[error("truncated frame: the connection closed inside a {0}-byte frame")]
+    Truncated(usize),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -145,7 +172,7 @@ fn finish(buf: Vec<u8>) -> Result<Frame, FrameError> {
 }
 
 /// Read one frame. A clean EOF before the first byte is `Closed`; EOF inside
-/// a frame is an I/O error (truncated frame).
+/// a frame is `Truncated`.
 pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Frame, FrameError> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len).await {
@@ -156,8 +183,11 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Frame, FrameE
     let len = u32::from_be_bytes(len) as usize;
     check_len(len)?;
     let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf).await?;
-    finish(buf)
+    match r.read_exact(&mut buf).await {
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated(len)),
+        Err(e) => Err(e.into()),
+        Ok(_) => finish(buf),
+    }
 }
 
 pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &Frame) -> io::Result<()> {
@@ -176,8 +206,11 @@ pub fn read_frame_sync<R: Read>(r: &mut R) -> Result<Frame, FrameError> {
     let len = u32::from_be_bytes(len) as usize;
     check_len(len)?;
     let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf)?;
-    finish(buf)
+    match r.read_exact(&mut buf) {
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated(len)),
+        Err(e) => Err(e.into()),
+        Ok(_) => finish(buf),
+    }
 }
 
 pub fn write_frame_sync<W: Write>(w: &mut W, frame: &Frame) -> io::Result<()> {
@@ -322,6 +355,16 @@ pub enum Request {
         force: bool,
     },
     Status,
+    /// Stop the agent: it stops taking clients and gives up its socket at
+    /// once (so a new agent can start), lets running requests finish
+    /// (bounded), removes its containers and exits. With `wait` the reply
+    /// (`Done`) comes after all that; without it, as soon as the socket is
+    /// released. `upgrade` marks a client of another protocol version asking
+    /// an older agent to make way; a newer agent refuses that.
+    Stop {
+        wait: bool,
+        upgrade: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +378,8 @@ pub enum ErrorKind {
     Exhausted,
     /// The agent is shutting down.
     ShuttingDown,
+    /// The connecting process is not the agent's owner.
+    Forbidden,
     Internal,
 }
 
@@ -362,9 +407,18 @@ pub enum Response {
     Status {
         pid: u32,
         version: String,
+        protocol: u32,
+        uptime_ms: u64,
         engine: String,
+        /// Whether the engine answered the agent's last check.
+        engine_ok: bool,
         socket: String,
-        pools: usize,
+        log: String,
+        pools: Vec<PoolStats>,
+        /// Pools brought up explicitly (`sbx pool up`) keep the agent alive.
+        pinned: bool,
+        /// Idle time after which an unpinned agent exits; 0 means never.
+        idle_exit_ms: u64,
         /// `key=value` label on every container of this agent.
         label: String,
     },
@@ -449,9 +503,12 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_frame_is_an_io_error_and_a_clean_eof_is_closed() {
+    fn a_truncated_frame_is_an_error_and_a_clean_eof_is_closed() {
         let mut r: &[u8] = &[0, 0, 0, 5, 1, b'a'];
-        assert!(matches!(read_frame_sync(&mut r), Err(FrameError::Io(_))));
+        assert!(matches!(
+            read_frame_sync(&mut r),
+            Err(FrameError::Truncated(5))
+        ));
         let mut r: &[u8] = &[];
         assert!(matches!(read_frame_sync(&mut r), Err(FrameError::Closed)));
     }

@@ -1,10 +1,15 @@
-//! One client connection: handshake, then dispatch its single request.
+//! One client connection: peer check, handshake, then dispatch its single
+//! request.
+//!
+//! Anything malformed (garbage, a truncated or oversized frame, silence)
+//! is logged and ends that connection only; the agent serves everyone else.
 
 use super::Agent;
 use crate::protocol::{
-    ErrorKind, Frame, PROTOCOL_VERSION, Request, Response, read_frame, write_frame,
+    ErrorKind, Frame, Request, Response, protocol_version, read_frame, write_frame,
 };
 use interprocess::local_socket::tokio::Stream;
+use interprocess::local_socket::traits::StreamCommon as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{ReadHalf, WriteHalf};
@@ -40,15 +45,56 @@ async fn read_request(r: &mut ConnReader) -> Result<Request, String> {
     frame.parse::<Request>().map_err(|e| e.to_string())
 }
 
+/// Only processes of the agent's own uid may use it: the socket is a door
+/// to this user's container engine. Returns a description of a refused
+/// peer.
+fn check_peer(stream: &Stream) -> Result<String, String> {
+    let me = crate::paths::uid();
+    match stream.peer_creds() {
+        Ok(creds) => match creds.euid() {
+            Some(uid) if uid == me => Ok(creds
+                .pid()
+                .map_or("a client".into(), |p| format!("client pid {p}"))),
+            Some(uid) => Err(format!(
+                "uid {uid} (pid {})",
+                creds.pid().map_or("?".into(), |p| p.to_string())
+            )),
+            None => Err("a peer whose uid the system does not report".into()),
+        },
+        Err(e) => Err(format!("a peer whose credentials cannot be read ({e})")),
+    }
+}
+
 pub async fn handle(agent: Arc<Agent>, stream: Stream) {
+    let mut guard = agent.enter();
+    let peer = match check_peer(&stream) {
+        Ok(peer) => peer,
+        Err(who) => {
+            eprintln!(
+                "sbx agent: refused a connection from {who}: only uid {} may use this agent",
+                crate::paths::uid()
+            );
+            let (_r, mut w) = tokio::io::split(stream);
+            reply_error(
+            &mut w,
+            ErrorKind::Forbidden,
+            format!(
+                "this sbx agent belongs to uid {} and serves no other user; use your own (unset SBX_RUNTIME_DIR)",
+                crate::paths::uid()
+            ),
+        )
+        .await;
+            return;
+        }
+    };
     let (mut r, mut w) = tokio::io::split(stream);
 
     match read_request(&mut r).await {
-        Ok(Request::Hello { protocol, .. }) if protocol == PROTOCOL_VERSION => {
+        Ok(Request::Hello { protocol, .. }) if protocol == protocol_version() => {
             reply(
                 &mut w,
                 &Response::Hello {
-                    protocol: PROTOCOL_VERSION,
+                    protocol: protocol_version(),
                     version: env!("CARGO_PKG_VERSION").into(),
                     pid: std::process::id(),
                 },
@@ -56,24 +102,45 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             .await;
         }
         Ok(Request::Hello { protocol, version }) => {
+            let mine = protocol_version();
+            // Facts only: what to do depends on what the client wants.
             reply_error(
                 &mut w,
                 ErrorKind::VersionMismatch,
                 format!(
-                    "the running agent speaks protocol {PROTOCOL_VERSION} (sbx {}), this client speaks {protocol} (sbx {version}); run `sbx agent stop` and retry",
+                    "the running agent speaks protocol {mine} (sbx {}), this client speaks {protocol} (sbx {version})",
                     env!("CARGO_PKG_VERSION")
                 ),
             )
             .await;
+            // The one request a client of another version may still make.
+            if let Ok(Request::Stop { wait, upgrade }) = read_request(&mut r).await {
+                if upgrade && protocol < mine {
+                    reply_error(
+                        &mut w,
+                        ErrorKind::VersionMismatch,
+                        format!(
+                            "the running agent (protocol {mine}, sbx {}) is newer than this client (protocol {protocol}); use the newer sbx, or stop it explicitly with `sbx agent stop`",
+                            env!("CARGO_PKG_VERSION")
+                        ),
+                    )
+                    .await;
+                    return;
+                }
+                eprintln!(
+                    "sbx agent: {peer} of protocol {protocol} (sbx {version}) asked this agent (protocol {mine}) to stop"
+                );
+                super::stop::handle(agent, wait, &mut w).await;
+            }
             return;
         }
         Ok(other) => {
-            eprintln!("sbx agent: client skipped the handshake ({other:?}); dropped");
+            eprintln!("sbx agent: {peer} skipped the handshake ({other:?}); dropped");
             reply_error(&mut w, ErrorKind::BadRequest, "expected a hello first").await;
             return;
         }
         Err(e) => {
-            eprintln!("sbx agent: bad handshake: {e}; connection dropped");
+            eprintln!("sbx agent: bad handshake from {peer}: {e}; connection dropped");
             return;
         }
     }
@@ -81,20 +148,45 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
     let req = match read_request(&mut r).await {
         Ok(req) => req,
         Err(e) => {
-            eprintln!("sbx agent: bad request: {e}; connection dropped");
+            eprintln!("sbx agent: bad request from {peer}: {e}; connection dropped");
             reply_error(&mut w, ErrorKind::BadRequest, e).await;
             return;
         }
     };
+    if crate::verbose::on() {
+        eprintln!("sbx agent: {peer}: {}", request_name(&req));
+    }
     match req {
-        Request::Run(run) => super::run::handle(agent, run, r, w).await,
-        Request::PoolUp { pool, warm } => super::pools::up(agent, pool, warm, &mut w).await,
+        Request::Run(run) => {
+            guard.mark_busy();
+            super::run::handle(agent, run, r, w).await
+        }
+        Request::PoolUp { pool, warm } => {
+            guard.mark_busy();
+            agent.pin();
+            super::pools::up(agent, pool, warm, &mut w).await
+        }
         Request::PoolStats => super::pools::stats(agent, &mut w).await,
         Request::PoolDown => super::pools::down(agent, &mut w).await,
         Request::PoolDrain { force } => super::pools::drain(agent, force, &mut w).await,
-        Request::Status => super::pools::status(agent, &mut w).await,
+        Request::Status => super::status::handle(agent, &mut w).await,
+        Request::Stop { wait, .. } => super::stop::handle(agent, wait, &mut w).await,
         Request::Hello { .. } | Request::StdinEof => {
             reply_error(&mut w, ErrorKind::BadRequest, "unexpected message").await
         }
+    }
+}
+
+fn request_name(req: &Request) -> &'static str {
+    match req {
+        Request::Hello { .. } => "hello",
+        Request::Run(_) => "run",
+        Request::StdinEof => "stdin_eof",
+        Request::PoolUp { .. } => "pool_up",
+        Request::PoolStats => "pool_stats",
+        Request::PoolDown => "pool_down",
+        Request::PoolDrain { .. } => "pool_drain",
+        Request::Status => "status",
+        Request::Stop { .. } => "stop",
     }
 }

@@ -1,34 +1,50 @@
 //! The per-user agent: holds the pools and serves clients on a local socket.
 //!
-//! Start-up, in order: make sure the runtime directory is ours; take the
-//! agent lock (an `flock` held for the agent's whole life, so two agents can
-//! never serve one directory, and a socket file left by a dead agent can be
-//! replaced safely); connect to the engine; remove containers a previous
-//! agent of this directory left behind; bind the socket. Any failure is
-//! printed to stderr (the agent log), where the spawning client reads it.
+//! Start-up, in order: make sure the runtime directory is ours; read the
+//! agent's settings from the environment; take the agent lock (an `flock`
+//! held while the agent owns the socket, so two agents can never serve one
+//! directory, and a socket file left by a dead agent can be replaced
+//! safely); connect to the engine; remove containers that crashed
+//! predecessors of this directory left behind (an instance that is still
+//! alive and draining is left alone); bind the socket. Any failure is
+//! printed to stderr (the agent log) as one line, where the spawning client
+//! reads it.
 //!
-//! Shutdown (`sbx pool down`, SIGTERM, SIGINT) removes every container this
-//! agent created, then the socket.
+//! Shutdown comes in two speeds. `sbx pool down` removes everything at once.
+//! SIGTERM, SIGINT, `sbx agent stop` and a client of a newer protocol
+//! version *drain*: the agent gives up its socket and lock at once (a new
+//! agent may start right away), lets running requests finish for up to the
+//! drain timeout (a second signal cuts that short), then removes its own
+//! containers and exits. An agent whose pools were not brought up explicitly
+//! exits the same way after a configurable idle time.
+//!
+//! If the engine goes away (a Docker restart), the agent keeps running: it
+//! logs the outage, containers whose streams closed are discovered when they
+//! would be handed out, replaced, and runs resume once the engine is back.
 
 mod conn;
 mod pools;
 mod run;
+mod status;
+mod stop;
 
 use crate::backend::docker::DockerBackend;
 use crate::backend::{
     Backend, LABEL_AGENT, LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER, LABEL_POOL,
 };
 use crate::paths::{RuntimePaths, lock_file, uid};
-use crate::pool::Pool;
-use crate::protocol::PoolSpec;
+use crate::pool::{Lease, Pool, PoolError};
+use crate::protocol::{PoolSpec, protocol_version};
 use anyhow::{Context, bail};
 use interprocess::local_socket::tokio::prelude::*;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::watch;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
 
 pub struct Agent {
     pub backend: Arc<dyn Backend>,
@@ -37,6 +53,96 @@ pub struct Agent {
     instance: String,
     pools: Mutex<HashMap<PoolSpec, Arc<Pool>>>,
     shutdown: watch::Sender<bool>,
+    pub settings: Settings,
+    started: Instant,
+    activity: Mutex<Activity>,
+    activity_changed: Notify,
+    /// Set by `sbx pool up`: the user wants this agent kept warm.
+    pinned: AtomicBool,
+    engine_ok: AtomicBool,
+    /// Asked to stop (drain), by a client or a signal.
+    stop: watch::Sender<bool>,
+    /// The socket and lock have been given up.
+    released: watch::Sender<bool>,
+    /// Everything is removed: how many containers that took.
+    finished: watch::Sender<Option<usize>>,
+}
+
+/// The agent's own settings, read from the environment at start-up (a bad
+/// value stops the start-up with a message naming the variable).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SBX_AGENT_IDLE_EXIT`: exit after this long without clients, unless
+    /// pools were brought up explicitly. `None` (`never`/`0`) disables it.
+    pub idle_exit: Option<Duration>,
+    /// `SBX_AGENT_DRAIN_TIMEOUT`: how long a stopping agent waits for runs.
+    pub drain_timeout: Duration,
+    /// `SBX_AGENT_LOG_MAX` (bytes): the log is rotated past this size.
+    pub log_max: u64,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Settings> {
+        fn duration(name: &str, default: Duration) -> anyhow::Result<Option<Duration>> {
+            match std::env::var(name) {
+                Err(_) => Ok(Some(default)),
+                Ok(v) if matches!(v.trim(), "0" | "never" | "none" | "off") => Ok(None),
+                Ok(v) => crate::cli::parse_duration(&v)
+                    .map(Some)
+                    .map_err(|e| anyhow::anyhow!("invalid {name}: {e}; fix or unset it")),
+            }
+        }
+        let drain_timeout =
+            duration("SBX_AGENT_DRAIN_TIMEOUT", Duration::from_secs(30))?.unwrap_or(Duration::ZERO);
+        let log_max = match std::env::var("SBX_AGENT_LOG_MAX") {
+            Err(_) => 4 << 20,
+            Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+                anyhow::anyhow!("invalid SBX_AGENT_LOG_MAX `{v}`: expected a size in bytes")
+            })?,
+        };
+        Ok(Settings {
+            idle_exit: duration("SBX_AGENT_IDLE_EXIT", Duration::from_secs(15 * 60))?,
+            drain_timeout,
+            log_max,
+        })
+    }
+}
+
+struct Activity {
+    /// Open client connections.
+    connections: usize,
+    /// Connections doing work that a drain waits for (runs, pool ups).
+    busy: usize,
+    last: Instant,
+}
+
+/// Held by each client connection; counts it for idle exit and draining.
+pub struct ConnGuard {
+    agent: Arc<Agent>,
+    busy: bool,
+}
+
+impl ConnGuard {
+    /// This connection does work a drain must wait for.
+    pub fn mark_busy(&mut self) {
+        if !self.busy {
+            self.busy = true;
+            self.agent.activity().busy += 1;
+        }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut a = self.agent.activity();
+        a.connections -= 1;
+        if self.busy {
+            a.busy -= 1;
+        }
+        a.last = Instant::now();
+        drop(a);
+        self.agent.activity_changed.notify_waiters();
+    }
 }
 
 impl Agent {
@@ -87,6 +193,118 @@ impl Agent {
         let _ = self.shutdown.send(true);
     }
 
+    fn activity(&self) -> std::sync::MutexGuard<'_, Activity> {
+        self.activity.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Count a new client connection until the guard drops.
+    pub fn enter(self: &Arc<Self>) -> ConnGuard {
+        let mut a = self.activity();
+        a.connections += 1;
+        a.last = Instant::now();
+        ConnGuard {
+            agent: self.clone(),
+            busy: false,
+        }
+    }
+
+    pub fn pin(&self) {
+        self.pinned.store(true, Ordering::Relaxed);
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Ask the agent to drain and stop; see the module comment.
+    pub fn request_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Wait until the agent has given up its socket and lock.
+    pub async fn released(&self) {
+        let mut rx = self.released.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// Wait until the agent has removed everything; returns how many
+    /// containers that was.
+    pub async fn finished(&self) -> usize {
+        let mut rx = self.finished.subscribe();
+        let n = rx.wait_for(|f| f.is_some()).await.map(|f| *f);
+        n.ok().flatten().unwrap_or(0)
+    }
+
+    /// How long no client has been connected, or `None` while one is.
+    fn idle_for(&self) -> Option<Duration> {
+        let a = self.activity();
+        (a.connections == 0).then(|| a.last.elapsed())
+    }
+
+    /// Wait (up to `limit`) until no connection has work a drain waits for.
+    /// Returns how many were still busy when it gave up.
+    async fn wait_until_quiet(&self, limit: Duration, busy_only: bool) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.activity_changed.notified();
+            let n = {
+                let a = self.activity();
+                if busy_only { a.busy } else { a.connections }
+            };
+            if n == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return n;
+            }
+        }
+    }
+
+    /// Lease a sandbox from `pool`, skipping sandboxes whose container is
+    /// already known to be gone (the engine restarted, or someone removed
+    /// it): those are replaced, and the run goes ahead on a live one.
+    pub async fn acquire_live(&self, pool: &Arc<Pool>) -> Result<Lease, PoolError> {
+        let mut lost = 0usize;
+        loop {
+            let mut lease = match pool.acquire().await {
+                Ok(lease) => lease,
+                // A failure to create is most often the engine being away
+                // (restarting); say so, with what to do, rather than the
+                // HTTP client's words.
+                Err(PoolError::Backend(e)) => match self.backend.ping().await {
+                    Err(unreachable) => return Err(PoolError::Backend(unreachable)),
+                    Ok(()) => return Err(PoolError::Backend(e)),
+                },
+                Err(e) => return Err(e),
+            };
+            if lease.sandbox().guest.is_alive() {
+                if lost > 0 {
+                    let pool = pool.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = pool.fill_to_min().await {
+                            eprintln!("sbx agent: cannot refill pool `{}`: {e}", pool.spec.name());
+                        }
+                    });
+                }
+                return Ok(lease);
+            }
+            lost += 1;
+            let id: String = lease.sandbox().id.chars().take(12).collect();
+            eprintln!(
+                "sbx agent: container {id} of pool `{}` is gone (engine restarted or container removed); replacing it",
+                pool.spec.name()
+            );
+            // Dropped unreleased: the pool forgets it and frees its slot.
+            drop(lease);
+            if lost > 256 {
+                return Err(PoolError::Backend(crate::backend::BackendError::Engine {
+                    action: "find a live container".into(),
+                    reason: format!("{lost} containers in a row were gone"),
+                }));
+            }
+        }
+    }
+
     /// Remove every container of this agent: the pools' own, then anything
     /// else carrying our labels (e.g. a creation that was in flight).
     pub async fn remove_everything(&self) -> usize {
@@ -95,11 +313,11 @@ impl Agent {
         for p in &pools {
             removed += p.shut_down().await;
         }
-        match self
-            .backend
-            .remove_labelled(&self.base_labels(), None)
-            .await
-        {
+        // Only our own instance: after a drain handed the directory over, a
+        // successor's containers carry the same agent label.
+        let mut labels = self.base_labels();
+        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
+        match self.backend.remove_labelled(&labels, None).await {
             Ok(n) => removed += n,
             Err(e) => eprintln!("sbx agent: final sweep failed: {e}"),
         }
@@ -130,46 +348,69 @@ pub fn serve(paths: RuntimePaths) -> i32 {
     }
 }
 
+/// Why the serving loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// `sbx pool down`: everything was already removed.
+    Now,
+    /// Stop request or signal: let running requests finish first.
+    Drain,
+    /// Nobody used the agent for the idle-exit time.
+    Idle,
+}
+
 async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     paths.ensure()?;
-    let mut lock = lock_file(&paths.agent_lock(), false)
-        .with_context(|| format!("cannot open {}", paths.agent_lock().display()))?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "another sbx agent is already serving {}",
+    let settings = Settings::from_env()?;
+    // A predecessor that is handing the directory over removes its socket
+    // just before it drops the lock: give it a moment.
+    let waited = Instant::now();
+    let lock = loop {
+        let lock = lock_file(&paths.agent_lock(), false)
+            .with_context(|| format!("cannot open {}", paths.agent_lock().display()))?;
+        match lock {
+            Some(l) => break l,
+            None if waited.elapsed() < Duration::from_secs(3) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            None => bail!(
+                "another sbx agent is already serving {} (see `sbx agent status`)",
                 paths.dir.display()
-            )
-        })?;
-    lock.set_len(0)?;
-    writeln!(lock, "{}", std::process::id())?;
+            ),
+        }
+    };
+    let mut lock = Some(lock);
+    if let Some(l) = lock.as_mut() {
+        l.set_len(0)?;
+        writeln!(l, "{}", std::process::id())?;
+    }
 
     let backend: Arc<dyn Backend> = Arc::new(DockerBackend::connect().await?);
-    let instance = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
     let (shutdown, mut shutdown_rx) = watch::channel(false);
+    let (stop, mut stop_rx) = watch::channel(false);
     let agent = Arc::new(Agent {
         backend,
         agent_id: paths.agent_id(),
         paths: paths.clone(),
-        instance,
+        instance: instance_id(std::process::id()),
         pools: Mutex::new(HashMap::new()),
         shutdown,
+        settings,
+        started: Instant::now(),
+        activity: Mutex::new(Activity {
+            connections: 0,
+            busy: 0,
+            last: Instant::now(),
+        }),
+        activity_changed: Notify::new(),
+        pinned: AtomicBool::new(false),
+        engine_ok: AtomicBool::new(true),
+        stop,
+        released: watch::channel(false).0,
+        finished: watch::channel(None).0,
     });
 
-    // Containers of a previous agent of this directory that crashed.
-    let reaped = agent
-        .backend
-        .remove_labelled(&agent.base_labels(), Some(&agent.instance))
-        .await?;
-    if reaped > 0 {
-        eprintln!("sbx agent: removed {reaped} container(s) left by a previous agent");
-    }
+    reap_predecessors(&agent).await?;
 
     let sock = paths.socket();
     // Safe: we hold the agent lock, so no live agent owns this file.
@@ -182,20 +423,29 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
         .as_path()
         .to_fs_name::<GenericFilePath>()
         .with_context(|| format!("invalid socket path {}", sock.display()))?;
+    // Owner-only even if the directory's mode is ever loosened; peer
+    // credentials are checked on every connection as well.
     let listener = ListenerOptions::new()
         .name(name)
+        .mode(0o600)
         .create_tokio()
         .with_context(|| format!("cannot listen on {}", sock.display()))?;
     eprintln!(
-        "sbx agent: pid {} serving {} with {}",
+        "sbx agent: pid {} (sbx {}, protocol {}) serving {} with {} since {}",
         std::process::id(),
+        env!("CARGO_PKG_VERSION"),
+        protocol_version(),
         sock.display(),
-        agent.backend.describe()
+        agent.backend.describe(),
+        utc_now()
     );
 
+    tokio::spawn(watch_engine(agent.clone()));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    loop {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut log_checked = Instant::now();
+    let exit = loop {
         tokio::select! {
             conn = listener.accept() => match conn {
                 Ok(stream) => {
@@ -207,15 +457,248 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            _ = shutdown_rx.changed() => break,
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
+            _ = shutdown_rx.changed() => break Exit::Now,
+            _ = stop_rx.changed() => break Exit::Drain,
+            _ = sigterm.recv() => {
+                eprintln!("sbx agent: SIGTERM received");
+                break Exit::Drain;
+            }
+            _ = sigint.recv() => {
+                eprintln!("sbx agent: SIGINT received");
+                break Exit::Drain;
+            }
+            _ = tick.tick() => {
+                if let Some(limit) = agent.settings.idle_exit {
+                    let idle = agent.idle_for();
+                    if !agent.pinned.load(Ordering::Relaxed) && idle.is_some_and(|d| d >= limit) {
+                        break Exit::Idle;
+                    }
+                }
+                if log_checked.elapsed() >= Duration::from_secs(30) {
+                    log_checked = Instant::now();
+                    rotate_own_log(&paths, agent.settings.log_max);
+                }
+            }
         }
-    }
-    // Stop taking clients first so nobody starts a run on a closing pool.
+    };
+
+    // Stop taking clients first so nobody starts a run on a closing pool,
+    // then hand the directory over: a new agent may start while we drain.
     drop(listener);
     let _ = std::fs::remove_file(&sock);
+    drop(lock.take());
+    agent.released.send_replace(true);
+
+    match exit {
+        Exit::Drain => {
+            let limit = agent.settings.drain_timeout;
+            let busy = agent.activity().busy;
+            if busy > 0 {
+                eprintln!(
+                    "sbx agent: stopping; waiting up to {limit:?} for {busy} running request(s)"
+                );
+            } else {
+                eprintln!("sbx agent: stopping");
+            }
+            let left = tokio::select! {
+                n = agent.wait_until_quiet(limit, true) => n,
+                _ = sigterm.recv() => usize::MAX,
+                _ = sigint.recv() => usize::MAX,
+            };
+            match left {
+                0 => {}
+                usize::MAX => eprintln!("sbx agent: second signal: not waiting any longer"),
+                n => eprintln!("sbx agent: {n} request(s) still running after {limit:?}; cut off"),
+            }
+        }
+        Exit::Idle => eprintln!(
+            "sbx agent: unused for {:?} and no pool brought up explicitly; exiting (SBX_AGENT_IDLE_EXIT)",
+            agent.settings.idle_exit.unwrap_or_default()
+        ),
+        Exit::Now => {}
+    }
     let removed = agent.remove_everything().await;
+    agent.finished.send_replace(Some(removed));
+    // Let a waiting `sbx agent stop` receive its answer before we exit.
+    agent.wait_until_quiet(Duration::from_secs(2), false).await;
     eprintln!("sbx agent: removed {removed} container(s); exiting");
     Ok(())
+}
+
+/// Remove containers of crashed predecessors of this directory. A
+/// predecessor that is still alive is draining after handing the directory
+/// over and removes its own when done.
+async fn reap_predecessors(agent: &Agent) -> anyhow::Result<()> {
+    let base = agent.base_labels();
+    let mut reaped = 0;
+    for instance in agent.backend.list_instances(&base).await? {
+        if instance == agent.instance || instance_alive(&instance) {
+            continue;
+        }
+        let mut labels = base.clone();
+        labels.push((LABEL_INSTANCE.into(), instance));
+        reaped += agent.backend.remove_labelled(&labels, None).await?;
+    }
+    if reaped > 0 {
+        eprintln!("sbx agent: removed {reaped} container(s) left by a previous agent");
+    }
+    Ok(())
+}
+
+/// Check the engine every few seconds so an outage (a Docker restart) is
+/// noticed and logged, and pools are refilled once it is back.
+async fn watch_engine(agent: Arc<Agent>) {
+    let mut down_since: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        match agent.backend.ping().await {
+            Ok(()) => {
+                agent.engine_ok.store(true, Ordering::Relaxed);
+                if let Some(t) = down_since.take() {
+                    eprintln!(
+                        "sbx agent: the container engine is back after {:?}; replacing lost containers",
+                        t.elapsed()
+                    );
+                    for pool in agent.all_pools() {
+                        tokio::spawn(async move {
+                            if let Err(e) = pool.fill_to_min().await {
+                                eprintln!(
+                                    "sbx agent: cannot refill pool `{}`: {e}",
+                                    pool.spec.name()
+                                );
+                            }
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                agent.engine_ok.store(false, Ordering::Relaxed);
+                if down_since.is_none() {
+                    down_since = Some(Instant::now());
+                    eprintln!("sbx agent: {e}; runs will fail until it is back");
+                }
+            }
+        }
+    }
+}
+
+/// `pid-starttime`: unique for the machine's uptime, and checkable from the
+/// outside, unlike a pid alone (which gets reused).
+fn instance_id(pid: u32) -> String {
+    match proc_start_time(pid) {
+        Some(t) => format!("{pid}-{t}"),
+        None => format!("{pid}-x{}", utc_now().replace([' ', ':', '-'], "")),
+    }
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks
+/// since boot.
+/// A dead process that was not reaped yet (a zombie) has none.
+fn proc_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields after it don't.
+    let rest = stat.rsplit_once(") ")?.1;
+    let mut fields = rest.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+fn instance_alive(instance: &str) -> bool {
+    let Some((pid, start)) = instance.split_once('-') else {
+        return false;
+    };
+    let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
+        return false;
+    };
+    proc_start_time(pid) == Some(start)
+}
+
+/// Rotate the log when the agent's stderr is that log (it was spawned by a
+/// client) and it has grown too big: rename it and point stderr at a fresh
+/// file, so every later message lands in the new one.
+fn rotate_own_log(paths: &RuntimePaths, limit: u64) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(log_meta) = std::fs::metadata(paths.log()) else {
+        return;
+    };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(2, &mut st) } != 0
+        || st.st_dev != log_meta.dev()
+        || st.st_ino != log_meta.ino()
+    {
+        return;
+    }
+    match paths.rotate_log(limit) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            eprintln!("sbx agent: cannot rotate {}: {e}", paths.log().display());
+            return;
+        }
+    }
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log())
+    {
+        Ok(f) => {
+            unsafe { libc::dup2(f.as_raw_fd(), 2) };
+            eprintln!(
+                "sbx agent: log rotated at {} (previous: {})",
+                utc_now(),
+                paths.old_log().display()
+            );
+        }
+        Err(e) => eprintln!("sbx agent: cannot reopen {}: {e}", paths.log().display()),
+    }
+}
+
+/// The current time as `YYYY-MM-DD HH:MM:SS UTC`, for the log.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_under_its_instance_id_and_a_stale_id_is_not() {
+        let me = instance_id(std::process::id());
+        assert!(instance_alive(&me), "{me}");
+        let (pid, start) = me.split_once('-').unwrap();
+        let older = format!("{pid}-{}", start.parse::<u64>().unwrap() + 1);
+        assert!(!instance_alive(&older), "same pid, other start time");
+        assert!(!instance_alive("garbage"));
+    }
+
+    #[test]
+    fn timestamps_are_civil_utc() {
+        let t = utc_now();
+        assert_eq!(t.len(), "2026-11-28 10:27:02 UTC".len(), "{t}");
+        assert!(t.starts_with("20"), "{t}");
+    }
 }

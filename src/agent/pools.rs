@@ -1,4 +1,4 @@
-//! `PoolUp`, `PoolStats`, `PoolDown`, `PoolDrain` and `Status`.
+//! `PoolUp`, `PoolStats`, `PoolDown` and `PoolDrain`.
 
 use super::Agent;
 use super::conn::{ConnWriter, reply, reply_error};
@@ -90,19 +90,4 @@ pub async fn down(agent: Arc<Agent>, w: &mut ConnWriter) {
     )
     .await;
     agent.request_shutdown();
-}
-
-pub async fn status(agent: Arc<Agent>, w: &mut ConnWriter) {
-    reply(
-        w,
-        &Response::Status {
-            pid: std::process::id(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            engine: agent.backend.describe(),
-            socket: agent.paths.socket().display().to_string(),
-            pools: agent.all_pools().len(),
-            label: format!("{}={}", crate::backend::LABEL_AGENT, agent.agent_id),
-        },
-    )
-    .await;
 }

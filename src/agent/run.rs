@@ -28,7 +28,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         return;
     }
     let pool = agent.pool(&req.pool);
-    let mut lease = match pool.acquire().await {
+    let mut lease = match agent.acquire_live(&pool).await {
         Ok(l) => l,
         Err(e) => {
             let kind = match e {
@@ -127,6 +127,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                 }
                 None => {
                     // The client went away mid-run: nobody wants the result.
+                    eprintln!("sbx agent: a client went away mid-run; cancelling its run");
                     client_open = false;
                     let _ = guest.send(&ToGuest::Cancel).await;
                 }

@@ -148,7 +148,9 @@ impl DockerBackend {
             user: Some("0:0".into()),
             working_dir: Some("/".into()),
             open_stdin: Some(true),
-            stdin_once: Some(false),
+            // Docker closes the guest's stdin when our attach ends, so a
+            // dead agent's guests see EOF, exit and are auto-removed.
+            stdin_once: Some(true),
             attach_stdin: Some(true),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
@@ -302,6 +304,18 @@ fn container_ulimits() -> Vec<ResourcesUlimits> {
     ]
 }
 
+/// What to do when the engine does not answer.
+fn unreachable_hint(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Docker => {
+            "start it (`sudo systemctl start docker` or `dockerd`), or set DOCKER_HOST"
+        }
+        EngineKind::Podman => {
+            "start its API service (`podman system service --time=0 unix:///run/podman/podman.sock`), or set CONTAINER_HOST"
+        }
+    }
+}
+
 fn short_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
@@ -389,6 +403,49 @@ impl Backend for DockerBackend {
             }
         }
         Ok(removed)
+    }
+
+    async fn list_instances(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<String>, BackendError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert(
+            "label".into(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| engine_err("list containers", e))?;
+        let mut instances: Vec<String> = list
+            .into_iter()
+            .filter_map(|c| c.labels?.remove(super::LABEL_INSTANCE))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        Ok(instances)
+    }
+
+    async fn ping(&self) -> Result<(), BackendError> {
+        match tokio::time::timeout(Duration::from_secs(5), self.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(BackendError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason: e.to_string(),
+                hint: unreachable_hint(self.kind),
+            }),
+            Err(_) => Err(BackendError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason: "no answer within 5s".into(),
+                hint: unreachable_hint(self.kind),
+            }),
+        }
     }
 }
 

@@ -183,4 +183,20 @@ pub trait Backend: Send + Sync + 'static {
         labels: &[(String, String)],
         keep_instance: Option<&str>,
     ) -> Result<usize, BackendError>;
+
+    /// The distinct instance labels among containers carrying all of
+    /// `labels`, so a starting agent can tell a crashed predecessor's
+    /// leftovers from those of one that is still draining.
+    async fn list_instances(
+        &self,
+        _labels: &[(String, String)],
+    ) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    /// Check that the engine answers; the agent calls this periodically to
+    /// notice an engine that went away or came back.
+    async fn ping(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
 }

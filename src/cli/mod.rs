@@ -31,6 +31,10 @@ pub struct Cli {
           value_parser = ["auto", "docker", "podman"])]
     pub backend: Option<String>,
 
+    /// Say on stderr what sbx itself does: agent, socket, spawn, handshake
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }

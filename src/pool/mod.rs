@@ -315,6 +315,7 @@ impl Pool {
                 while let Some(mut idle) = inner.idle.pop() {
                     // Expired or dead containers are never handed out.
                     let why = if !idle.sb.guest.is_alive() {
+                        log_gone(&idle.sb.id, &self.spec.name());
                         Retire::Unhealthy
                     } else if self.expired(&idle.meta, now) {
                         Retire::Recycle
@@ -553,6 +554,7 @@ impl Pool {
             let mut keep = Vec::with_capacity(inner.idle.len());
             for mut it in std::mem::take(&mut inner.idle) {
                 let why = if !it.sb.guest.is_alive() {
+                    log_gone(&it.sb.id, &self.spec.name());
                     Retire::Unhealthy
                 } else if self.expired(&it.meta, now) {
                     Retire::Recycle
@@ -886,6 +888,16 @@ impl CancelSignal {
         // An error means the pool is gone, which also ends the run.
         let _ = self.0.wait_for(|c| *c).await;
     }
+}
+
+/// A container whose stream ended while idle: someone removed it, or the
+/// engine restarted. Worth a line in the agent log (stderr is a file, not
+/// I/O on the engine, so writing it under the state lock is harmless).
+fn log_gone(id: &str, pool: &str) {
+    let short: String = id.chars().take(12).collect();
+    eprintln!(
+        "sbx agent: container {short} of pool `{pool}` is gone (engine restarted or container removed); replacing it"
+    );
 }
 
 /// Exclusive use of one sandbox. Dropping it always gives the capacity back:

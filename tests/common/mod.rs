@@ -193,7 +193,9 @@ impl Drop for Sbx {
                 libc::kill(pid as i32, libc::SIGKILL);
             }
         }
-        let _ = std::fs::remove_dir_all(&self.root);
+        if std::env::var_os("SBX_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
     }
 }
 
@@ -207,4 +209,46 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn examples_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+}
+
+impl Sbx {
+    /// The default runtime directory of this test's agent.
+    pub fn agent_dir(&self) -> PathBuf {
+        self.runtime.join("sbx")
+    }
+
+    /// The agent's log so far (empty if none).
+    pub fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.agent_dir().join("agent.log")).unwrap_or_default()
+    }
+}
+
+/// Poll `cond` every 100 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Removes the containers carrying `label` when dropped, so a test that
+/// creates containers of its own cleans them up even when it fails.
+pub struct RemoveOnDrop(pub String);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for id in containers_with(&self.0) {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", &id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
