@@ -353,3 +353,24 @@ fn the_lease_comes_back_after_a_timeout_a_program_error_and_a_vanished_client() 
     let s = stats(&sbx);
     assert!(s["total_size"].as_u64() <= Some(1), "{s}");
 }
+
+#[test]
+fn the_pooled_containers_of_a_killed_agent_remove_themselves() {
+    let sbx = sbx_with_pool("agent-killed", "min_size = 2\nmax_size = 2");
+    pool_up(&sbx);
+    let label = sbx.agent_label();
+    assert_eq!(containers_with(&label).len(), 2);
+    for pid in sbx.agent_pids() {
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    }
+    // The guest sees its stdin close with the agent's attach stream, exits,
+    // and auto-remove deletes the container.
+    assert!(
+        poll_until(Duration::from_secs(20), || containers_with(&label)
+            .is_empty()),
+        "left behind: {:?}",
+        containers_with(&label)
+    );
+}

@@ -132,7 +132,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                     let _ = guest.send(&ToGuest::Cancel).await;
                 }
             },
-            // `sbx pool down --force` or agent shutdown: stop the program;
+            // `sbx pool down --force`, agent stop or a signal: stop the program;
             // the guest still reports its exit, and the closed pool then
             // removes the container.
             _ = cancel.cancelled(), if !cancelled => {
@@ -143,7 +143,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                     reply_error(
                         &mut w,
                         ErrorKind::ShuttingDown,
-                        "the run was cancelled because its pool is shutting down (`sbx pool down --force`)",
+                        "the run was cancelled because the agent is shutting its pools down (`sbx pool down --force`, `sbx agent stop` or a signal); run it again",
                     )
                     .await;
                 }

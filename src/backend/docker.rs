@@ -148,8 +148,9 @@ impl DockerBackend {
             user: Some("0:0".into()),
             working_dir: Some("/".into()),
             open_stdin: Some(true),
-            // Docker closes the guest's stdin when our attach ends, so a
-            // dead agent's guests see EOF, exit and are auto-removed.
+            // The engine closes the guest's stdin when our attach ends, so
+            // an agent that dies (even by SIGKILL) takes its containers
+            // with it: EOF, guest exits, auto-remove.
             stdin_once: Some(true),
             attach_stdin: Some(true),
             attach_stdout: Some(true),
