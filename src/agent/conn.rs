@@ -75,15 +75,11 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
                 crate::paths::uid()
             );
             let (_r, mut w) = tokio::io::split(stream);
-            reply_error(
-            &mut w,
-            ErrorKind::Forbidden,
-            format!(
+            let message = format!(
                 "this sbx agent belongs to uid {} and serves no other user; use your own (unset SBX_RUNTIME_DIR)",
                 crate::paths::uid()
-            ),
-        )
-        .await;
+            );
+            reply_error(&mut w, ErrorKind::Forbidden, message).await;
             return;
         }
     };
