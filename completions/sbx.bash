@@ -164,7 +164,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -h -V --config --backend --verbose --help --version run exec pool agent doctor guest generate help"
+            opts="-v -q -h -V --config --backend --verbose --quiet --help --version run exec pool agent doctor guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,7 +186,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent)
-            opts="-v -h --config --backend --verbose --help start stop restart status logs serve help"
+            opts="-v -q -h --config --backend --verbose --quiet --help start stop restart status logs serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,7 +320,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__logs)
-            opts="-f -n -v -h --follow --lines --config --backend --verbose --help"
+            opts="-f -n -v -q -h --follow --lines --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,7 +350,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__restart)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,7 +372,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__serve)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,7 +394,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__start)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,7 +416,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__status)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,7 +438,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__stop)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,7 +460,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__doctor)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,7 +482,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -n -v -h --lang --timeout --env --no-stdin --config --backend --verbose --help"
+            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -524,7 +524,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__generate)
-            opts="-v -h --completions --man --config --backend --verbose --help"
+            opts="-v -q -h --completions --man --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,7 +554,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__guest)
-            opts="-v -h --config --backend --verbose --help"
+            opts="-v -q -h --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,7 +828,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool)
-            opts="-v -h --config --backend --verbose --help up stats down help"
+            opts="-v -q -h --config --backend --verbose --quiet --help up stats down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,7 +850,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__down)
-            opts="-v -h --force --config --backend --verbose --help"
+            opts="-v -q -h --force --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,7 +942,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__stats)
-            opts="-v -h --json --config --backend --verbose --help"
+            opts="-v -q -h --json --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -964,7 +964,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__up)
-            opts="-l -v -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --verbose --help"
+            opts="-l -v -q -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1034,7 +1034,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -n -v -h --lang --timeout --env --no-stdin --config --backend --verbose --help"
+            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,6 +29,7 @@ fn main() {
         unsafe { std::env::set_var(backend::BACKEND_ENV, backend) };
     }
     verbose::set(cli.verbose);
+    verbose::set_quiet(cli.quiet);
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),

@@ -327,3 +327,36 @@ fn doctor_fails_with_a_fix_when_the_engine_is_unreachable() {
         "{text}"
     );
 }
+
+#[test]
+fn quiet_silences_sbx_but_never_the_program_and_verbose_explains() {
+    let sbx = Sbx::new("quiet");
+    let out = sbx.run(&["-q", "pool", "up", "--lang", "python"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "no confirmation under -q");
+    let out = sbx.run(
+        &["exec", "-q", "--lang", "python", "print('still here')"],
+        "",
+    );
+    assert_eq!(stdout(&out), "still here\n");
+    assert_eq!(stderr(&out), "");
+
+    let out = sbx.run(&["-v", "exec", "--lang", "python", "print(1)"], "");
+    assert_eq!(stdout(&out), "1\n");
+    assert!(
+        stderr(&out).contains("sbx: "),
+        "-v says what sbx does: {}",
+        stderr(&out)
+    );
+
+    let out = sbx.run(&["-q", "-v", "pool", "stats"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "-q and -v contradict each other"
+    );
+
+    let out = sbx.run(&["pool", "down", "--quiet"], "");
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "");
+}

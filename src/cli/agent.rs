@@ -48,24 +48,24 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
         AgentCmd::Start => {
             let mut client = Client::connect(true).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
-                println!("agent running (pid {pid}) on {socket}");
+                crate::say!("agent running (pid {pid}) on {socket}");
             }
             Ok(0)
         }
         AgentCmd::Stop => {
             match stop_agent().await? {
-                Some(message) => println!("{message}"),
-                None => println!("no agent running"),
+                Some(message) => crate::say!("{message}"),
+                None => crate::say!("no agent running"),
             }
             Ok(0)
         }
         AgentCmd::Restart => {
             if let Some(message) = stop_agent().await? {
-                println!("{message}");
+                crate::say!("{message}");
             }
             let mut client = Client::connect(true).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
-                println!("agent running (pid {pid}) on {socket}");
+                crate::say!("agent running (pid {pid}) on {socket}");
             }
             Ok(0)
         }

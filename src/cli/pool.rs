@@ -167,7 +167,7 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                     }
                     Response::Done { message } => {
                         bar.finish_and_clear();
-                        println!("{message}");
+                        crate::say!("{message}");
                         return Ok(0);
                     }
                     Response::Error { kind, message } => {
@@ -204,12 +204,12 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                 if let Response::Done { message } =
                     client.request(&Request::PoolDrain { force }).await?
                 {
-                    println!("{message}");
+                    crate::say!("{message}");
                 }
                 Ok(0)
             }
             Err(ClientError::NotRunning) => {
-                println!("no agent running; nothing to remove");
+                crate::say!("no agent running; nothing to remove");
                 Ok(0)
             }
             Err(e) => Err(e.into()),
@@ -219,7 +219,7 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
 
 /// A bar on a terminal's stderr; nothing at all when stderr is not one.
 fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || crate::verbose::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
