@@ -25,7 +25,37 @@ pub fn test_image() -> String {
     )
 }
 
+/// The image with every language's toolchain (scripts/images.sh full).
+pub fn full_image() -> String {
+    std::env::var("SBX_TEST_IMAGE_FULL").expect(
+        "SBX_TEST_IMAGE_FULL is not set: run the tests with `bash scripts/test.sh`, which builds the image",
+    )
+}
+
 impl Sbx {
+    /// A harness whose config points every language at the full image.
+    pub fn full(name: &str) -> Sbx {
+        let sbx = Sbx::new(name);
+        let image = full_image();
+        let config: String = [
+            "python",
+            "javascript",
+            "typescript",
+            "go",
+            "java",
+            "cpp",
+            "c",
+            "ruby",
+            "r",
+            "bash",
+        ]
+        .iter()
+        .map(|l| format!("[languages.{l}]\nimage = \"{image}\"\n"))
+        .collect();
+        std::fs::write(&sbx.config, config).unwrap();
+        sbx
+    }
+
     pub fn new(name: &str) -> Sbx {
         let root = std::env::temp_dir().join(format!("sbx-it-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
