@@ -399,3 +399,89 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
     let forward = !from_stdin && !args.opts.no_stdin;
     submit(config, lang, source, args.args, &args.opts, forward).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(path: &str, data: &[u8], append: bool) -> OutFile {
+        OutFile {
+            path: path.into(),
+            mode: 0o644,
+            data: data.to_vec(),
+            append,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sbx-out-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn out_files_keep_their_relative_paths_across_chunks() {
+        let d = scratch("paths");
+        let mut w = OutWriter::new(&d.join("out")).unwrap();
+        w.chunk(chunk("a/b/c.txt", b"hello ", false));
+        w.chunk(chunk("a/b/c.txt", b"world", true));
+        w.chunk(chunk("top", b"", false));
+        assert_eq!(
+            std::fs::read(d.join("out/a/b/c.txt")).unwrap(),
+            b"hello world"
+        );
+        assert_eq!(std::fs::read(d.join("out/top")).unwrap(), b"");
+        assert_eq!(w.written, ["a/b/c.txt", "top"]);
+    }
+
+    #[test]
+    fn out_paths_that_escape_the_directory_are_refused() {
+        let d = scratch("escape");
+        let mut w = OutWriter::new(&d.join("out")).unwrap();
+        for bad in ["../evil", "a/../../evil", "/tmp/evil", "", "./x/../../evil"] {
+            assert!(w.create(bad, 0o644).is_err(), "{bad:?} accepted");
+            w.chunk(chunk(bad, b"x", false));
+            w.chunk(chunk(bad, b"y", true));
+        }
+        assert!(!d.join("evil").exists());
+        assert!(w.written.is_empty());
+    }
+
+    #[test]
+    fn out_files_are_never_written_through_a_local_link() {
+        let d = scratch("links");
+        let target = d.join("elsewhere");
+        std::fs::create_dir_all(&target).unwrap();
+        let out = d.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::os::unix::fs::symlink(&target, out.join("dir")).unwrap();
+        std::os::unix::fs::symlink(target.join("f"), out.join("file")).unwrap();
+        let mut w = OutWriter::new(&out).unwrap();
+        w.chunk(chunk("dir/f", b"x", false));
+        w.chunk(chunk("file", b"x", false));
+        assert!(
+            w.create("dir/f", 0o644)
+                .unwrap_err()
+                .contains("not a directory")
+        );
+        assert!(w.create("file", 0o644).unwrap_err().contains("link"));
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn invalid_utf8_is_carried_as_base64_and_text_as_text() {
+        assert_eq!(
+            text_or_base64(b"plain\n".to_vec()),
+            ("plain\n".into(), "utf-8")
+        );
+        let (text, enc) = text_or_base64(vec![0xff, 0xfe, b'o', b'k']);
+        assert_eq!(enc, "base64");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap(),
+            [0xff, 0xfe, b'o', b'k']
+        );
+    }
+}

@@ -77,6 +77,16 @@ impl Sbx {
         }
     }
 
+    /// Consecutive runs then share one container: the agent gives a
+    /// container back only after its clean-up, which happens after the
+    /// client has its answer, so with room to grow a quick next run may get
+    /// a new container instead.
+    pub fn limit_pool_to_one_container(&self) {
+        let mut cfg = std::fs::read_to_string(&self.config).unwrap();
+        cfg.push_str("\n[pool]\nmax_size = 1\n");
+        std::fs::write(&self.config, cfg).unwrap();
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sbx"));
         c.env("XDG_RUNTIME_DIR", &self.runtime)
