@@ -114,9 +114,14 @@ exec g++ -o /sbx/build/main /sbx/build/main.o"#;
 /// Java's source launcher compiles in memory and runs in one JVM (one
 /// start-up instead of javac's plus java's). The first run of a container
 /// records the classes it loaded into a CDS archive; later runs map it.
+/// Without a persistent cache, writing an archive every run would cost more
+/// than it saves, so none is written.
 const JAVA_RUN: &str = r#"
 a="$SBX_CACHE/main.jsa"
-if [ -f "$a" ]; then cds="-XX:SharedArchiveFile=$a"; else mkdir -p "$SBX_CACHE"; cds="-XX:ArchiveClassesAtExit=$a"; fi
+case "$SBX_CACHE" in
+  /sbx/cache/*) if [ -f "$a" ]; then cds="-XX:SharedArchiveFile=$a"; else mkdir -p "$SBX_CACHE"; cds="-XX:ArchiveClassesAtExit=$a"; fi ;;
+  *) cds=-Xshare:auto ;;
+esac
 exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto "$cds" -Xlog:disable -Xlog:all=warning:stderr /sbx/work/Main.java "$@""#;
 
 pub const LANGUAGES: &[Language] = &[
