@@ -172,6 +172,22 @@ fn out_copies_back_the_output_directory_and_refuses_links() {
     );
     assert!(err.contains("refused /sbx/out/linked-dir"), "{err}");
 
+    // With --json the copied files are listed in the result.
+    let again = sbx.root.join("again");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--lang",
+            "bash",
+            "--json",
+            "--out",
+            again.to_str().unwrap(),
+            "mkdir -p $SBX_OUT/x && echo 1 > $SBX_OUT/x/one && echo 2 > $SBX_OUT/two",
+        ],
+        "",
+    );
+    assert_eq!(json(&out)["out_files"], serde_json::json!(["two", "x/one"]));
+
     // The next run starts with an empty output directory.
     let out = sbx.run(
         &["exec", "--lang", "bash", "ls -A \"$SBX_OUT\" | wc -l"],
