@@ -242,3 +242,28 @@ fn sbx_languages_lists_every_language_with_its_image_and_presence() {
         "listing languages starts no agent"
     );
 }
+
+#[test]
+fn sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown() {
+    let sbx = Sbx::new("languages-noengine");
+    let out = sbx
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["languages", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 10);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["present"].is_null())
+    );
+    assert!(
+        stderr(&out).contains("cannot ask the container engine"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -449,3 +449,25 @@ fn a_compiled_languages_cache_survives_between_runs_unless_turned_off() {
         "without the cache every run starts cold"
     );
 }
+
+#[test]
+fn json_mode_reports_a_failure_of_sbx_itself_as_a_json_error() {
+    let sbx = Sbx::new("json-error");
+    let out = sbx
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["exec", "--lang", "python", "--json", "print(1)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let v = json(&out);
+    assert_eq!(v["exit_code"], 125);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the container engine"),
+        "{v}"
+    );
+    assert!(stderr(&out).contains("cannot reach the container engine"));
+}

@@ -710,3 +710,27 @@ fn other_processes() -> Vec<u32> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_limit_keeps_exactly_the_first_max_bytes_per_stream() {
+        let l = Limits::new(10);
+        assert_eq!(l.allow(0, 4), 4);
+        assert_eq!(l.allow(0, 4), 4);
+        assert_eq!(l.allow(0, 4), 2, "cut inside the chunk that crosses it");
+        assert_eq!(l.allow(0, 4), 0);
+        assert_eq!(l.allow(1, 10), 10, "streams are counted apart");
+        assert_eq!(l.allow(1, 1), 0);
+    }
+
+    #[test]
+    fn a_working_directory_must_exist_or_be_scratch_space() {
+        assert_eq!(resolve_workdir(None).unwrap(), Path::new(WORK_DIR));
+        assert_eq!(resolve_workdir(Some("/")).unwrap(), Path::new("/"));
+        let err = resolve_workdir(Some("/no/such/place")).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}
