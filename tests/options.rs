@@ -172,6 +172,27 @@ fn out_copies_back_the_output_directory_and_refuses_links() {
     );
     assert!(err.contains("refused /sbx/out/linked-dir"), "{err}");
 
+    // A file of many chunks comes back byte for byte.
+    let big = sbx.root.join("big");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--lang",
+            "bash",
+            "--out",
+            big.to_str().unwrap(),
+            "head -c 3000000 /dev/urandom > $SBX_OUT/big.bin && sha256sum < $SBX_OUT/big.bin",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let local = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("sha256sum < {}/big.bin", big.display()))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), stdout(&local));
+
     // With --json the copied files are listed in the result.
     let again = sbx.root.join("again");
     let out = sbx.run(

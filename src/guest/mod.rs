@@ -41,9 +41,10 @@ const SCRATCH_DIRS: &[&str] = &[
     WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR, "/tmp", "/var/tmp", "/dev/shm",
 ];
 
-/// Chunk size of `--out` file transfers (base64 inside a JSON frame, so
-/// well below the frame limit).
-const OUT_CHUNK: usize = 1024 * 1024;
+/// Chunk size of `--out` file transfers. Small like the output chunks: the
+/// agent buffers up to `backend::EVENT_BUFFER` events per container, so
+/// this bounds what a slow client can make the agent hold (~5 MiB).
+const OUT_CHUNK: usize = 64 * 1024;
 /// Most bytes `--out` brings back from one run; the rest is reported, not
 /// sent, so a program cannot make the client write without bound.
 const OUT_TOTAL_LIMIT: u64 = 256 * 1024 * 1024;
