@@ -176,7 +176,6 @@ pub const LANGUAGES: &[Language] = &[
             ("GOFLAGS", "-mod=mod"),
             ("GOPROXY", "off"),
             ("GOTOOLCHAIN", "local"),
-            ("GOTELEMETRY", "off"),
             ("CGO_ENABLED", "0"),
         ],
     },
