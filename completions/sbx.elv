@@ -30,6 +30,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --version 'Print version'
             cand run 'Run a program file in a warm sandbox'
             cand exec 'Run a code snippet given as an argument or on stdin'
+            cand languages 'List the languages, their images and whether each image is present locally'
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
@@ -38,13 +39,19 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;run'= {
-            cand -l 'Language, when the file extension does not say (python, javascript)'
-            cand --lang 'Language, when the file extension does not say (python, javascript)'
-            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand -l 'Language, when the file extension does not say (`sbx languages`)'
+            cand --lang 'Language, when the file extension does not say (`sbx languages`)'
+            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
+            cand -w 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
+            cand --workdir 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
+            cand --file 'Place a local file next to the program, as REMOTE (a relative path; default: the file''s name) (repeatable)'
+            cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
+            cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -55,15 +62,32 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --help 'Print help'
         }
         &'sbx;exec'= {
-            cand -l 'Language of the snippet (python, javascript)'
-            cand --lang 'Language of the snippet (python, javascript)'
-            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand -l 'Language of the snippet (`sbx languages` lists them)'
+            cand --lang 'Language of the snippet (`sbx languages` lists them)'
+            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
+            cand -w 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
+            cand --workdir 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
+            cand --file 'Place a local file next to the program, as REMOTE (a relative path; default: the file''s name) (repeatable)'
+            cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
+            cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;languages'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --json 'Print JSON instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -282,6 +306,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help'= {
             cand run 'Run a program file in a warm sandbox'
             cand exec 'Run a code snippet given as an argument or on stdin'
+            cand languages 'List the languages, their images and whether each image is present locally'
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
@@ -292,6 +317,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;run'= {
         }
         &'sbx;help;exec'= {
+        }
+        &'sbx;help;languages'= {
         }
         &'sbx;help;pool'= {
             cand up 'Start the agent and warm a pool so the next run is fast'

@@ -34,34 +34,53 @@ complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see m
 complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "run" -d 'Run a program file in a warm sandbox'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sbx -n "__fish_sbx_using_subcommand run" -s l -l lang -d 'Language, when the file extension does not say (python, javascript)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s l -l lang -d 'Language, when the file extension does not say (`sbx languages`)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (python, javascript)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (`sbx languages` lists them)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l json -d 'Print JSON instead of a table'
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -200,14 +219,15 @@ podman\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states and runs'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'

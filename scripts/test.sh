@@ -21,9 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -q >&2
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 fi
+
+# SBX_TEST_IMAGE (python, javascript) for most tests; SBX_TEST_IMAGE_FULL
+# (every toolchain, derived from it) for the per-language tests.
 SBX_TEST_IMAGE=$(bash scripts/images.sh)
-export SBX_TEST_IMAGE
-echo "test.sh: testing against $SBX_TEST_IMAGE" >&2
+SBX_TEST_IMAGE_FULL=$(bash scripts/images.sh full)
+export SBX_TEST_IMAGE SBX_TEST_IMAGE_FULL
+echo "test.sh: testing against $SBX_TEST_IMAGE and $SBX_TEST_IMAGE_FULL" >&2
 
 # Each integration test runs its own agent and containers; two at a time
 # suits these two-core machines.
@@ -32,7 +36,8 @@ cargo test --locked "$@" -- --test-threads=2
 # The same integration suites against Podman (one matrix, not a copy of the
 # tests): the harness takes the engine from SBX_TEST_BACKEND.
 if [ "${SBX_TEST_PODMAN:-1}" = 1 ] && [ $# -eq 0 ]; then
-    bash scripts/podman.sh "$SBX_TEST_IMAGE"
-    echo "test.sh: running the integration suite against Podman" >&2
-    SBX_TEST_BACKEND=podman cargo test --locked --test run -- --test-threads=2
+    bash scripts/podman.sh "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
+    echo "test.sh: running the integration suites against Podman" >&2
+    SBX_TEST_BACKEND=podman cargo test --locked --test run --test languages --test options \
+        -- --test-threads=2
 fi

@@ -12,11 +12,10 @@
 //! asked to make way: it gives up the socket at once, finishes its own runs
 //! in the background, and this client starts a current agent.
 
-use crate::exit;
 use crate::paths::{RuntimePaths, lock_file};
 use crate::protocol::{
-    ErrorKind, Frame, FrameError, Kind, Request, Response, protocol_version, read_frame,
-    write_frame,
+    ErrorKind, Frame, FrameError, Kind, OutFile, Request, Response, RunExit, protocol_version,
+    read_frame, write_frame,
 };
 use interprocess::local_socket::GenericFilePath;
 use interprocess::local_socket::tokio::Stream;
@@ -206,14 +205,17 @@ impl Client {
         }
     }
 
-    /// Run a program: forward our stdin (if `forward_stdin`), write its
-    /// output to ours as it arrives, and return the exit code sbx should
-    /// exit with.
-    pub async fn run(mut self, req: Request, forward_stdin: bool) -> Result<i32, ClientError> {
-        let timeout_text = match &req {
-            Request::Run(r) => format!("{:?}", Duration::from_millis(r.timeout_ms)),
-            _ => String::new(),
-        };
+    /// Run a program: forward our stdin (if `forward_stdin`), pass each
+    /// chunk of an output-directory file to `on_file`, and return how it
+    /// ended. Its output is written to ours as it arrives, or with
+    /// `collect` kept in the result instead.
+    pub async fn run(
+        mut self,
+        req: Request,
+        forward_stdin: bool,
+        collect: bool,
+        on_file: &mut dyn FnMut(OutFile),
+    ) -> Result<RunOutput, ClientError> {
         self.send(&req).await?;
         let Client {
             mut r,
@@ -246,6 +248,7 @@ impl Client {
         let mut out = std::io::stdout();
         let mut err = std::io::stderr();
         let mut out_open = true;
+        let mut collected = RunOutput::default();
         let result = loop {
             let frame = match read_frame(&mut r).await {
                 Ok(f) => f,
@@ -255,6 +258,8 @@ impl Client {
                 Err(e) => break Err(lost(e.to_string())),
             };
             match frame.kind {
+                Kind::Stdout if collect => collected.stdout.extend_from_slice(&frame.payload),
+                Kind::Stderr if collect => collected.stderr.extend_from_slice(&frame.payload),
                 Kind::Stdout => {
                     // A closed stdout (`| head -1`) must not stop the run's
                     // stderr or exit code from arriving.
@@ -268,18 +273,10 @@ impl Client {
                     let _ = err.flush();
                 }
                 Kind::Control => match frame.parse::<Response>() {
-                    Ok(Response::Exit {
-                        code, timed_out, ..
-                    }) => {
-                        if timed_out {
-                            let _ = writeln!(
-                                err,
-                                "sbx: the run exceeded its timeout ({}) and was killed",
-                                timeout_text
-                            );
-                            break Ok(exit::TIMEOUT);
-                        }
-                        break Ok(code);
+                    Ok(Response::OutFile(f)) => on_file(f),
+                    Ok(Response::Exit(exit)) => {
+                        collected.exit = exit;
+                        break Ok(collected);
                     }
                     Ok(Response::Error { kind, message }) => {
                         break Err(ClientError::Agent { kind, message });
@@ -293,6 +290,15 @@ impl Client {
         stdin_task.abort();
         result
     }
+}
+
+/// The outcome of one run; `stdout`/`stderr` are filled only when the
+/// caller asked to collect them rather than stream them.
+#[derive(Debug, Default)]
+pub struct RunOutput {
+    pub exit: RunExit,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
 /// Stop the running agent of any version, waiting until it has drained and

@@ -14,6 +14,10 @@
 //! max_size = 10
 //! idle_timeout = "5m"           # durations: 500ms, 30s, 5m, 1h, or "none"
 //! exhaustion = "wait"           # wait | fail-fast | temporary
+//!
+//! [run]
+//! timeout = "60s"        # default of --timeout
+//! max_output = "10MiB"   # default of --max-output, per stream
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -32,12 +36,24 @@ pub struct Config {
     pub languages: BTreeMap<String, LanguageConfig>,
     #[serde(default)]
     pub pool: PoolConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+/// Defaults of the run options; the command line overrides them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub timeout: Option<String>,
+    pub max_output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageConfig {
     pub image: Option<String>,
+    /// Keep the toolchain's cache between runs (default true; see lang.rs).
+    pub cache: Option<bool>,
 }
 
 /// The `[pool]` section, validated: every pool a client asks for carries
@@ -254,6 +270,12 @@ impl Config {
                 ));
             }
         }
+        if let Some(t) = &cfg.run.timeout {
+            crate::cli::parse_duration(t).map_err(|e| format!("run.timeout: {e}"))?;
+        }
+        if let Some(m) = &cfg.run.max_output {
+            crate::cli::parse_size(m).map_err(|e| format!("run.max_output: {e}"))?;
+        }
         Ok(cfg)
     }
 
@@ -262,12 +284,21 @@ impl Config {
         self.pool.spec(backend, lang.name, self.image_for(lang))
     }
 
-    pub fn image_for(&self, lang: &Language) -> String {
+    fn language(&self, lang: &Language) -> Option<&LanguageConfig> {
         self.languages
             .iter()
             .find(|(k, _)| crate::lang::by_name(k).is_some_and(|l| l.name == lang.name))
-            .and_then(|(_, v)| v.image.clone())
+            .map(|(_, v)| v)
+    }
+
+    pub fn image_for(&self, lang: &Language) -> String {
+        self.language(lang)
+            .and_then(|v| v.image.clone())
             .unwrap_or_else(|| lang.default_image.to_string())
+    }
+
+    pub fn cache_for(&self, lang: &Language) -> bool {
+        self.language(lang).and_then(|v| v.cache).unwrap_or(true)
     }
 }
 
@@ -298,6 +329,17 @@ mod tests {
         assert!(err.contains("min_size"), "{err}");
         let err = Config::parse("[languages.cobol]\nimage = \"x\"\n").unwrap_err();
         assert!(err.contains("cobol"), "{err}");
+        let err = Config::parse("[run]\ntimeout = \"soon\"\n").unwrap_err();
+        assert!(err.contains("run.timeout"), "{err}");
+        let err = Config::parse("[run]\nmax_output = \"lots\"\n").unwrap_err();
+        assert!(err.contains("run.max_output"), "{err}");
+    }
+
+    #[test]
+    fn caches_are_on_unless_a_language_turns_them_off() {
+        let cfg = Config::parse("[languages.golang]\ncache = false\n").unwrap();
+        assert!(!cfg.cache_for(crate::lang::by_name("go").unwrap()));
+        assert!(cfg.cache_for(crate::lang::by_name("java").unwrap()));
     }
 
     #[test]

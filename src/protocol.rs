@@ -34,9 +34,15 @@
 //!    version retiring it); anything else closes the connection.
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
-//!    frames and ends with `Response::Exit` (or `Response::Error`).
-//!    `PoolUp` gets any number of `Response::Progress` before its `Done`;
-//!    other requests get a single reply.
+//!    frames, then (when the run asked for its output directory) one
+//!    `Response::OutFile` per chunk of each file the program left there, and
+//!    ends with `Response::Exit` (or `Response::Error`). `PoolUp` gets any
+//!    number of `Response::Progress` before its `Done`; other requests get a
+//!    single reply.
+//!
+//! File contents inside JSON messages (`RunRequest::files`,
+//! `Response::OutFile`) are base64 strings: JSON cannot carry arbitrary bytes,
+//! and base64 keeps them exact.
 //! 3. Either side closes. A client that disconnects mid-run cancels the run.
 //!
 //! # Stability across versions
@@ -321,16 +327,53 @@ impl std::str::FromStr for Exhaustion {
     }
 }
 
+/// A file placed in the sandbox before a run: the program's source and any
+/// `--file` inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// Relative to the working directory; normal components only.
+    pub path: String,
+    /// Permission bits (e.g. 0o644, 0o755 for an executable input).
+    pub mode: u32,
+    #[serde(with = "b64")]
+    pub contents: Vec<u8>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRequest {
     pub pool: PoolSpec,
-    /// Name of the source file inside the working directory.
-    pub source_name: String,
-    pub source: String,
-    /// Full command line, e.g. `["python3", "main.py", "arg1"]`.
+    /// The source file first, then the `--file` inputs, all placed in the
+    /// sandbox's source directory (`/sbx/work`).
+    pub files: Vec<InputFile>,
+    /// Compile step, run in the source directory before `argv`; a non-zero
+    /// exit ends the run with that code and the compiler's output.
+    pub build: Option<Vec<String>>,
+    /// Full command line, e.g. `["python3", "/sbx/work/main.py", "arg1"]`.
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Working directory of the program (`-w`); `None` is the source dir.
+    pub workdir: Option<String>,
     pub timeout_ms: u64,
+    /// Bytes kept per output stream; the rest is discarded and reported.
+    pub max_output: u64,
+    /// Send back what the program wrote under its output directory.
+    pub collect_out: bool,
+}
+
+/// Serde adapter: bytes as a base64 string.
+pub mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -391,12 +434,10 @@ pub enum Response {
         version: String,
         pid: u32,
     },
-    Exit {
-        /// Program exit code, or 128 + signal number when killed by a signal.
-        code: i32,
-        timed_out: bool,
-        duration_ms: u64,
-    },
+    Exit(RunExit),
+    /// A chunk of a file the program wrote under its output directory
+    /// (sent only when the run asked for it, before `Exit`).
+    OutFile(OutFile),
     Error {
         kind: ErrorKind,
         message: String,
@@ -430,6 +471,38 @@ pub enum Response {
         ready: usize,
         target: usize,
     },
+}
+
+/// How a run ended, with what a script needs to account for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunExit {
+    /// Program exit code, or 128 + signal number when killed by a signal;
+    /// the compiler's code when the build step failed.
+    pub code: i32,
+    pub timed_out: bool,
+    /// The build step failed; `code` is the compiler's.
+    pub build_failed: bool,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// From sending the program to the container until it ended (build
+    /// step included), in milliseconds.
+    pub duration_ms: u64,
+    /// Time spent waiting for a container (warm: ~0; cold: creation).
+    pub wait_ms: u64,
+    pub container: String,
+    pub image: String,
+    pub pool: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutFile {
+    /// Relative to the output directory.
+    pub path: String,
+    pub mode: u32,
+    #[serde(with = "b64")]
+    pub data: Vec<u8>,
+    /// False for a file's first chunk (create or truncate), true after.
+    pub append: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -484,6 +557,23 @@ mod tests {
             }
             assert_eq!(got, frames, "chunk size {chunk}");
         }
+    }
+
+    #[test]
+    fn binary_file_contents_survive_the_json_encoding_exactly() {
+        let file = InputFile {
+            path: "data.bin".into(),
+            mode: 0o755,
+            contents: (0..=255u8).chain([0xff, 0xfe, 0, b'\n']).collect(),
+        };
+        let json = serde_json::to_string(&file).unwrap();
+        assert!(json.is_ascii(), "{json}");
+        assert_eq!(serde_json::from_str::<InputFile>(&json).unwrap(), file);
+        let bad = json.replace(
+            &json[json.find("\"contents\":\"").unwrap() + 12..json.len() - 2],
+            "!!",
+        );
+        assert!(serde_json::from_str::<InputFile>(&bad).is_err());
     }
 
     #[test]

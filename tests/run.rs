@@ -197,6 +197,7 @@ fn output_streams_to_the_client_before_the_program_ends() {
 #[test]
 fn files_written_by_one_run_are_gone_for_the_next() {
     let sbx = Sbx::new("files");
+    sbx.limit_pool_to_one_container();
     let writer = "\
 import os, socket
 open('leak.txt', 'w').write('secret')
@@ -224,6 +225,7 @@ print(sorted(os.listdir('.')), os.listdir('/tmp'), os.listdir(os.path.expanduser
 #[test]
 fn processes_started_by_one_run_are_gone_when_the_next_starts() {
     let sbx = Sbx::new("procs");
+    sbx.limit_pool_to_one_container();
     // A double-forked daemon in a session of its own: it escapes any
     // process-group kill, but not the guest.
     let daemon = "\

@@ -385,6 +385,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
         writeln!(l, "{}", std::process::id())?;
     }
 
+    DockerBackend::check_guest()?;
     let backend: Arc<dyn Backend> = Arc::new(DockerBackend::connect().await?);
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let (stop, mut stop_rx) = watch::channel(false);

@@ -3,10 +3,10 @@
 use super::Agent;
 use super::conn::{ConnReader, ConnWriter, reply, reply_error};
 use crate::backend::GuestEvent;
-use crate::guest::wire::{FromGuest, GuestFile, ToGuest};
+use crate::guest::wire::{FromGuest, GuestExit, RunSpec, ToGuest};
 use crate::pool::PoolError;
 use crate::protocol::{
-    ErrorKind, Frame, Kind, Request, Response, RunRequest, read_frame, write_frame,
+    ErrorKind, Frame, Kind, Request, Response, RunExit, RunRequest, read_frame, write_frame,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +28,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         return;
     }
     let pool = agent.pool(&req.pool);
+    let asked = Instant::now();
     let mut lease = match agent.acquire_live(&pool).await {
         Ok(l) => l,
         Err(e) => {
@@ -67,16 +68,19 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
     let started = Instant::now();
     let mut cancel = lease.cancel_signal();
     let mut cancelled = false;
+    let wait_ms = started.duration_since(asked).as_millis() as u64;
+    let container: String = lease.sandbox().id.chars().take(12).collect();
     let guest = &mut lease.sandbox().guest;
-    let run = ToGuest::Run {
+    let run = ToGuest::Run(RunSpec {
+        build: req.build,
         argv: req.argv,
-        files: vec![GuestFile {
-            path: req.source_name,
-            contents: req.source,
-        }],
+        files: req.files,
         env: req.env,
+        workdir: req.workdir,
         timeout_ms: req.timeout_ms,
-    };
+        max_output: req.max_output,
+        collect_out: req.collect_out,
+    });
     if let Err(e) = guest.send(&run).await {
         reader.abort();
         reply_error(
@@ -107,7 +111,12 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                         let _ = guest.send(&ToGuest::Cancel).await;
                     }
                 }
-                GuestEvent::Msg(FromGuest::Exit { code, timed_out }) => break Ok((code, timed_out)),
+                GuestEvent::Msg(FromGuest::OutFile(f)) => {
+                    if client_open && write_frame(&mut w, &Frame::control(&Response::OutFile(f))).await.is_err() {
+                        client_open = false;
+                    }
+                }
+                GuestEvent::Msg(FromGuest::Exit(exit)) => break Ok(exit),
                 GuestEvent::Msg(_) => {}
                 GuestEvent::Closed(why) => break Err(format!("the container failed during the run: {why}")),
             },
@@ -154,7 +163,8 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
     reader.abort();
 
     match outcome {
-        Ok((code, timed_out)) => {
+        Ok(exit) => {
+            let duration_ms = started.elapsed().as_millis() as u64;
             // From here the container is only cleaning up: a run arriving
             // meanwhile waits for it rather than creating a new one.
             lease.finishing();
@@ -168,15 +178,26 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
             });
             lease.release(clean);
             if client_open {
-                reply(
-                    &mut w,
-                    &Response::Exit {
-                        code,
-                        timed_out,
-                        duration_ms: started.elapsed().as_millis() as u64,
-                    },
-                )
-                .await;
+                let GuestExit {
+                    code,
+                    timed_out,
+                    build_failed,
+                    stdout_truncated,
+                    stderr_truncated,
+                } = exit;
+                let exit = RunExit {
+                    code,
+                    timed_out,
+                    build_failed,
+                    stdout_truncated,
+                    stderr_truncated,
+                    duration_ms,
+                    wait_ms,
+                    container,
+                    image: req.pool.image.clone(),
+                    pool: req.pool.name(),
+                };
+                reply(&mut w, &Response::Exit(exit)).await;
             }
         }
         Err(why) => {

@@ -51,7 +51,6 @@ pub struct DockerBackend {
     docker: Docker,
     endpoint: String,
     api_version: String,
-    guest_tar: bytes::Bytes,
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -109,17 +108,25 @@ impl DockerBackend {
             .map_err(|_| unreachable("no answer within 10s".into()))?
             .map_err(|e| unreachable(e.to_string()))?;
         let api_version = docker.client_version().to_string();
-        let guest_tar = guest_tarball().map_err(|e| BackendError::Engine {
-            action: "prepare the guest runner".into(),
-            reason: e,
-        })?;
         Ok(DockerBackend {
             kind,
             docker,
             endpoint,
             api_version,
-            guest_tar,
         })
+    }
+
+    /// Make sure the guest runner can be packed (this binary is static and
+    /// readable). The agent checks at start-up, so the problem is its
+    /// start-up error rather than every run's; `doctor` and `languages`
+    /// never pay for reading the binary.
+    pub fn check_guest() -> Result<(), BackendError> {
+        guest_tarball()
+            .map(|_| ())
+            .map_err(|reason| BackendError::Engine {
+                action: "prepare the guest runner".into(),
+                reason,
+            })
     }
 
     async fn pull(&self, image: &str) -> Result<(), String> {
@@ -201,7 +208,14 @@ impl DockerBackend {
     async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
         let upload = UploadToContainerOptionsBuilder::default().path("/").build();
         self.docker
-            .upload_to_container(id, Some(upload), bollard::body_full(self.guest_tar.clone()))
+            .upload_to_container(
+                id,
+                Some(upload),
+                bollard::body_full(guest_tarball().map_err(|reason| BackendError::Engine {
+                    action: "prepare the guest runner".into(),
+                    reason,
+                })?),
+            )
             .await
             .map_err(|e| engine_err("copy the guest runner into the container", e))?;
 

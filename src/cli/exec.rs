@@ -15,7 +15,7 @@ echo 'console.log(6*7)' | sbx exec --lang javascript\n  \
 sbx exec --lang python 'import sys; print(sys.argv[1:])' -- a b"
 )]
 pub struct ExecArgs {
-    /// Language of the snippet (python, javascript)
+    /// Language of the snippet (`sbx languages` lists them)
     #[arg(short, long, value_name = "LANG")]
     pub lang: String,
 
@@ -34,11 +34,11 @@ pub struct ExecArgs {
 pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i32> {
     let lang = super::run::language(&args.lang)?;
     let (source, forward_stdin) = match args.code {
-        Some(code) => (code, !args.opts.no_stdin),
+        Some(code) => (code.into_bytes(), !args.opts.no_stdin),
         None => {
-            let mut s = String::new();
+            let mut s = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut s)
+                .read_to_end(&mut s)
                 .map_err(|e| UsageError(format!("cannot read the code from stdin: {e}")))?;
             (s, false)
         }

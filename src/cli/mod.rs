@@ -4,6 +4,7 @@ pub mod agent;
 pub mod doctor;
 pub mod exec;
 pub mod generate;
+pub mod languages;
 pub mod pool;
 pub mod run;
 
@@ -48,6 +49,7 @@ pub struct Cli {
 pub enum Command {
     Run(run::RunArgs),
     Exec(exec::ExecArgs),
+    Languages(languages::LanguagesArgs),
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
@@ -62,18 +64,68 @@ pub enum Command {
 /// Options shared by `run` and `exec`.
 #[derive(Args, Debug, Clone)]
 pub struct RunOptions {
-    /// Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124
-    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: std::time::Duration,
+    /// Kill the run (build included) after this long, e.g. 500ms, 30s, 2m;
+    /// exit code 124 [default: `[run] timeout` of the config, else 60s]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
 
     /// Set an environment variable for the program (repeatable)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
+    /// Working directory of the program inside the sandbox: relative to the
+    /// directory holding the program and its --file inputs, or absolute
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// Place a local file next to the program, as REMOTE (a relative path;
+    /// default: the file's name) (repeatable)
+    #[arg(long = "file", value_name = "LOCAL[:REMOTE]")]
+    pub files: Vec<String>,
+
+    /// Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR,
+    /// keeping relative paths; links are refused
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the
+    /// rest is discarded and reported [default: `[run] max_output` of the
+    /// config, else 10MiB]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub max_output: Option<u64>,
+
+    /// Print one JSON object with the outcome and both outputs instead of
+    /// streaming them (see README: "JSON results")
+    #[arg(long)]
+    pub json: bool,
+
     /// Do not pass stdin to the program, which reads EOF (like `ssh -n`; for
     /// loops such as `while read f; do sbx run -n "$f"; done < list`)
     #[arg(short = 'n', long)]
     pub no_stdin: bool,
+}
+
+/// Sizes: `65536`, `64K`/`64KiB`, `10M`/`10MiB`, `1G`/`1GiB` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 65536, 64KiB, 10MiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}` (use KiB, MiB or GiB)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -124,6 +176,17 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 weeks").is_err());
+    }
+
+    #[test]
+    fn sizes_read_like_humans_write_them() {
+        assert_eq!(parse_size("65536").unwrap(), 65536);
+        assert_eq!(parse_size("64K").unwrap(), 64 * 1024);
+        assert_eq!(parse_size("10MiB").unwrap(), 10 * 1024 * 1024);
+        assert_eq!(parse_size("1 gb").unwrap(), 1 << 30);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999999G").is_err());
     }
 
     #[test]

@@ -2,13 +2,18 @@
 
 use super::RunOptions;
 use crate::UsageError;
-use crate::client::Client;
+use crate::client::{Client, RunOutput};
 use crate::config::Config;
+use crate::exit;
 use crate::lang::{self, Language};
-use crate::protocol::{Request, RunRequest};
+use crate::protocol::{InputFile, OutFile, Request, RunRequest};
+use base64::Engine;
 use clap::Args;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 #[command(
@@ -16,14 +21,16 @@ use std::path::{Path, PathBuf};
     after_help = "Examples:\n  \
 sbx run hello.py                    language from the extension\n  \
 sbx run tool.js -- --verbose in.txt arguments for the program after --\n  \
-llm-generate | sbx run --lang python -   program from stdin"
+llm-generate | sbx run --lang python -   program from stdin\n  \
+sbx run plot.py --file data.csv --out results/   files in, $SBX_OUT back\n  \
+sbx run main.go --json | jq .exit_code     one JSON result for scripts"
 )]
 pub struct RunArgs {
     /// Program file, or `-` to read the program from stdin
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// Language, when the file extension does not say (python, javascript)
+    /// Language, when the file extension does not say (`sbx languages`)
     #[arg(short, long, value_name = "LANG")]
     pub lang: Option<String>,
 
@@ -44,11 +51,18 @@ pub fn language(name: &str) -> Result<&'static Language, UsageError> {
     })
 }
 
-/// Build the request for one run and stream it; returns the exit code.
+/// Most input (program plus `--file`s) one run takes: it travels in one
+/// message, base64-encoded, below the protocol's frame limit.
+const MAX_INPUT: u64 = 8 * 1024 * 1024;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_OUTPUT: u64 = 10 * 1024 * 1024;
+
+/// Build the request for one run, stream it (or collect it for `--json`);
+/// returns the exit code.
 pub async fn submit(
     config: Option<&Path>,
     lang: &'static Language,
-    source: String,
+    source: Vec<u8>,
     args: Vec<String>,
     opts: &RunOptions,
     forward_stdin: bool,
@@ -56,24 +70,301 @@ pub async fn submit(
     let cfg = Config::load(config)?;
     let backend = crate::backend::select_engine().map_err(UsageError)?;
     let pool = cfg.pool_spec(backend.name(), lang);
+    let mut files = vec![InputFile {
+        path: lang.source_name.into(),
+        mode: 0o644,
+        contents: source,
+    }];
+    for spec in &opts.files {
+        let f = input_file(spec)?;
+        if let Some(dup) = files.iter().find(|g| g.path == f.path) {
+            let what = if dup.path == lang.source_name {
+                "the program itself"
+            } else {
+                "another --file"
+            };
+            return Err(UsageError(format!(
+                "--file {spec}: {} would replace {what}; give it another name with LOCAL:REMOTE",
+                f.path
+            ))
+            .into());
+        }
+        files.push(f);
+    }
+    let total: u64 = files.iter().map(|f| f.contents.len() as u64).sum();
+    if total > MAX_INPUT {
+        return Err(UsageError(format!(
+            "the program and its --file inputs total {total} bytes; at most {MAX_INPUT} go into one run"
+        ))
+        .into());
+    }
+    if let Some(dir) = &opts.workdir {
+        let p = Path::new(dir);
+        if dir.is_empty()
+            || (p.is_relative() && p.components().any(|c| !matches!(c, Component::Normal(_))))
+        {
+            return Err(UsageError(format!(
+                "-w {dir}: a relative working directory must stay inside the program's directory (no `..`); or give an absolute path"
+            ))
+            .into());
+        }
+    }
+    let mut out = match &opts.out {
+        Some(dir) => Some(OutWriter::new(dir)?),
+        None => None,
+    };
+    let timeout = match (opts.timeout, &cfg.run.timeout) {
+        (Some(t), _) => t,
+        (None, Some(t)) => crate::cli::parse_duration(t).map_err(anyhow::Error::msg)?,
+        (None, None) => DEFAULT_TIMEOUT,
+    };
+    let max_output = match (opts.max_output, &cfg.run.max_output) {
+        (Some(m), _) => m,
+        (None, Some(m)) => crate::cli::parse_size(m).map_err(anyhow::Error::msg)?,
+        (None, None) => DEFAULT_MAX_OUTPUT,
+    };
+
     let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
     argv.extend(args);
-    let mut env: Vec<(String, String)> = lang
-        .env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut env = lang.env(cfg.cache_for(lang));
     env.extend(opts.env.iter().cloned());
     let req = Request::Run(RunRequest {
         pool,
-        source_name: lang.source_name.into(),
-        source,
+        files,
+        build: lang
+            .build
+            .map(|b| b.iter().map(|s| s.to_string()).collect()),
         argv,
         env,
-        timeout_ms: opts.timeout.as_millis() as u64,
+        workdir: opts.workdir.clone(),
+        timeout_ms: timeout.as_millis() as u64,
+        max_output,
+        collect_out: out.is_some(),
     });
-    let client = Client::connect(true).await?;
-    Ok(client.run(req, forward_stdin).await?)
+    let result = async {
+        let client = Client::connect(true).await?;
+        let mut on_file = |f: OutFile| {
+            if let Some(w) = out.as_mut() {
+                w.chunk(f);
+            }
+        };
+        client
+            .run(req, forward_stdin, opts.json, &mut on_file)
+            .await
+    }
+    .await;
+    let output = match result {
+        Ok(o) => o,
+        Err(e) if opts.json => {
+            let msg = e.to_string();
+            println!(
+                "{}",
+                serde_json::json!({ "error": msg, "exit_code": exit::SBX_ERROR })
+            );
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let code = if output.exit.timed_out {
+        exit::TIMEOUT
+    } else {
+        output.exit.code
+    };
+    if opts.json {
+        let files = out.map(|w| w.written).unwrap_or_default();
+        let doc = JsonResult::new(lang.name, code, output, files);
+        println!(
+            "{}",
+            serde_json::to_string(&doc).expect("results always serialize")
+        );
+    }
+    Ok(code)
+}
+
+/// `--file LOCAL[:REMOTE]`. A local name that itself contains `:` wins
+/// over the split when such a file exists.
+fn input_file(spec: &str) -> Result<InputFile, UsageError> {
+    let (local, remote) = match spec.rsplit_once(':') {
+        Some((l, r)) if !Path::new(spec).exists() => (l, Some(r)),
+        _ => (spec, None),
+    };
+    let local_path = Path::new(local);
+    let meta = std::fs::metadata(local_path)
+        .map_err(|e| UsageError(format!("--file {spec}: cannot read {local}: {e}")))?;
+    if !meta.is_file() {
+        return Err(UsageError(format!(
+            "--file {spec}: {local} is not a regular file (directories are not supported; pass each file)"
+        )));
+    }
+    let remote = match remote {
+        Some(r) => r.to_string(),
+        None => local_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "--file {spec}: name it inside the sandbox with {local}:NAME"
+                ))
+            })?
+            .to_string(),
+    };
+    let rp = Path::new(&remote);
+    if remote.is_empty() || rp.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(UsageError(format!(
+            "--file {spec}: {remote:?} must be a relative path without `..` (it is placed next to the program)"
+        )));
+    }
+    let contents = std::fs::read(local_path)
+        .map_err(|e| UsageError(format!("--file {spec}: cannot read {local}: {e}")))?;
+    let mode = if meta.permissions().mode() & 0o111 != 0 {
+        0o755
+    } else {
+        0o644
+    };
+    Ok(InputFile {
+        path: remote,
+        mode,
+        contents,
+    })
+}
+
+/// Writes `--out` files under a local directory. Every path is checked
+/// again here (the sandbox is not trusted): only plain relative paths,
+/// never through or onto a link, so nothing lands outside the directory.
+struct OutWriter {
+    root: PathBuf,
+    current: Option<(String, std::fs::File)>,
+    written: Vec<String>,
+}
+
+impl OutWriter {
+    fn new(root: &Path) -> Result<OutWriter, UsageError> {
+        std::fs::create_dir_all(root)
+            .map_err(|e| UsageError(format!("--out {}: {e}", root.display())))?;
+        Ok(OutWriter {
+            root: root.to_path_buf(),
+            current: None,
+            written: Vec::new(),
+        })
+    }
+
+    fn chunk(&mut self, f: OutFile) {
+        if !f.append {
+            self.current = None;
+            match self.create(&f.path, f.mode) {
+                Ok(file) => {
+                    self.written.push(f.path.clone());
+                    self.current = Some((f.path.clone(), file));
+                }
+                Err(why) => eprintln!("sbx: --out: refused {}: {why}", f.path),
+            }
+        }
+        if let Some((path, file)) = self.current.as_mut().filter(|(p, _)| *p == f.path)
+            && let Err(e) = file.write_all(&f.data)
+        {
+            eprintln!("sbx: --out: cannot write {path}: {e}");
+            self.current = None;
+        }
+    }
+
+    fn create(&self, rel: &str, mode: u32) -> Result<std::fs::File, String> {
+        let rp = Path::new(rel);
+        if rel.is_empty() || rp.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err("the path escapes the output directory".into());
+        }
+        let mut dir = self.root.clone();
+        let parents: Vec<_> = rp
+            .parent()
+            .into_iter()
+            .flat_map(|p| p.components())
+            .collect();
+        for comp in parents {
+            dir.push(comp);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(format!("{} is not a directory", dir.display())),
+                Err(_) => std::fs::create_dir(&dir).map_err(|e| e.to_string())?,
+            }
+        }
+        // O_NOFOLLOW: an existing link at the destination is refused, not
+        // written through.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode & 0o777 | 0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.root.join(rp))
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    "a link is in the way".to_string()
+                } else {
+                    e.to_string()
+                }
+            })
+    }
+}
+
+/// The `--json` document (README: "JSON results"). Field order is fixed
+/// for readers that grep.
+#[derive(Serialize)]
+struct JsonResult {
+    language: String,
+    exit_code: i32,
+    timed_out: bool,
+    build_failed: bool,
+    truncated: bool,
+    stdout_truncated: bool,
+    stderr_truncated: bool,
+    stdout: String,
+    stdout_encoding: &'static str,
+    stderr: String,
+    stderr_encoding: &'static str,
+    duration_ms: u64,
+    wait_ms: u64,
+    image: String,
+    container: String,
+    pool: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out_files: Option<Vec<String>>,
+}
+
+/// Text as is when it is UTF-8, else base64: lossless either way.
+fn text_or_base64(bytes: Vec<u8>) -> (String, &'static str) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, "utf-8"),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+            "base64",
+        ),
+    }
+}
+
+impl JsonResult {
+    fn new(lang: &str, code: i32, o: RunOutput, files: Vec<String>) -> JsonResult {
+        let (stdout, stdout_encoding) = text_or_base64(o.stdout);
+        let (stderr, stderr_encoding) = text_or_base64(o.stderr);
+        let e = o.exit;
+        JsonResult {
+            language: lang.into(),
+            exit_code: code,
+            timed_out: e.timed_out,
+            build_failed: e.build_failed,
+            truncated: e.stdout_truncated || e.stderr_truncated,
+            stdout_truncated: e.stdout_truncated,
+            stderr_truncated: e.stderr_truncated,
+            stdout,
+            stdout_encoding,
+            stderr,
+            stderr_encoding,
+            duration_ms: e.duration_ms,
+            wait_ms: e.wait_ms,
+            image: e.image,
+            container: e.container,
+            pool: e.pool,
+            out_files: (!files.is_empty()).then_some(files),
+        }
+    }
 }
 
 pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32> {
@@ -92,15 +383,101 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
         })?,
     };
     let source = if from_stdin {
-        let mut s = String::new();
+        let mut s = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut s)
             .map_err(|e| UsageError(format!("cannot read the program from stdin: {e}")))?;
         s
     } else {
-        std::fs::read_to_string(&args.file)
+        std::fs::read(&args.file)
             .map_err(|e| UsageError(format!("cannot read {}: {e}", args.file.display())))?
     };
     let forward = !from_stdin && !args.opts.no_stdin;
     submit(config, lang, source, args.args, &args.opts, forward).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(path: &str, data: &[u8], append: bool) -> OutFile {
+        OutFile {
+            path: path.into(),
+            mode: 0o644,
+            data: data.to_vec(),
+            append,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sbx-out-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn out_files_keep_their_relative_paths_across_chunks() {
+        let d = scratch("paths");
+        let mut w = OutWriter::new(&d.join("out")).unwrap();
+        w.chunk(chunk("a/b/c.txt", b"hello ", false));
+        w.chunk(chunk("a/b/c.txt", b"world", true));
+        w.chunk(chunk("top", b"", false));
+        assert_eq!(
+            std::fs::read(d.join("out/a/b/c.txt")).unwrap(),
+            b"hello world"
+        );
+        assert_eq!(std::fs::read(d.join("out/top")).unwrap(), b"");
+        assert_eq!(w.written, ["a/b/c.txt", "top"]);
+    }
+
+    #[test]
+    fn out_paths_that_escape_the_directory_are_refused() {
+        let d = scratch("escape");
+        let mut w = OutWriter::new(&d.join("out")).unwrap();
+        for bad in ["../evil", "a/../../evil", "/tmp/evil", "", "./x/../../evil"] {
+            assert!(w.create(bad, 0o644).is_err(), "{bad:?} accepted");
+            w.chunk(chunk(bad, b"x", false));
+            w.chunk(chunk(bad, b"y", true));
+        }
+        assert!(!d.join("evil").exists());
+        assert!(w.written.is_empty());
+    }
+
+    #[test]
+    fn out_files_are_never_written_through_a_local_link() {
+        let d = scratch("links");
+        let target = d.join("elsewhere");
+        std::fs::create_dir_all(&target).unwrap();
+        let out = d.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::os::unix::fs::symlink(&target, out.join("dir")).unwrap();
+        std::os::unix::fs::symlink(target.join("f"), out.join("file")).unwrap();
+        let mut w = OutWriter::new(&out).unwrap();
+        w.chunk(chunk("dir/f", b"x", false));
+        w.chunk(chunk("file", b"x", false));
+        assert!(
+            w.create("dir/f", 0o644)
+                .unwrap_err()
+                .contains("not a directory")
+        );
+        assert!(w.create("file", 0o644).unwrap_err().contains("link"));
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn invalid_utf8_is_carried_as_base64_and_text_as_text() {
+        assert_eq!(
+            text_or_base64(b"plain\n".to_vec()),
+            ("plain\n".into(), "utf-8")
+        );
+        let (text, enc) = text_or_base64(vec![0xff, 0xfe, b'o', b'k']);
+        assert_eq!(enc, "base64");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap(),
+            [0xff, 0xfe, b'o', b'k']
+        );
+    }
 }

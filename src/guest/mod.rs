@@ -19,20 +19,35 @@ pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use wire::{FromGuest, GuestFile, HOME_DIR, ToGuest, WORK_DIR};
+use wire::{
+    BUILD_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec, ToGuest,
+    WORK_DIR,
+};
 
 /// Writable places a run can leave traces in; wiped after every run.
 /// (A read-only root filesystem that makes this list exhaustive comes with
-/// container hardening.)
-const SCRATCH_DIRS: &[&str] = &[WORK_DIR, HOME_DIR, "/tmp", "/var/tmp", "/dev/shm"];
+/// container hardening.) The toolchain caches under `wire::CACHE_DIR` are
+/// deliberately not in it: see lang.rs.
+const SCRATCH_DIRS: &[&str] = &[
+    WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR, "/tmp", "/var/tmp", "/dev/shm",
+];
+
+/// Chunk size of `--out` file transfers. Small like the output chunks: the
+/// agent buffers up to `backend::EVENT_BUFFER` events per container, so
+/// this bounds what a slow client can make the agent hold (~5 MiB).
+const OUT_CHUNK: usize = 64 * 1024;
+/// Most bytes `--out` brings back from one run; the rest is reported, not
+/// sent, so a program cannot make the client write without bound.
+const OUT_TOTAL_LIMIT: u64 = 256 * 1024 * 1024;
 
 fn send(frame: &Frame) {
     // StdoutLock serializes whole frames between the output threads.
@@ -46,14 +61,40 @@ fn send_msg(msg: &FromGuest) {
     send(&Frame::control(msg));
 }
 
+/// A line on the program's stderr from sbx itself (not counted against the
+/// output limit, so it is never what gets cut).
+fn tell(msg: &str) {
+    send(&Frame::data(Kind::Stderr, format!("sbx: {msg}\n")));
+}
+
 fn log(msg: &str) {
     eprintln!("sbx-guest[{}]: {msg}", std::process::id());
+}
+
+/// Shared between the main loop (cancel), the watchdog (timeout) and the
+/// thread that runs the steps.
+#[derive(Default)]
+struct Control {
+    /// Process group of the step running now (0: none yet).
+    pgid: AtomicI32,
+    timed_out: AtomicBool,
+    cancelled: AtomicBool,
+}
+
+impl Control {
+    fn stopped(&self) -> bool {
+        self.timed_out.load(Ordering::SeqCst) || self.cancelled.load(Ordering::SeqCst)
+    }
+
+    fn kill(&self) {
+        kill_all(self.pgid.load(Ordering::SeqCst));
+    }
 }
 
 struct Run {
     stdin_tx: Option<mpsc::Sender<Vec<u8>>>,
     finished: Arc<AtomicBool>,
-    pgid: i32,
+    ctl: Arc<Control>,
 }
 
 /// Entry point of `sbx guest`. Returns the process exit code.
@@ -95,12 +136,7 @@ pub fn main() -> i32 {
                 }
             }
             Kind::Control => match frame.parse::<ToGuest>() {
-                Ok(ToGuest::Run {
-                    argv,
-                    files,
-                    env,
-                    timeout_ms,
-                }) => {
+                Ok(ToGuest::Run(spec)) => {
                     if current
                         .as_ref()
                         .is_some_and(|r| !r.finished.load(Ordering::SeqCst))
@@ -108,7 +144,7 @@ pub fn main() -> i32 {
                         log("run request while a run is active; ignored");
                         continue;
                     }
-                    current = Some(start_run(argv, files, env, timeout_ms));
+                    current = Some(start_run(spec));
                 }
                 Ok(ToGuest::StdinEof) => {
                     if let Some(r) = current.as_mut() {
@@ -117,7 +153,8 @@ pub fn main() -> i32 {
                 }
                 Ok(ToGuest::Cancel) => {
                     if let Some(r) = current.as_ref() {
-                        kill_all(r.pgid);
+                        r.ctl.cancelled.store(true, Ordering::SeqCst);
+                        r.ctl.kill();
                     }
                 }
                 Ok(ToGuest::Ping) => send_msg(&FromGuest::Pong),
@@ -127,62 +164,238 @@ pub fn main() -> i32 {
         }
     }
     // Agent gone: nothing may outlive it.
-    kill_all(current.map(|r| r.pgid).unwrap_or(0));
+    if let Some(r) = current {
+        r.ctl.kill();
+    }
+    kill_all(0);
     0
 }
 
-fn start_run(
-    argv: Vec<String>,
-    files: Vec<GuestFile>,
-    env: Vec<(String, String)>,
-    timeout_ms: u64,
-) -> Run {
+/// Report a run that never started, then get ready for the next.
+fn fail_run(msg: &str, code: i32) {
+    tell(msg);
+    let clean = clean_up();
+    send_msg(&FromGuest::Exit(GuestExit {
+        code,
+        ..Default::default()
+    }));
+    send_msg(&FromGuest::Ready {
+        version: env!("CARGO_PKG_VERSION").into(),
+        clean,
+    });
+}
+
+fn start_run(spec: RunSpec) -> Run {
     let finished = Arc::new(AtomicBool::new(false));
-    let fail = |msg: String, code: i32| {
-        send(&Frame::data(Kind::Stderr, format!("sbx: {msg}\n")));
-        send_msg(&FromGuest::Exit {
-            code,
-            timed_out: false,
-        });
-        let clean = clean_up();
-        send_msg(&FromGuest::Ready {
-            version: env!("CARGO_PKG_VERSION").into(),
-            clean,
-        });
-    };
-    let not_started = |finished: Arc<AtomicBool>| {
+    let ctl = Arc::new(Control::default());
+    let not_started = |finished: Arc<AtomicBool>, ctl: Arc<Control>| {
         finished.store(true, Ordering::SeqCst);
         Run {
             stdin_tx: None,
             finished,
-            pgid: 0,
+            ctl,
         }
     };
 
-    if let Err(e) = place_files(&files) {
-        fail(format!("cannot place the program's files: {e}"), 125);
-        return not_started(finished);
+    if let Err(e) = place_files(&spec.files) {
+        fail_run(&format!("cannot place the program's files: {e}"), 125);
+        return not_started(finished, ctl);
     }
-    let Some((program, args)) = argv.split_first() else {
-        fail("empty command line".into(), 125);
-        return not_started(finished);
+    let workdir = match resolve_workdir(spec.workdir.as_deref()) {
+        Ok(d) => d,
+        Err(msg) => {
+            fail_run(&msg, crate::exit::USAGE);
+            return not_started(finished, ctl);
+        }
     };
+    if spec.argv.is_empty() || spec.build.as_ref().is_some_and(|b| b.is_empty()) {
+        fail_run("empty command line", 125);
+        return not_started(finished, ctl);
+    }
 
+    let (stdin_tx, stdin_rx) = mpsc::channel::<Vec<u8>>();
+    let fin = finished.clone();
+    let c = ctl.clone();
+    thread::spawn(move || {
+        let (clean, exit) = run_steps(spec, workdir, stdin_rx, &c);
+        // Clean before reporting the exit: the agent hands the container
+        // back to the pool before the client gets its answer, so a script's
+        // next run (or `pool stats`) finds it idle and warm. Processes are
+        // already gone; what is left is wiping a few files.
+        let clean = clean_up() && clean;
+        send_msg(&FromGuest::Exit(exit));
+        fin.store(true, Ordering::SeqCst);
+        send_msg(&FromGuest::Ready {
+            version: env!("CARGO_PKG_VERSION").into(),
+            clean,
+        });
+    });
+    Run {
+        stdin_tx: Some(stdin_tx),
+        finished,
+        ctl,
+    }
+}
+
+/// Build (if the language has a step for it), run, collect the output
+/// directory. Returns how the run ended, and false when something of the
+/// run could not be proved gone.
+fn run_steps(
+    spec: RunSpec,
+    workdir: PathBuf,
+    stdin_rx: mpsc::Receiver<Vec<u8>>,
+    ctl: &Arc<Control>,
+) -> (bool, GuestExit) {
+    let limits = Arc::new(Limits::new(spec.max_output));
+    let done = watchdog(ctl.clone(), Duration::from_millis(spec.timeout_ms));
+    let mut clean = true;
+    let mut exit = GuestExit::default();
+
+    let mut code = 0;
+    if let Some(build) = &spec.build {
+        let step = run_step(build, Path::new(WORK_DIR), &spec.env, None, ctl, &limits);
+        clean &= step.clean;
+        code = step.code;
+        exit.build_failed = code != 0 && !ctl.stopped();
+    }
+    if code == 0 && !ctl.stopped() {
+        let step = run_step(
+            &spec.argv,
+            &workdir,
+            &spec.env,
+            Some(stdin_rx),
+            ctl,
+            &limits,
+        );
+        clean &= step.clean;
+        code = step.code;
+    }
+    done();
+
+    exit.timed_out = ctl.timed_out.load(Ordering::SeqCst);
+    if exit.timed_out {
+        tell(&format!(
+            "the run exceeded its timeout ({}) and was killed with every process it started",
+            human_duration(spec.timeout_ms)
+        ));
+        code = crate::exit::TIMEOUT;
+    }
+    if spec.collect_out && !ctl.cancelled.load(Ordering::SeqCst) {
+        collect_out();
+    }
+    exit.code = code;
+    exit.stdout_truncated = limits.truncated[0].load(Ordering::SeqCst);
+    exit.stderr_truncated = limits.truncated[1].load(Ordering::SeqCst);
+    (clean, exit)
+}
+
+fn human_duration(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Start the timeout clock; the returned closure stops it. On expiry the
+/// current step's whole process tree is killed with SIGKILL, which neither
+/// a forked child nor a SIGTERM handler can survive.
+fn watchdog(ctl: Arc<Control>, limit: Duration) -> impl FnOnce() {
+    let timer = Arc::new((Mutex::new(false), Condvar::new()));
+    let t = timer.clone();
+    thread::spawn(move || {
+        let (lock, cv) = &*t;
+        let guard = lock.lock().unwrap();
+        let (_guard, res) = cv.wait_timeout_while(guard, limit, |done| !*done).unwrap();
+        if res.timed_out() {
+            ctl.timed_out.store(true, Ordering::SeqCst);
+            ctl.kill();
+        }
+    });
+    move || {
+        let (lock, cv) = &*timer;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
+
+/// Output limit per stream, shared by the build and run steps.
+struct Limits {
+    max: u64,
+    used: [AtomicU64; 2],
+    truncated: [AtomicBool; 2],
+}
+
+impl Limits {
+    fn new(max: u64) -> Limits {
+        Limits {
+            max,
+            used: Default::default(),
+            truncated: Default::default(),
+        }
+    }
+
+    /// How much of a chunk of `n` bytes on stream `i` may still be sent.
+    fn allow(&self, i: usize, n: usize) -> usize {
+        let before = self.used[i].fetch_add(n as u64, Ordering::SeqCst);
+        let room = self.max.saturating_sub(before);
+        (n as u64).min(room) as usize
+    }
+}
+
+struct StepResult {
+    code: i32,
+    clean: bool,
+}
+
+/// The environment a step sees: the image's own (PATH, JAVA_HOME, GOPATH,
+/// ... as `docker run` would give it), minus the guest's marker, plus sbx's
+/// locations, the language's settings and the user's `-e`.
+fn step_env(extra: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k != wire::GUEST_MARKER_ENV)
+        .collect();
+    let mut set = |k: &str, v: &str| {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.into(), v.into()));
+    };
+    if std::env::var_os("PATH").is_none() {
+        set(
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin",
+        );
+    }
+    if std::env::var_os("LANG").is_none() {
+        set("LANG", "C.UTF-8");
+    }
+    set("HOME", HOME_DIR);
+    set("TMPDIR", "/tmp");
+    set("SBX_OUT", OUT_DIR);
+    for (k, v) in extra {
+        set(k, v);
+    }
+    env
+}
+
+fn run_step(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    ctl: &Arc<Control>,
+    limits: &Arc<Limits>,
+) -> StepResult {
+    let (program, args) = argv.split_first().expect("checked non-empty");
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .current_dir(WORK_DIR)
+        .current_dir(cwd)
         .env_clear()
-        .env(
-            "PATH",
-            std::env::var("PATH").unwrap_or_else(|_| {
-                "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin".into()
-            }),
-        )
-        .env("HOME", HOME_DIR)
-        .env("TMPDIR", "/tmp")
-        .env("LANG", "C.UTF-8")
-        .envs(env)
-        .stdin(Stdio::piped())
+        .envs(step_env(env))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // A session of its own gives the run a process group to kill when we are
@@ -201,34 +414,56 @@ fn start_run(
             } else {
                 126
             };
-            fail(
-                format!("cannot start `{program}` in the container: {e}"),
-                code,
-            );
-            return not_started(finished);
+            tell(&format!("cannot start `{program}` in the container: {e}"));
+            return StepResult { code, clean: true };
         }
     };
-    let pgid = child.id() as i32;
+    ctl.pgid.store(child.id() as i32, Ordering::SeqCst);
+    // The clock may have run out between the check before this step and
+    // the spawn; the new process must not escape it.
+    if ctl.stopped() {
+        ctl.kill();
+    }
 
-    let (stdin_tx, stdin_rx) = mpsc::channel::<Vec<u8>>();
-    let mut child_stdin = child.stdin.take().expect("piped");
-    thread::spawn(move || {
-        while let Ok(chunk) = stdin_rx.recv() {
-            if child_stdin.write_all(&chunk).is_err() {
-                break;
+    if let (Some(rx), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        thread::spawn(move || {
+            while let Ok(chunk) = rx.recv() {
+                if pipe.write_all(&chunk).is_err() {
+                    break;
+                }
             }
-        }
-        // Dropping the pipe is the program's EOF.
-    });
+            // Dropping the pipe is the program's EOF.
+        });
+    }
 
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let pump = |mut src: Box<dyn Read + Send>, kind: Kind, done: mpsc::Sender<()>| {
+    let pump = |mut src: Box<dyn Read + Send>, i: usize, done: mpsc::Sender<()>| {
+        let limits = limits.clone();
         thread::spawn(move || {
+            let kind = [Kind::Stdout, Kind::Stderr][i];
             let mut buf = vec![0u8; 32 * 1024];
             loop {
-                match src.read(&mut buf) {
+                let n = match src.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => send(&Frame::data(kind, buf[..n].to_vec())),
+                    Ok(n) => n,
+                };
+                // Past the limit the pipe is still drained, so the program
+                // never blocks on a full pipe, but nothing more is sent.
+                let keep = limits.allow(i, n);
+                if keep > 0 {
+                    send(&Frame::data(kind, buf[..keep].to_vec()));
+                }
+                if keep < n && !limits.truncated[i].swap(true, Ordering::SeqCst) {
+                    // On stderr the cut may fall mid-line: start a new one.
+                    send(&Frame::data(
+                        Kind::Stderr,
+                        format!(
+                            "{}sbx: {} exceeded the output limit of {} bytes; the rest was discarded\n",
+                            if i == 1 { "\n" } else { "" },
+                            ["stdout", "stderr"][i],
+                            limits.max
+                        ),
+                    ));
                 }
             }
             let _ = done.send(());
@@ -236,84 +471,35 @@ fn start_run(
     };
     pump(
         Box::new(child.stdout.take().expect("piped")),
-        Kind::Stdout,
+        0,
         done_tx.clone(),
     );
-    pump(
-        Box::new(child.stderr.take().expect("piped")),
-        Kind::Stderr,
-        done_tx,
-    );
+    pump(Box::new(child.stderr.take().expect("piped")), 1, done_tx);
 
-    // Watchdog: on timeout kill the whole run; the waiter below reports it.
-    let timer = Arc::new((Mutex::new(false), Condvar::new()));
-    let timed_out = Arc::new(AtomicBool::new(false));
-    {
-        let timer = timer.clone();
-        let timed_out = timed_out.clone();
-        thread::spawn(move || {
-            let (lock, cv) = &*timer;
-            let guard = lock.lock().unwrap();
-            let (_guard, res) = cv
-                .wait_timeout_while(guard, Duration::from_millis(timeout_ms), |done| !*done)
-                .unwrap();
-            if res.timed_out() {
-                timed_out.store(true, Ordering::SeqCst);
-                kill_all(pgid);
-            }
-        });
-    }
-
-    let fin = finished.clone();
-    thread::spawn(move || {
-        let status = child.wait();
-        {
-            let (lock, cv) = &*timer;
-            *lock.lock().unwrap() = true;
-            cv.notify_all();
+    let status = child.wait();
+    // A step is over when its main process is: whatever it left running
+    // dies now, which also closes the output pipes it may have inherited.
+    ctl.kill();
+    let mut clean = reap_all(Duration::from_secs(2));
+    for _ in 0..2 {
+        if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
+            log("output pipes still open after the run was killed");
+            clean = false;
         }
-        // The run is over when its main process is: whatever it left running
-        // dies now, which also closes the output pipes it may have inherited.
-        kill_all(pgid);
-        let mut clean = reap_all(Duration::from_secs(2));
-        for _ in 0..2 {
-            if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
-                log("output pipes still open after the run was killed");
-                clean = false;
-            }
-        }
-        let code = match status {
-            Ok(s) => s.code().unwrap_or_else(|| {
-                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
-            }),
-            Err(_) => 125,
-        };
-        // Clean before reporting the exit: the agent hands the container
-        // back to the pool when the client gets its answer, so a script's
-        // next run (or `pool stats`) finds it idle. Processes are already
-        // gone; what is left is wiping a few files.
-        let clean = clean_up() && clean;
-        send_msg(&FromGuest::Exit {
-            code,
-            timed_out: timed_out.load(Ordering::SeqCst),
-        });
-        fin.store(true, Ordering::SeqCst);
-        send_msg(&FromGuest::Ready {
-            version: env!("CARGO_PKG_VERSION").into(),
-            clean,
-        });
-    });
-
-    Run {
-        stdin_tx: Some(stdin_tx),
-        finished,
-        pgid,
     }
+    let code = match status {
+        Ok(s) => s.code().unwrap_or_else(|| {
+            128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
+        }),
+        Err(_) => 125,
+    };
+    StepResult { code, clean }
 }
 
 fn place_files(files: &[GuestFile]) -> io::Result<()> {
-    std::fs::create_dir_all(WORK_DIR)?;
-    std::fs::create_dir_all(HOME_DIR)?;
+    for dir in [WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR] {
+        std::fs::create_dir_all(dir)?;
+    }
     for f in files {
         let rel = Path::new(&f.path);
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -329,9 +515,112 @@ fn place_files(files: &[GuestFile]) -> io::Result<()> {
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(dest, &f.contents)?;
+        std::fs::write(&dest, &f.contents)?;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(f.mode & 0o7777))?;
     }
     Ok(())
+}
+
+/// The program's working directory: relative paths live in the source
+/// directory; an absolute one must exist in the image, or be under a
+/// scratch directory (created, and wiped after the run like the rest).
+fn resolve_workdir(dir: Option<&str>) -> Result<PathBuf, String> {
+    let Some(dir) = dir else {
+        return Ok(PathBuf::from(WORK_DIR));
+    };
+    let path = Path::new(WORK_DIR).join(dir);
+    if path.is_dir() {
+        return Ok(path);
+    }
+    let in_scratch = path
+        .components()
+        .all(|c| !matches!(c, Component::ParentDir))
+        && SCRATCH_DIRS.iter().any(|s| path.starts_with(s));
+    if !in_scratch {
+        return Err(format!(
+            "working directory {dir} does not exist in the image; use an existing directory, or one under {WORK_DIR} or /tmp (created for the run)"
+        ));
+    }
+    std::fs::create_dir_all(&path)
+        .map(|_| path)
+        .map_err(|e| format!("cannot create working directory {dir}: {e}"))
+}
+
+/// Send back every regular file under the output directory, with its path
+/// relative to it. Links and special files are reported, never followed,
+/// so nothing outside the directory can be reached through them.
+fn collect_out() {
+    let mut sent = 0u64;
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = Path::new(OUT_DIR).join(&rel);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries.into_iter().rev() {
+            let rel = rel.join(entry.file_name());
+            let shown = format!("{}/{}", OUT_DIR, rel.display());
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            let Some(name) = rel.to_str() else {
+                tell(&format!("--out: skipped {shown}: its name is not UTF-8"));
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                tell(&format!("--out: refused {shown}: links are not copied"));
+            } else if meta.is_dir() {
+                stack.push(rel);
+            } else if !meta.is_file() {
+                tell(&format!("--out: skipped {shown}: not a regular file"));
+            } else if sent + meta.len() > OUT_TOTAL_LIMIT {
+                tell(&format!(
+                    "--out: skipped {shown}: the output directory exceeds {OUT_TOTAL_LIMIT} bytes"
+                ));
+            } else {
+                sent += send_out_file(&entry.path(), name, meta.permissions().mode() & 0o777);
+            }
+        }
+    }
+}
+
+fn send_out_file(path: &Path, name: &str, mode: u32) -> u64 {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            tell(&format!("--out: cannot read {}: {e}", path.display()));
+            return 0;
+        }
+    };
+    let mut buf = vec![0u8; OUT_CHUNK];
+    let mut append = false;
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                tell(&format!("--out: cannot read {}: {e}", path.display()));
+                break;
+            }
+        };
+        if n == 0 && append {
+            break;
+        }
+        send_msg(&FromGuest::OutFile(OutFile {
+            path: name.into(),
+            mode,
+            data: buf[..n].to_vec(),
+            append,
+        }));
+        append = true;
+        total += n as u64;
+        if n == 0 || total >= OUT_TOTAL_LIMIT {
+            break;
+        }
+    }
+    total
 }
 
 fn is_pid1() -> bool {
@@ -405,7 +694,10 @@ fn clean_up() -> bool {
             clean = false;
         }
     }
-    if let Err(e) = std::fs::create_dir_all(WORK_DIR).and(std::fs::create_dir_all(HOME_DIR)) {
+    if let Err(e) = [WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR]
+        .iter()
+        .try_for_each(std::fs::create_dir_all)
+    {
         log(&format!("cannot recreate the working directories: {e}"));
         clean = false;
     }
@@ -422,4 +714,28 @@ fn other_processes() -> Vec<u32> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_limit_keeps_exactly_the_first_max_bytes_per_stream() {
+        let l = Limits::new(10);
+        assert_eq!(l.allow(0, 4), 4);
+        assert_eq!(l.allow(0, 4), 4);
+        assert_eq!(l.allow(0, 4), 2, "cut inside the chunk that crosses it");
+        assert_eq!(l.allow(0, 4), 0);
+        assert_eq!(l.allow(1, 10), 10, "streams are counted apart");
+        assert_eq!(l.allow(1, 1), 0);
+    }
+
+    #[test]
+    fn a_working_directory_must_exist_or_be_scratch_space() {
+        assert_eq!(resolve_workdir(None).unwrap(), Path::new(WORK_DIR));
+        assert_eq!(resolve_workdir(Some("/")).unwrap(), Path::new("/"));
+        let err = resolve_workdir(Some("/no/such/place")).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
+    }
 }

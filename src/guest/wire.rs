@@ -8,32 +8,31 @@
 //!
 //! A guest announces `Ready` once at start-up and again after every run
 //! once it has cleaned up; the agent never sends a `Run` before that.
+//! After the program ends the guest sends, when asked, one `OutFile` per
+//! chunk of every file under the output directory, then `Exit`.
 
+pub use crate::protocol::{InputFile as GuestFile, OutFile};
 use serde::{Deserialize, Serialize};
 
 /// Where the guest keeps itself and where runs happen, inside the container.
 pub const GUEST_BIN: &str = "/sbx/bin/sbx";
+/// The program's source and `--file` inputs; the default working directory.
 pub const WORK_DIR: &str = "/sbx/work";
 pub const HOME_DIR: &str = "/sbx/home";
+/// Compiled artefacts of the build step, kept out of the user's directory.
+pub const BUILD_DIR: &str = "/sbx/build";
+/// What the program writes here comes back with `--out` (`$SBX_OUT`).
+pub const OUT_DIR: &str = "/sbx/out";
+/// Toolchain caches that survive between runs (never wiped; see lang.rs for
+/// why sharing them is safe, and how to turn them off).
+pub const CACHE_DIR: &str = "/sbx/cache";
 /// Set in the container's environment; the guest refuses to run without it.
 pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GuestFile {
-    /// Relative to the working directory.
-    pub path: String,
-    pub contents: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToGuest {
-    Run {
-        argv: Vec<String>,
-        files: Vec<GuestFile>,
-        env: Vec<(String, String)>,
-        timeout_ms: u64,
-    },
+    Run(RunSpec),
     StdinEof,
     /// Kill the current run (the client went away).
     Cancel,
@@ -50,9 +49,31 @@ pub enum FromGuest {
         version: String,
         clean: bool,
     },
-    Exit {
-        code: i32,
-        timed_out: bool,
-    },
+    Exit(GuestExit),
+    OutFile(OutFile),
     Pong,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Compile step, run in [`WORK_DIR`] first; see `protocol::RunRequest`.
+    pub build: Option<Vec<String>>,
+    pub argv: Vec<String>,
+    pub files: Vec<GuestFile>,
+    pub env: Vec<(String, String)>,
+    /// Relative paths are inside [`WORK_DIR`].
+    pub workdir: Option<String>,
+    /// For the build and run steps together.
+    pub timeout_ms: u64,
+    pub max_output: u64,
+    pub collect_out: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestExit {
+    pub code: i32,
+    pub timed_out: bool,
+    pub build_failed: bool,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
 }

@@ -34,7 +34,37 @@ pub fn test_image() -> String {
     )
 }
 
+/// The image with every language's toolchain (scripts/images.sh full).
+pub fn full_image() -> String {
+    std::env::var("SBX_TEST_IMAGE_FULL").expect(
+        "SBX_TEST_IMAGE_FULL is not set: run the tests with `bash scripts/test.sh`, which builds the image",
+    )
+}
+
 impl Sbx {
+    /// A harness whose config points every language at the full image.
+    pub fn full(name: &str) -> Sbx {
+        let sbx = Sbx::new(name);
+        let image = full_image();
+        let config: String = [
+            "python",
+            "javascript",
+            "typescript",
+            "go",
+            "java",
+            "cpp",
+            "c",
+            "ruby",
+            "r",
+            "bash",
+        ]
+        .iter()
+        .map(|l| format!("[languages.{l}]\nimage = \"{image}\"\n"))
+        .collect();
+        std::fs::write(&sbx.config, config).unwrap();
+        sbx
+    }
+
     pub fn new(name: &str) -> Sbx {
         let root = std::env::temp_dir().join(format!("sbx-it-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -54,6 +84,16 @@ impl Sbx {
             runtime,
             config,
         }
+    }
+
+    /// Consecutive runs then share one container: the agent gives a
+    /// container back only after its clean-up, which happens after the
+    /// client has its answer, so with room to grow a quick next run may get
+    /// a new container instead.
+    pub fn limit_pool_to_one_container(&self) {
+        let mut cfg = std::fs::read_to_string(&self.config).unwrap();
+        cfg.push_str("\n[pool]\nmax_size = 1\n");
+        std::fs::write(&self.config, cfg).unwrap();
     }
 
     pub fn cmd(&self) -> Command {
@@ -244,7 +284,7 @@ pub struct RemoveOnDrop(pub String);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         for id in containers_with(&self.0) {
-            let _ = Command::new("docker")
+            let _ = Command::new(engine())
                 .args(["rm", "-f", &id])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -1,0 +1,105 @@
+//! `sbx languages`: what sbx can run, with which image, and whether that
+//! image is already on this machine.
+//!
+//! It asks the engine directly (one inspect per image) rather than the
+//! agent, so listing languages never starts an agent.
+
+use crate::backend::docker::DockerBackend;
+use crate::config::Config;
+use crate::lang::LANGUAGES;
+use clap::Args;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+#[command(
+    about = "List the languages, their images and whether each image is present locally",
+    after_help = "Examples:\n  sbx languages\n  sbx languages --json | jq -r '.[] | select(.present == false) | .image'"
+)]
+pub struct LanguagesArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    extensions: &'static [&'static str],
+    image: String,
+    /// Null when the engine could not be asked.
+    present: Option<bool>,
+    compiled: bool,
+}
+
+/// The engine sbx would use (`--backend`, else auto-detected).
+async fn engine() -> Result<DockerBackend, String> {
+    tokio::time::timeout(Duration::from_secs(5), DockerBackend::connect())
+        .await
+        .map_err(|_| "no answer within 5s".to_string())?
+        .map_err(|e| e.to_string())
+}
+
+pub async fn execute(args: LanguagesArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+    let cfg = Config::load(config)?;
+    let docker = engine().await;
+    let mut present: HashMap<String, Option<bool>> = HashMap::new();
+    let mut rows = Vec::new();
+    for l in LANGUAGES {
+        let image = cfg.image_for(l);
+        if !present.contains_key(&image) {
+            let p = match &docker {
+                Ok(d) => d.image_present(&image).await.ok(),
+                Err(_) => None,
+            };
+            present.insert(image.clone(), p);
+        }
+        rows.push(Row {
+            name: l.name,
+            aliases: l.aliases,
+            extensions: l.extensions,
+            present: present[&image],
+            image,
+            compiled: l.compiled,
+        });
+    }
+    if let Err(e) = &docker {
+        eprintln!("sbx: cannot ask the container engine which images are present ({e})");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(0);
+    }
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
+        "language",
+        "extensions",
+        "image",
+        "local",
+        "build",
+    ]);
+    for r in &rows {
+        t.add_row(vec![
+            r.name.to_string(),
+            r.extensions
+                .iter()
+                .map(|e| format!(".{e}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            r.image.clone(),
+            match r.present {
+                Some(true) => "yes",
+                Some(false) => "no (pulled on first use)",
+                None => "?",
+            }
+            .to_string(),
+            if r.compiled { "compiled" } else { "-" }.to_string(),
+        ]);
+    }
+    println!("{t}");
+    Ok(0)
+}
