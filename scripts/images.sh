@@ -29,6 +29,7 @@ build_base() {
     fi
     if ! command -v debootstrap >/dev/null 2>&1; then
         echo "images.sh: installing debootstrap" >&2
+        apt-get update -q >&2
         apt-get install -y -q debootstrap >&2
     fi
     ROOT=$(mktemp -d /var/tmp/sbx-rootfs.XXXXXX)

@@ -21,28 +21,32 @@ MARKER="# written by sbx scripts/setup.sh"
 
 if timeout 120 docker pull -q python:3.12-slim >/dev/null 2>&1 &&
     timeout 120 docker pull -q node:22-slim >/dev/null 2>&1; then
-    log "using the official images"
-    IMAGE=""
+    log "using the official images (other languages' images are pulled on first use)"
+    BASE=""
 else
-    log "no registry reachable: using a locally built image"
-    IMAGE=$(bash scripts/images.sh)
+    log "no registry reachable: building local images from the Debian mirror (once per machine)"
+    BASE=$(bash scripts/images.sh)
+    FULL=$(bash scripts/images.sh full)
 fi
 
-if [ -n "$IMAGE" ]; then
+if [ -n "$BASE" ]; then
     if [ -f "$CONFIG" ] && ! grep -qF "$MARKER" "$CONFIG"; then
         log "$CONFIG exists and was not written by setup; leaving it alone."
-        log "make sure it has: [languages.python] image = \"$IMAGE\" (same for javascript)"
+        log "make sure it has: [languages.python] image = \"$BASE\" (and javascript),"
+        log "and [languages.<lang>] image = \"$FULL\" for go, java, cpp, c, ruby, r, bash, typescript"
     else
         mkdir -p "$CONFIG_DIR"
-        cat >"$CONFIG" <<TOML
-$MARKER; edit freely (then remove this line)
-# No registry was reachable, so both languages use a local Debian image.
-[languages.python]
-image = "$IMAGE"
-
-[languages.javascript]
-image = "$IMAGE"
-TOML
+        {
+            echo "$MARKER; edit freely (then remove this line)"
+            echo "# No registry was reachable, so every language uses a local Debian image:"
+            echo "# python and javascript the small base, the others the one with toolchains."
+            for lang in python javascript; do
+                printf '\n[languages.%s]\nimage = "%s"\n' "$lang" "$BASE"
+            done
+            for lang in typescript go java cpp c ruby r bash; do
+                printf '\n[languages.%s]\nimage = "%s"\n' "$lang" "$FULL"
+            done
+        } >"$CONFIG"
         log "wrote $CONFIG"
     fi
 fi

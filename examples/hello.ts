@@ -1,0 +1,2 @@
+const greeting: string = "hello from sbx";
+console.log(greeting);
