@@ -51,6 +51,9 @@ pub struct DockerBackend {
     docker: Docker,
     endpoint: String,
     api_version: String,
+    /// Images the guest runner could not start in; they use the exec
+    /// fallback from then on instead of failing the guest every time.
+    fallback_images: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -113,6 +116,7 @@ impl DockerBackend {
             docker,
             endpoint,
             api_version,
+            fallback_images: Default::default(),
         })
     }
 
@@ -145,11 +149,23 @@ impl DockerBackend {
             .unwrap_or_else(|_| Err("pull took longer than 5 minutes".into()))
     }
 
-    async fn create_container(&self, spec: &SandboxSpec) -> Result<String, BackendError> {
+    /// Create (not start) a container for `spec`: the guest runner as its
+    /// command, or for the exec fallback a shell that idles until its stdin
+    /// closes.
+    async fn create_container(
+        &self,
+        spec: &SandboxSpec,
+        fallback: bool,
+    ) -> Result<String, BackendError> {
+        let (entrypoint, cmd) = if fallback {
+            super::exec_fallback::idle_command()
+        } else {
+            (vec![GUEST_BIN.into()], vec!["guest".into()])
+        };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
-            entrypoint: Some(vec![GUEST_BIN.into()]),
-            cmd: Some(vec!["guest".into()]),
+            entrypoint: Some(entrypoint),
+            cmd: Some(cmd),
             env: Some(vec![format!("{GUEST_MARKER_ENV}=1")]),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
             user: Some("0:0".into()),
@@ -205,8 +221,49 @@ impl DockerBackend {
         }
     }
 
+    async fn create_fallback(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        let id = self.create_container(spec, true).await?;
+        let made = async {
+            let attach = AttachContainerOptionsBuilder::default()
+                .stdin(true)
+                .stream(true)
+                .build();
+            let attached = self
+                .docker
+                .attach_container(&id, Some(attach))
+                .await
+                .map_err(|e| engine_err("attach to the container", e))?;
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(|e| engine_err("start the container", e))?;
+            let mut guest =
+                super::exec_fallback::connect(self.docker.clone(), id.clone(), attached);
+            guest
+                .wait_ready(Duration::from_secs(5))
+                .await
+                .map_err(|reason| BackendError::GuestFailed {
+                    id: short_id(&id),
+                    reason,
+                })?;
+            Ok(guest)
+        };
+        match made.await {
+            Ok(guest) => Ok(Sandbox { id, guest }),
+            Err(e) => {
+                let _ = self.destroy(&id).await;
+                Err(e)
+            }
+        }
+    }
+
     async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
-        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        // Never clobber the image: where `/sbx` is something else already,
+        // fail (and fall back to exec) instead of replacing it.
+        let upload = UploadToContainerOptionsBuilder::default()
+            .path("/")
+            .no_overwrite_dir_non_dir("true")
+            .build();
         self.docker
             .upload_to_container(
                 id,
@@ -319,6 +376,40 @@ fn container_ulimits() -> Vec<ResourcesUlimits> {
     ]
 }
 
+/// `SBX_EXEC_FALLBACK`: `auto` (default) uses the plain-exec fallback for
+/// an image once the guest runner failed to start in it; `always` uses it
+/// for every image (testing, or images known to be foreign); `never`
+/// reports the guest's failure instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FallbackMode {
+    Auto,
+    Always,
+    Never,
+}
+
+impl FallbackMode {
+    fn from_env() -> FallbackMode {
+        match std::env::var("SBX_EXEC_FALLBACK").as_deref() {
+            Ok("always") => FallbackMode::Always,
+            Ok("never") => FallbackMode::Never,
+            _ => FallbackMode::Auto,
+        }
+    }
+}
+
+/// Failures that say the guest cannot run in the image (it could not be
+/// copied in, the container could not start with it as its command, or it
+/// never said it was ready), as opposed to the engine failing.
+fn guest_cannot_run(e: &BackendError) -> bool {
+    match e {
+        BackendError::GuestFailed { .. } => true,
+        BackendError::Engine { action, .. } => {
+            action == "copy the guest runner into the container" || action == "start the container"
+        }
+        _ => false,
+    }
+}
+
 /// What to do when the engine does not answer.
 fn unreachable_hint(kind: EngineKind) -> &'static str {
     match kind {
@@ -351,14 +442,39 @@ impl Backend for DockerBackend {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
-        let id = self.create_container(spec).await?;
-        match self.start_guest(&id).await {
-            Ok(guest) => Ok(Sandbox { id, guest }),
-            Err(e) => {
-                // Never leave a half-made container behind.
-                let _ = self.destroy(&id).await;
-                Err(e)
+        let mode = FallbackMode::from_env();
+        let known = self
+            .fallback_images
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&spec.image);
+        if mode == FallbackMode::Always || (mode == FallbackMode::Auto && known) {
+            return self.create_fallback(spec).await;
+        }
+        let id = self.create_container(spec, false).await?;
+        let err = match self.start_guest(&id).await {
+            Ok(guest) => return Ok(Sandbox { id, guest }),
+            Err(e) => e,
+        };
+        // Never leave a half-made container behind.
+        let _ = self.destroy(&id).await;
+        if mode == FallbackMode::Never || !guest_cannot_run(&err) {
+            return Err(err);
+        }
+        eprintln!(
+            "sbx agent: the guest runner cannot run in image `{}` ({err}); using the plain-exec fallback for it (one engine exec and one container per run: slower)",
+            spec.image
+        );
+        match self.create_fallback(spec).await {
+            Ok(sb) => {
+                self.fallback_images
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(spec.image.clone());
+                Ok(sb)
             }
+            // The fallback failing too says nothing new: report the first.
+            Err(_) => Err(err),
         }
     }
 

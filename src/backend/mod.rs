@@ -6,6 +6,7 @@
 //! with an in-memory backend and the agent runs it against Docker.
 
 pub mod docker;
+mod exec_fallback;
 mod guest_conn;
 
 pub use guest_conn::{EVENT_BUFFER, GuestConn, GuestEvent};

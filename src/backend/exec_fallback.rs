@@ -1,0 +1,377 @@
+//! The plain-exec fallback, for images the guest runner cannot run in.
+//!
+//! The guest is a static x86_64 binary copied to `/sbx`; an image for
+//! another architecture, or one where `/sbx` cannot be created, cannot host
+//! it. Rather than refuse such images, the backend then creates a container
+//! that only idles (`sh -c 'sleep'`) and runs each program with one engine
+//! exec. That is the slow path DESIGN.md measured (~70 ms per exec before
+//! the program starts), and nothing proves the container clean afterwards,
+//! so every fallback container serves exactly one run and is then replaced.
+//!
+//! To the rest of the agent a fallback sandbox looks like any other: this
+//! module speaks the guest protocol (`guest::wire`) over an in-memory pipe
+//! and translates each `Run` into engine calls.
+
+use super::{EVENT_BUFFER, GuestConn, GuestEvent};
+use crate::guest::wire::{FromGuest, GuestExit, GuestFile, RunSpec, ToGuest, WORK_DIR};
+use crate::protocol::{Kind, read_frame};
+use bollard::Docker;
+use bollard::container::{AttachContainerResults, LogOutput};
+use bollard::exec::StartExecResults;
+use bollard::models::ExecConfig;
+use bollard::query_parameters::{RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Entrypoint and command of a fallback container: idle until its stdin
+/// closes, with nothing but `sh` (which any image that runs an interpreter
+/// has). The agent holds the stdin attach open, so when the agent goes away
+/// the loop ends and auto-remove deletes the container, as with the guest.
+pub fn idle_command() -> (Vec<String>, Vec<String>) {
+    (
+        vec!["sh".into(), "-c".into()],
+        vec!["while read -r _; do :; done".into()],
+    )
+}
+
+/// What the agent sends, decoded by a reader task so that waiting for it
+/// can be raced against the program's output without losing a half-read
+/// frame.
+enum Input {
+    Msg(ToGuest),
+    Stdin(Vec<u8>),
+}
+
+/// Connect the agent to a started fallback container. `attach` is the
+/// container's stdin attach, held for the container's whole life.
+pub fn connect(docker: Docker, id: String, attach: AttachContainerResults) -> GuestConn {
+    let (agent_end, adapter_end) = tokio::io::duplex(256 * 1024);
+    let (events_tx, events_rx) = mpsc::channel(EVENT_BUFFER);
+    let (input_tx, input_rx) = mpsc::channel(16);
+    let (mut r, _w) = tokio::io::split(adapter_end);
+    tokio::spawn(async move {
+        while let Ok(frame) = read_frame(&mut r).await {
+            let input = match frame.kind {
+                Kind::Stdin => Input::Stdin(frame.payload),
+                Kind::Control => match frame.parse::<ToGuest>() {
+                    Ok(m) => Input::Msg(m),
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
+            if input_tx.send(input).await.is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        adapter(docker, id, input_rx, events_tx).await;
+        drop(attach);
+    });
+    GuestConn::new(Box::pin(agent_end), events_rx)
+}
+
+async fn adapter(
+    docker: Docker,
+    id: String,
+    mut input: mpsc::Receiver<Input>,
+    tx: mpsc::Sender<GuestEvent>,
+) {
+    let ready = |clean| {
+        GuestEvent::Msg(FromGuest::Ready {
+            version: env!("CARGO_PKG_VERSION").into(),
+            clean,
+        })
+    };
+    if tx.send(ready(true)).await.is_err() {
+        return;
+    }
+    while let Some(msg) = input.recv().await {
+        match msg {
+            Input::Msg(ToGuest::Run(spec)) => {
+                let exit = run(&docker, &id, spec, &mut input, &tx).await;
+                let _ = tx.send(GuestEvent::Msg(FromGuest::Exit(exit))).await;
+                // Never provably clean: the pool replaces this container.
+                let _ = tx.send(ready(false)).await;
+            }
+            Input::Msg(ToGuest::Ping) => {
+                let _ = tx.send(GuestEvent::Msg(FromGuest::Pong)).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn tell(tx: &mpsc::Sender<GuestEvent>, msg: &str) {
+    let _ = tx
+        .send(GuestEvent::Stderr(format!("sbx: {msg}\n").into_bytes()))
+        .await;
+}
+
+/// How one exec ended.
+enum Step {
+    Exited(i32),
+    TimedOut,
+    Cancelled,
+    Failed(String),
+}
+
+/// Per-stream output budget, as the guest enforces it.
+struct Budget {
+    left: [u64; 2],
+    truncated: [bool; 2],
+}
+
+impl Budget {
+    fn take(&mut self, stream: usize, mut bytes: Vec<u8>) -> Option<Vec<u8>> {
+        let left = self.left[stream];
+        if bytes.len() as u64 > left {
+            self.truncated[stream] = true;
+            bytes.truncate(left as usize);
+        }
+        self.left[stream] -= bytes.len() as u64;
+        (!bytes.is_empty()).then_some(bytes)
+    }
+}
+
+async fn run(
+    docker: &Docker,
+    id: &str,
+    spec: RunSpec,
+    input: &mut mpsc::Receiver<Input>,
+    tx: &mpsc::Sender<GuestEvent>,
+) -> GuestExit {
+    let mut exit = GuestExit::default();
+    if let Err(e) = upload(docker, id, &spec.files).await {
+        tell(tx, &format!("cannot place the program's files: {e}")).await;
+        exit.code = crate::exit::SBX_ERROR;
+        return exit;
+    }
+    let deadline = Instant::now() + Duration::from_millis(spec.timeout_ms);
+    let mut budget = Budget {
+        left: [spec.max_output; 2],
+        truncated: [false; 2],
+    };
+    let workdir = match spec.workdir.as_deref() {
+        Some(d) if d.starts_with('/') => d.to_string(),
+        Some(d) => format!("{WORK_DIR}/{d}"),
+        None => WORK_DIR.to_string(),
+    };
+
+    let mut step = Step::Exited(0);
+    if let Some(build) = &spec.build {
+        step = exec(
+            docker,
+            id,
+            build,
+            WORK_DIR,
+            &spec.env,
+            false,
+            deadline,
+            input,
+            tx,
+            &mut budget,
+        )
+        .await;
+        if let Step::Exited(code) = step
+            && code != 0
+        {
+            exit.build_failed = true;
+        }
+    }
+    if matches!(step, Step::Exited(0)) {
+        step = exec(
+            docker,
+            id,
+            &spec.argv,
+            &workdir,
+            &spec.env,
+            true,
+            deadline,
+            input,
+            tx,
+            &mut budget,
+        )
+        .await;
+    }
+    match step {
+        Step::Exited(code) => exit.code = code,
+        Step::TimedOut => {
+            tell(
+                tx,
+                &format!(
+                    "the run exceeded its timeout ({:?}) and was killed with its container",
+                    Duration::from_millis(spec.timeout_ms)
+                ),
+            )
+            .await;
+            exit.code = crate::exit::TIMEOUT;
+            exit.timed_out = true;
+        }
+        Step::Cancelled => exit.code = 128 + libc::SIGKILL,
+        Step::Failed(why) => {
+            tell(tx, &why).await;
+            exit.code = crate::exit::SBX_ERROR;
+        }
+    }
+    for (i, name) in ["stdout", "stderr"].iter().enumerate() {
+        if budget.truncated[i] {
+            tell(
+                tx,
+                &format!(
+                    "{name} exceeded {} bytes; the rest was discarded",
+                    spec.max_output
+                ),
+            )
+            .await;
+        }
+    }
+    exit.stdout_truncated = budget.truncated[0];
+    exit.stderr_truncated = budget.truncated[1];
+    if spec.collect_out {
+        tell(
+            tx,
+            "--out needs the guest runner, which cannot run in this image; nothing was copied back",
+        )
+        .await;
+    }
+    exit
+}
+
+/// Copy the run's files into the working directory (archive API).
+async fn upload(docker: &Docker, id: &str, files: &[GuestFile]) -> Result<(), String> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let rel = WORK_DIR.trim_start_matches('/');
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o777);
+    dir.set_size(0);
+    dir.set_cksum();
+    let mut acc = std::path::PathBuf::new();
+    for comp in std::path::Path::new(rel).components() {
+        acc.push(comp);
+        tar.append_data(&mut dir.clone(), &acc, std::io::empty())
+            .map_err(|e| e.to_string())?;
+    }
+    for f in files {
+        let path = std::path::Path::new(rel).join(&f.path);
+        if let Some(parent) = path.parent().filter(|p| *p != std::path::Path::new(rel)) {
+            tar.append_data(&mut dir.clone(), parent, std::io::empty())
+                .map_err(|e| e.to_string())?;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(f.mode);
+        h.set_size(f.contents.len() as u64);
+        h.set_cksum();
+        tar.append_data(&mut h, &path, f.contents.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    let bytes = tar.into_inner().map_err(|e| e.to_string())?;
+    let opts = UploadToContainerOptionsBuilder::default().path("/").build();
+    docker
+        .upload_to_container(id, Some(opts), bollard::body_full(bytes.into()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Kill everything in the container the only way an exec allows: remove it.
+async fn kill_container(docker: &Docker, id: &str) {
+    let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+    let _ = docker.remove_container(id, Some(opts)).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exec(
+    docker: &Docker,
+    id: &str,
+    argv: &[String],
+    dir: &str,
+    env: &[(String, String)],
+    with_stdin: bool,
+    deadline: Instant,
+    input: &mut mpsc::Receiver<Input>,
+    tx: &mpsc::Sender<GuestEvent>,
+    budget: &mut Budget,
+) -> Step {
+    let config = ExecConfig {
+        attach_stdin: Some(with_stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(argv.to_vec()),
+        env: Some(
+            env.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .chain([
+                    "HOME=/tmp".to_string(),
+                    "TMPDIR=/tmp".to_string(),
+                    "LANG=C.UTF-8".to_string(),
+                ])
+                .collect(),
+        ),
+        working_dir: Some(dir.to_string()),
+        ..Default::default()
+    };
+    let exec = match docker.create_exec(id, config).await {
+        Ok(e) => e,
+        Err(e) => return Step::Failed(format!("cannot start `{}` in the container: {e}", argv[0])),
+    };
+    let (mut output, stdin) = match docker.start_exec(&exec.id, None).await {
+        Ok(StartExecResults::Attached { output, input }) => (output, input),
+        Ok(StartExecResults::Detached) => {
+            return Step::Failed("the engine detached the exec".into());
+        }
+        Err(e) => return Step::Failed(format!("cannot start `{}` in the container: {e}", argv[0])),
+    };
+    let mut stdin = if with_stdin { Some(stdin) } else { None };
+    let sleep = tokio::time::sleep_until(deadline);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            item = output.next() => match item {
+                Some(Ok(LogOutput::StdOut { message })) => {
+                    if let Some(b) = budget.take(0, message.to_vec()) {
+                        let _ = tx.send(GuestEvent::Stdout(b)).await;
+                    }
+                }
+                Some(Ok(LogOutput::StdErr { message })) => {
+                    if let Some(b) = budget.take(1, message.to_vec()) {
+                        let _ = tx.send(GuestEvent::Stderr(b)).await;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Step::Failed(format!("lost the program's output: {e}")),
+                None => break,
+            },
+            msg = input.recv() => match msg {
+                Some(Input::Stdin(data)) => {
+                    if let Some(w) = stdin.as_mut()
+                        && w.write_all(&data).await.is_err()
+                    {
+                        stdin = None;
+                    }
+                }
+                Some(Input::Msg(ToGuest::StdinEof)) => {
+                    if let Some(mut w) = stdin.take() {
+                        let _ = w.shutdown().await;
+                    }
+                }
+                Some(Input::Msg(ToGuest::Cancel)) | None => {
+                    kill_container(docker, id).await;
+                    return Step::Cancelled;
+                }
+                Some(Input::Msg(_)) => {}
+            },
+            _ = &mut sleep => {
+                kill_container(docker, id).await;
+                return Step::TimedOut;
+            }
+        }
+    }
+    match docker.inspect_exec(&exec.id).await {
+        Ok(info) => Step::Exited(info.exit_code.unwrap_or(crate::exit::SBX_ERROR as i64) as i32),
+        Err(e) => Step::Failed(format!("cannot read the program's exit code: {e}")),
+    }
+}
