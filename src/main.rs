@@ -30,6 +30,24 @@ fn main() {
     }
     verbose::set(cli.verbose);
     verbose::set_quiet(cli.quiet);
+    let streams_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
+    let long_lived = matches!(
+        cli.command,
+        Command::Guest
+            | Command::Agent(cli::agent::AgentArgs {
+                cmd: cli::agent::AgentCmd::Serve
+            })
+    );
+    if !streams_a_program && !long_lived {
+        // Commands that print reports end quietly when their reader goes
+        // away (`sbx pool stats | head -1`), as Unix tools do, instead of
+        // panicking on EPIPE. A run keeps ignoring SIGPIPE: its stderr and
+        // exit code must still arrive after stdout is closed, and the agent
+        // and guest must survive a vanished peer.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),
