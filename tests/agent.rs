@@ -266,7 +266,7 @@ fn garbage_truncated_oversized_frames_and_vanishing_clients_cost_only_their_own_
     let sock = sbx.agent_dir().join("agent.sock");
 
     let hello = {
-        let json = br#"{"type":"hello","protocol":2,"version":"test"}"#;
+        let json = br#"{"type":"hello","protocol":3,"version":"test"}"#;
         let mut f = ((json.len() + 1) as u32).to_be_bytes().to_vec();
         f.push(0);
         f.extend_from_slice(json);

@@ -155,6 +155,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
 
     match outcome {
         Ok((code, timed_out)) => {
+            lease.record_run(started.elapsed(), timed_out);
             // From here the container is only cleaning up: a run arriving
             // meanwhile waits for it rather than creating a new one.
             lease.finishing();

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod generate;
 pub mod pool;
 pub mod run;
+pub mod stats;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
