@@ -199,10 +199,10 @@ fn an_agent_of_an_older_protocol_drains_and_makes_way_for_a_current_one() {
     let new_pid = one_agent(&sbx);
     assert_ne!(new_pid, old_pid);
     let status = stdout(&sbx.run(&["agent", "status"], ""));
-    assert!(status.contains("protocol 2"), "{status}");
+    assert!(status.contains("protocol 3"), "{status}");
     let log = sbx.agent_log();
     assert!(
-        log.contains("of protocol 2 (sbx") && log.contains("(protocol 1) to stop"),
+        log.contains("of protocol 3 (sbx") && log.contains("(protocol 1) to stop"),
         "{log}"
     );
 
