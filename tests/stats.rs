@@ -487,6 +487,13 @@ fn watch_redraws_in_place_on_a_terminal_and_ctrl_c_restores_the_screen_and_curso
         screen.contains("utilization  ┆ 0% ▁"),
         "the trend: {screen}"
     );
+    // The pool's title is cut to the window's width rather than wrapped.
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("pool python · open · profile default"))
+        .unwrap_or_else(|| panic!("no title: {screen}"));
+    assert!(lines[at + 1].starts_with('┌'), "{screen}");
     assert_eq!(tmux.flag("#{alternate_on}"), "1", "on the alternate screen");
     assert_eq!(tmux.flag("#{cursor_flag}"), "0", "cursor hidden meanwhile");
 

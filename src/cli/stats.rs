@@ -114,6 +114,8 @@ async fn fetch() -> Result<Vec<PoolStats>, ClientError> {
 /// How the table is drawn: colours only on a terminal and without NO_COLOR.
 pub struct Style {
     color: bool,
+    /// Cut titles to this many columns (a redrawn screen must not wrap).
+    width: Option<usize>,
 }
 
 impl Style {
@@ -122,12 +124,16 @@ impl Style {
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         Style {
             color: std::io::stdout().is_terminal() && !no_color && !dumb,
+            width: None,
         }
     }
 
     #[cfg(test)]
     fn plain() -> Style {
-        Style { color: false }
+        Style {
+            color: false,
+            width: None,
+        }
     }
 }
 
@@ -165,12 +171,23 @@ pub fn tables(
     out
 }
 
+/// `pool python · open · profile default · ...`: what matters most first, so
+/// that cutting it to the terminal's width loses the least.
 fn title(p: &PoolStats, style: &Style) -> String {
     let state = if p.closed { "CLOSED" } else { "open" };
-    let text = format!(
-        "{} · profile {} · {} · {} · language {} · exhaustion {} · {state}",
-        p.name, p.profile, p.backend, p.image, p.lang, p.exhaustion
+    let mut text = format!(
+        "pool {} · {state} · profile {} · language {} · backend {} · exhaustion {} · image {}",
+        p.name, p.profile, p.lang, p.backend, p.exhaustion, p.image
     );
+    if let Some(width) = style.width
+        && text.chars().count() > width
+    {
+        text = text
+            .chars()
+            .take(width.saturating_sub(1))
+            .collect::<String>()
+            + "…";
+    }
     if style.color {
         // Bold title; a closed pool's in yellow.
         let color = if p.closed { "\x1b[33m" } else { "" };
@@ -560,7 +577,7 @@ async fn watch(format: Format, every: Duration, count: Option<u64>) -> anyhow::R
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let style = Style::for_stdout();
+    let mut style = Style::for_stdout();
     let screen = if format == Format::Table && std::io::stdout().is_terminal() {
         Some(Screen::enter()?)
     } else {
@@ -586,6 +603,9 @@ async fn watch(format: Format, every: Duration, count: Option<u64>) -> anyhow::R
             let every_text = human(every);
             match (&screen, format) {
                 (Some(screen), _) => {
+                    style.width = crossterm::terminal::size()
+                        .ok()
+                        .map(|(w, _)| usize::from(w));
                     let body = match &fetched {
                         Ok(pools) => tables(pools, &style, Some(&trends)),
                         Err(e) => format!("cannot read the stats: {e}\n"),
@@ -785,7 +805,7 @@ mod tests {
     fn a_closed_pool_says_so_in_its_title() {
         let mut p = sample();
         p.closed = true;
-        assert!(tables(&[p], &Style::plain(), None).contains("· CLOSED"));
+        assert!(tables(&[p], &Style::plain(), None).contains("pool python · CLOSED ·"));
     }
 
     #[test]
