@@ -552,3 +552,49 @@ fn a_pool_over_80_percent_busy_is_highlighted_on_a_terminal_unless_no_color_is_s
     let _ = long.kill();
     let _ = long.wait();
 }
+
+#[test]
+fn watching_the_stats_does_not_keep_an_unused_agent_alive() {
+    let sbx = Sbx::new("stats-idle");
+    let out = sbx
+        .cmd()
+        .env("SBX_AGENT_IDLE_EXIT", "2s")
+        .args(["exec", "--lang", "python", "print(1)"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Asks every 200 ms for 8 s, far more often than the idle exit.
+    let watch = sbx
+        .cmd()
+        .args([
+            "pool",
+            "stats",
+            "--watch",
+            "--json",
+            "--interval",
+            "200ms",
+            "--count",
+            "40",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        sbx.wait_for_no_agent(Duration::from_secs(7)),
+        "the agent exits while merely watched"
+    );
+    let out = watch.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.first().unwrap()["pools"][0]["runs"], 1, "{text}");
+    assert_eq!(
+        docs.last().unwrap()["pools"],
+        serde_json::json!([]),
+        "the watch goes on, showing no pools: {text}"
+    );
+}
