@@ -112,7 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states, runs and latencies')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -141,15 +141,20 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;pool;stats' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between two snapshots with --watch')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many snapshots with --watch')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table (same as --format json)')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'sbx;pool;down' {
@@ -166,7 +171,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;pool;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states, runs and latencies')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -360,7 +365,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;help;pool' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start the agent and warm a pool so the next run is fast')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states and runs')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Show each pool''s size, states, runs and latencies')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Drain every pool, remove every container of this user''s agent and stop the agent')
             break
         }

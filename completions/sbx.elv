@@ -105,7 +105,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand up 'Start the agent and warm a pool so the next run is fast'
-            cand stats 'Show each pool''s size, states and runs'
+            cand stats 'Show each pool''s size, states, runs and latencies'
             cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -132,15 +132,20 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --help 'Print help'
         }
         &'sbx;pool;stats'= {
+            cand --format 'Output format'
+            cand --interval 'Time between two snapshots with --watch'
+            cand --count 'Stop after this many snapshots with --watch'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
-            cand --json 'Print JSON instead of a table'
+            cand --json 'Print JSON instead of a table (same as --format json)'
+            cand -w 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
+            cand --watch 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
             cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
@@ -155,7 +160,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool;help'= {
             cand up 'Start the agent and warm a pool so the next run is fast'
-            cand stats 'Show each pool''s size, states and runs'
+            cand stats 'Show each pool''s size, states, runs and latencies'
             cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -322,7 +327,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;help;pool'= {
             cand up 'Start the agent and warm a pool so the next run is fast'
-            cand stats 'Show each pool''s size, states and runs'
+            cand stats 'Show each pool''s size, states, runs and latencies'
             cand down 'Drain every pool, remove every container of this user''s agent and stop the agent'
         }
         &'sbx;help;pool;up'= {

@@ -21,6 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -q >&2
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 fi
+# The Prometheus project's Python client parses `pool stats --format
+# prometheus` in tests/stats.rs.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    echo "test.sh: installing prometheus_client" >&2
+    python3 -m pip install --quiet prometheus_client >&2
+fi
 
 # SBX_TEST_IMAGE (python, javascript) for most tests; SBX_TEST_IMAGE_FULL
 # (every toolchain, derived from it) for the per-language tests.

@@ -58,7 +58,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -505,15 +505,26 @@ pub struct OutFile {
     pub append: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// One pool's figures, as `sbx pool stats --json` prints them (the field
+/// names are documented in the README and kept stable for scripts).
+/// Counters and latency summaries run from when the pool came up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PoolStats {
     pub name: String,
+    /// Stable short id of the pool's whole configuration: two pools of one
+    /// language with different settings have different ids.
+    pub id: String,
+    pub profile: String,
     pub backend: String,
     pub image: String,
     pub lang: String,
+    /// Members: initializing, idle and busy containers (bounded by `max_size`).
     pub total_size: usize,
     pub max_size: usize,
     pub min_size: usize,
+    pub state_counts: StateCounts,
+    // The state counts again at the top level, as the first version of
+    // this document had them (scripts read `.idle`).
     pub initializing: usize,
     pub idle: usize,
     pub busy: usize,
@@ -523,15 +534,86 @@ pub struct PoolStats {
     /// Overflow containers outside `max_size` (exhaustion = temporary),
     /// alive now in any state.
     pub temporary: usize,
+    /// busy / max_size, from 0 to 1.
+    pub utilization: f64,
     pub exhaustion: String,
+    /// When the pool came up, in seconds since the Unix epoch.
+    pub start_time_seconds: f64,
+    /// Completed runs (a run whose container failed mid-run is not one).
     pub runs: u64,
+    /// Runs killed for exceeding their timeout.
+    pub timeouts: u64,
+    /// Acquisitions that found all `max_size` containers busy and queued.
+    pub waited: u64,
+    /// Acquisitions refused because the pool was exhausted (fail-fast, or
+    /// `acquisition_timeout` passed).
+    pub exhausted: u64,
+    /// From asking for a container to having one, per acquisition served.
+    pub wait_seconds: Latency,
+    /// From a run's start to its program's exit, per run.
+    pub run_seconds: Latency,
     /// Pool containers created (temporaries not included).
     pub created: u64,
+    pub created_by_reason: CreatedByReason,
+    /// Pool containers removed (temporaries not included).
     pub removed: u64,
+    pub removed_by_reason: RemovedByReason,
     pub temporary_created: u64,
+    pub temporary_removed: u64,
     /// Containers found dead or failing a health check since the pool began.
     pub unhealthy_total: u64,
+    /// The pool takes no more runs (it is draining or shut down).
     pub closed: bool,
+}
+
+/// Containers in each state right now.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StateCounts {
+    pub initializing: usize,
+    pub idle: usize,
+    pub busy: usize,
+    pub unhealthy: usize,
+    pub removing: usize,
+}
+
+/// A latency summary: `count` observations adding up to `sum` seconds;
+/// `median` and `p95` (nearest rank, seconds) are `null` before the first.
+/// Past 1024 observations the quantiles come from a uniform random sample
+/// of 1024 of them, so memory stays bounded.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Latency {
+    pub count: u64,
+    pub sum: f64,
+    pub median: Option<f64>,
+    pub p95: Option<f64>,
+}
+
+/// Why pool containers were created.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CreatedByReason {
+    /// Prewarm, `sbx pool up`, refilling to `min_size`.
+    pub warm: u64,
+    /// A run found no idle container.
+    pub demand: u64,
+    /// Taking the place of a container idle too long at `min_size`.
+    pub replacement: u64,
+}
+
+/// Why pool containers were removed.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RemovedByReason {
+    /// Idle longer than `idle_timeout`.
+    pub idle: u64,
+    /// Older than `max_lifetime`.
+    pub lifetime: u64,
+    /// Used `max_uses` times.
+    pub uses: u64,
+    /// Found dead or failing a health check.
+    pub unhealthy: u64,
+    /// Its run failed or its clean-up could not be proven.
+    pub error: u64,
+    /// The pool was drained or shut down.
+    pub shutdown: u64,
 }
 
 #[cfg(test)]

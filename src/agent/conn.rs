@@ -162,7 +162,10 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             agent.pin();
             super::pools::up(agent, pool, warm, &mut w).await
         }
-        Request::PoolStats => super::pools::stats(agent, &mut w).await,
+        Request::PoolStats => {
+            guard.mark_observer();
+            super::pools::stats(agent, &mut w).await
+        }
         Request::PoolDown => super::pools::down(agent, &mut w).await,
         Request::PoolDrain { force } => super::pools::drain(agent, force, &mut w).await,
         Request::Status => super::status::handle(agent, &mut w).await,

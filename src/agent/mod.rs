@@ -120,6 +120,7 @@ struct Activity {
 pub struct ConnGuard {
     agent: Arc<Agent>,
     busy: bool,
+    observer: bool,
 }
 
 impl ConnGuard {
@@ -130,6 +131,12 @@ impl ConnGuard {
             self.agent.activity().busy += 1;
         }
     }
+
+    /// This connection only looks (`pool stats`): it does not count as use
+    /// for the idle exit, so watching an agent does not keep it alive.
+    pub fn mark_observer(&mut self) {
+        self.observer = true;
+    }
 }
 
 impl Drop for ConnGuard {
@@ -139,7 +146,9 @@ impl Drop for ConnGuard {
         if self.busy {
             a.busy -= 1;
         }
-        a.last = Instant::now();
+        if !self.observer {
+            a.last = Instant::now();
+        }
         drop(a);
         self.agent.activity_changed.notify_waiters();
     }
@@ -200,11 +209,13 @@ impl Agent {
     /// Count a new client connection until the guard drops.
     pub fn enter(self: &Arc<Self>) -> ConnGuard {
         let mut a = self.activity();
+        // Idle time restarts when a connection that was a use ends (while
+        // one is open the agent is not idle anyway).
         a.connections += 1;
-        a.last = Instant::now();
         ConnGuard {
             agent: self.clone(),
             busy: false,
+            observer: false,
         }
     }
 

@@ -76,7 +76,13 @@ pub async fn drain(agent: Arc<Agent>, force: bool, w: &mut ConnWriter) {
 
 pub async fn stats(agent: Arc<Agent>, w: &mut ConnWriter) {
     let mut pools: Vec<_> = agent.all_pools().iter().map(|p| p.stats()).collect();
-    pools.sort_by(|a, b| a.name.cmp(&b.name).then(a.image.cmp(&b.image)));
+    pools.sort_by(|a, b| {
+        (a.name.as_str(), a.image.as_str(), a.id.as_str()).cmp(&(
+            b.name.as_str(),
+            b.image.as_str(),
+            b.id.as_str(),
+        ))
+    });
     reply(w, &Response::Stats { pools }).await;
 }
 

@@ -165,6 +165,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
     match outcome {
         Ok(exit) => {
             let duration_ms = started.elapsed().as_millis() as u64;
+            lease.record_run(Duration::from_millis(duration_ms), exit.timed_out);
             // From here the container is only cleaning up: a run arriving
             // meanwhile waits for it rather than creating a new one.
             lease.finishing();

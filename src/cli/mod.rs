@@ -7,6 +7,7 @@ pub mod generate;
 pub mod languages;
 pub mod pool;
 pub mod run;
+pub mod stats;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

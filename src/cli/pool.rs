@@ -3,9 +3,8 @@
 use crate::UsageError;
 use crate::client::{Client, ClientError};
 use crate::config::{Config, PoolConfig, parse_limit_count, parse_limit_duration};
-use crate::protocol::{Exhaustion, PoolStats, Request, Response};
+use crate::protocol::{Exhaustion, Request, Response};
 use clap::{Args, Subcommand};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -40,15 +39,8 @@ Examples:
         #[command(flatten)]
         options: PoolOptions,
     },
-    /// Show each pool's size, states and runs
-    #[command(
-        after_help = "Examples:\n  sbx pool stats\n  sbx pool stats --json | jq '.pools[].idle'"
-    )]
-    Stats {
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-    },
+    /// Show each pool's size, states, runs and latencies
+    Stats(super::stats::StatsArgs),
     /// Drain every pool, remove every container of this user's agent and
     /// stop the agent
     #[command(
@@ -178,27 +170,7 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                 }
             }
         }
-        PoolCmd::Stats { json } => {
-            let pools = match Client::connect(false).await {
-                Ok(mut client) => match client.request(&Request::PoolStats).await? {
-                    Response::Stats { pools } => pools,
-                    other => anyhow::bail!("unexpected reply from the agent: {other:?}"),
-                },
-                Err(ClientError::NotRunning) => Vec::new(),
-                Err(e) => return Err(e.into()),
-            };
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({ "pools": pools }))?
-                );
-            } else if pools.is_empty() {
-                println!("no pools (the agent starts with the first `sbx run` or `sbx pool up`)");
-            } else {
-                println!("{}", table(&pools));
-            }
-            Ok(0)
-        }
+        PoolCmd::Stats(args) => super::stats::execute(args).await,
         PoolCmd::Down { force } => match Client::connect(false).await {
             Ok(mut client) => {
                 if let Response::Done { message } =
@@ -229,41 +201,4 @@ fn progress_bar() -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn table(pools: &[PoolStats]) -> Table {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).set_header(vec![
-        "pool",
-        "backend",
-        "image",
-        "size/max",
-        "min",
-        "init",
-        "idle",
-        "busy",
-        "unhealthy",
-        "removing",
-        "temp",
-        "runs",
-        "state",
-    ]);
-    for p in pools {
-        t.add_row(vec![
-            p.name.clone(),
-            p.backend.clone(),
-            p.image.clone(),
-            format!("{}/{}", p.total_size, p.max_size),
-            p.min_size.to_string(),
-            p.initializing.to_string(),
-            p.idle.to_string(),
-            p.busy.to_string(),
-            p.unhealthy.to_string(),
-            p.removing.to_string(),
-            p.temporary.to_string(),
-            p.runs.to_string(),
-            if p.closed { "closed" } else { "open" }.to_string(),
-        ]);
-    }
-    t
 }

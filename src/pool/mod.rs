@@ -39,11 +39,14 @@
 //! pinged through the guest runner; and the pool is refilled to `min_size`
 //! in the background, with back-off when creations fail.
 
+mod metrics;
+
 use crate::backend::{Backend, BackendError, Sandbox, SandboxSpec};
-use crate::protocol::{Exhaustion, PoolSpec, PoolStats};
+use crate::protocol::{Exhaustion, PoolSpec, PoolStats, StateCounts};
+use metrics::{Counters, Creation, Removal};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError, watch};
 use tokio::time::Instant;
 
@@ -132,7 +135,7 @@ struct Idle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Retire {
     /// A member retired normally: `removing`.
-    Recycle,
+    Recycle(Removal),
     /// A member found dead or failing its check: `unhealthy`.
     Unhealthy,
     /// An overflow container after its run: `temporary`.
@@ -160,6 +163,7 @@ struct Inner {
     temporary_created: u64,
     temporary_removed: u64,
     unhealthy_total: u64,
+    counters: Counters,
     closed: bool,
     /// `min_size` is maintained: from the start with prewarm, else from
     /// the first run or `pool up` on.
@@ -176,7 +180,7 @@ impl Inner {
 
     fn mark(&mut self, why: Retire) {
         match why {
-            Retire::Recycle => self.removing += 1,
+            Retire::Recycle(_) => self.removing += 1,
             Retire::Unhealthy => {
                 self.unhealthy += 1;
                 self.unhealthy_total += 1;
@@ -198,6 +202,8 @@ pub struct Pool {
     changed: Notify,
     /// Set when busy runs must stop (`pool down --force`, shutdown).
     cancel: watch::Sender<bool>,
+    /// When the pool came up (wall clock, for stats).
+    started: SystemTime,
 }
 
 impl Pool {
@@ -225,6 +231,7 @@ impl Pool {
             wake: Notify::new(),
             changed: Notify::new(),
             cancel: watch::channel(false).0,
+            started: SystemTime::now(),
         })
     }
 
@@ -258,32 +265,60 @@ impl Pool {
         }
     }
 
-    /// Too old or used too often to take another run.
-    fn expired(&self, meta: &Meta, now: Instant) -> bool {
-        self.spec
+    /// Too old (`Lifetime`) or used too often (`Uses`) to take another run.
+    fn expiry(&self, meta: &Meta, now: Instant) -> Option<Removal> {
+        if self
+            .spec
             .max_lifetime
             .is_some_and(|l| now.duration_since(meta.born) >= l)
-            || self.spec.max_uses.is_some_and(|m| meta.uses >= m)
+        {
+            Some(Removal::Lifetime)
+        } else if self.spec.max_uses.is_some_and(|m| meta.uses >= m) {
+            Some(Removal::Uses)
+        } else {
+            None
+        }
     }
 
     /// Get a sandbox for one run: the most recently used idle one if any,
     /// else a new one if capacity allows, else what the exhaustion strategy
-    /// says.
+    /// says. Counts how long that took, whether it queued, and refusals.
     pub async fn acquire(self: &Arc<Self>) -> Result<Lease, PoolError> {
+        let asked = Instant::now();
+        let mut queued = false;
+        let res = self.acquire_uncounted(&mut queued).await;
+        let mut inner = self.lock();
+        let c = &mut inner.counters;
+        c.waited += u64::from(queued);
+        match &res {
+            Ok(_) => c.wait.observe(asked.elapsed()),
+            Err(PoolError::Exhausted { .. }) => c.exhausted += 1,
+            Err(_) => {}
+        }
+        res
+    }
+
+    async fn acquire_uncounted(self: &Arc<Self>, queued: &mut bool) -> Result<Lease, PoolError> {
         if self.lock().closed {
             return Err(self.closed_err());
         }
         let permit = match self.spec.exhaustion {
-            Exhaustion::Wait => {
-                let acquire = self.permits.clone().acquire_owned();
-                let got = match self.spec.acquisition_timeout {
-                    Some(limit) => tokio::time::timeout(limit, acquire)
-                        .await
-                        .map_err(|_| self.exhausted(Some(limit)))?,
-                    None => acquire.await,
-                };
-                got.map_err(|_| self.closed_err())?
-            }
+            Exhaustion::Wait => match self.permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(TryAcquireError::Closed) => return Err(self.closed_err()),
+                Err(TryAcquireError::NoPermits) => {
+                    // Every member is busy: queue (first come, first served).
+                    *queued = true;
+                    let acquire = self.permits.clone().acquire_owned();
+                    let got = match self.spec.acquisition_timeout {
+                        Some(limit) => tokio::time::timeout(limit, acquire)
+                            .await
+                            .map_err(|_| self.exhausted(Some(limit)))?,
+                        None => acquire.await,
+                    };
+                    got.map_err(|_| self.closed_err())?
+                }
+            },
             strategy => match self.permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(TryAcquireError::Closed) => return Err(self.closed_err()),
@@ -317,8 +352,8 @@ impl Pool {
                     let why = if !idle.sb.guest.is_alive() {
                         log_gone(&idle.sb.id, &self.spec.name());
                         Retire::Unhealthy
-                    } else if self.expired(&idle.meta, now) {
-                        Retire::Recycle
+                    } else if let Some(why) = self.expiry(&idle.meta, now) {
+                        Retire::Recycle(why)
                     } else {
                         inner.busy.insert(idle.sb.id.clone());
                         step = Step::Take(idle);
@@ -350,12 +385,13 @@ impl Pool {
             }
         }
 
-        let sb = self.create_counted().await?;
+        let sb = self.create_counted(Creation::Demand).await?;
         let mut inner = self.lock();
         if inner.closed {
-            inner.mark(Retire::Recycle);
+            let why = Retire::Recycle(Removal::Shutdown);
+            inner.mark(why);
             drop(inner);
-            self.spawn_destroy(sb.id, Retire::Recycle);
+            self.spawn_destroy(sb.id, why);
             return Err(self.closed_err());
         }
         inner.busy.insert(sb.id.clone());
@@ -387,13 +423,14 @@ impl Pool {
     }
 
     /// Create a sandbox; the caller has already counted it as initializing.
-    async fn create_counted(&self) -> Result<Sandbox, PoolError> {
+    async fn create_counted(&self, why: Creation) -> Result<Sandbox, PoolError> {
         let res = self.backend.create(&self.sandbox_spec).await;
         let mut inner = self.lock();
         inner.initializing -= 1;
         match res {
             Ok(sb) => {
                 inner.created += 1;
+                inner.counters.created(why);
                 Ok(sb)
             }
             Err(e) => {
@@ -429,7 +466,7 @@ impl Pool {
             };
             let pool = self.clone();
             tasks.push(tokio::spawn(async move {
-                let sb = pool.create_counted().await?;
+                let sb = pool.create_counted(Creation::Warm).await?;
                 pool.add_idle(sb, Meta::new());
                 drop(permit);
                 pool.changed.notify_waiters();
@@ -480,9 +517,10 @@ impl Pool {
         let now = Instant::now();
         let mut inner = self.lock();
         if inner.closed {
-            inner.mark(Retire::Recycle);
+            let why = Retire::Recycle(Removal::Shutdown);
+            inner.mark(why);
             drop(inner);
-            self.spawn_destroy(sb.id, Retire::Recycle);
+            self.spawn_destroy(sb.id, why);
             return;
         }
         inner.idle.push(Idle {
@@ -506,13 +544,15 @@ impl Pool {
             {
                 let mut inner = pool.lock();
                 match why {
-                    Retire::Recycle => {
+                    Retire::Recycle(reason) => {
                         inner.removing -= 1;
                         inner.removed += 1;
+                        inner.counters.removed(reason, 1);
                     }
                     Retire::Unhealthy => {
                         inner.unhealthy -= 1;
                         inner.removed += 1;
+                        inner.counters.removed_by.unhealthy += 1;
                     }
                     Retire::Temporary => {
                         inner.temporary -= 1;
@@ -556,8 +596,8 @@ impl Pool {
                 let why = if !it.sb.guest.is_alive() {
                     log_gone(&it.sb.id, &self.spec.name());
                     Retire::Unhealthy
-                } else if self.expired(&it.meta, now) {
-                    Retire::Recycle
+                } else if let Some(why) = self.expiry(&it.meta, now) {
+                    Retire::Recycle(why)
                 } else {
                     keep.push(it);
                     continue;
@@ -582,8 +622,9 @@ impl Pool {
                     let members = inner.members() - pending;
                     if members > self.spec.min_size {
                         let it = inner.idle.remove(i);
-                        inner.mark(Retire::Recycle);
-                        doomed.push((it.sb.id, Retire::Recycle));
+                        let why = Retire::Recycle(Removal::Idle);
+                        inner.mark(why);
+                        doomed.push((it.sb.id, why));
                         continue;
                     }
                     // At min_size: a fresh container takes its place, made
@@ -597,8 +638,9 @@ impl Pool {
                         i += 1;
                     } else {
                         let it = inner.idle.remove(i);
-                        inner.mark(Retire::Recycle);
-                        doomed.push((it.sb.id, Retire::Recycle));
+                        let why = Retire::Recycle(Removal::Idle);
+                        inner.mark(why);
+                        doomed.push((it.sb.id, why));
                     }
                 }
             }
@@ -642,15 +684,16 @@ impl Pool {
     /// Create a replacement for the idle container `old`, then retire
     /// `old` if it is still idle (it may have been handed out meanwhile).
     async fn replace(self: Arc<Self>, old: String, permit: OwnedSemaphorePermit) {
-        match self.create_counted().await {
+        match self.create_counted(Creation::Replacement).await {
             Ok(sb) => {
                 self.add_idle(sb, Meta::new());
                 let mut inner = self.lock();
                 if let Some(i) = inner.idle.iter().position(|it| it.sb.id == old) {
                     let it = inner.idle.remove(i);
-                    inner.mark(Retire::Recycle);
+                    let why = Retire::Recycle(Removal::Idle);
+                    inner.mark(why);
                     drop(inner);
-                    self.spawn_destroy(it.sb.id, Retire::Recycle);
+                    self.spawn_destroy(it.sb.id, why);
                 }
             }
             Err(e) => {
@@ -686,7 +729,7 @@ impl Pool {
                 inner.idle.insert(at, it);
                 return;
             }
-            Ok(()) => Retire::Recycle,
+            Ok(()) => Retire::Recycle(Removal::Shutdown),
             Err(why) => {
                 eprintln!(
                     "sbx agent: container {} of pool `{}` is unhealthy ({why}); replacing it",
@@ -750,7 +793,7 @@ impl Pool {
             inner.closed = true;
             let ids: Vec<String> = inner.idle.drain(..).map(|it| it.sb.id).collect();
             for _ in &ids {
-                inner.mark(Retire::Recycle);
+                inner.mark(Retire::Recycle(Removal::Shutdown));
             }
             ids
         };
@@ -759,7 +802,7 @@ impl Pool {
             let _ = self.cancel.send(true);
         }
         for id in idle {
-            self.spawn_destroy(id, Retire::Recycle);
+            self.spawn_destroy(id, Retire::Recycle(Removal::Shutdown));
         }
         let deadline = force.then(|| Instant::now() + FORCE_GRACE);
         loop {
@@ -807,6 +850,7 @@ impl Pool {
             let mut inner = self.lock();
             inner.removing -= ids.len();
             inner.removed += ids.len() as u64;
+            inner.counters.removed(Removal::Shutdown, ids.len() as u64);
         }
         self.changed.notify_waiters();
         for (id, r) in ids.iter().zip(results) {
@@ -820,29 +864,75 @@ impl Pool {
     pub fn stats(&self) -> PoolStats {
         let inner = self.lock();
         let (idle, busy) = (inner.idle.len() + inner.checking, inner.busy.len());
-        PoolStats {
+        let (wait, run) = (
+            inner.counters.wait.snapshot(),
+            inner.counters.run.snapshot(),
+        );
+        let state_counts = StateCounts {
+            initializing: inner.initializing,
+            idle,
+            busy,
+            unhealthy: inner.unhealthy,
+            removing: inner.removing,
+        };
+        let c = &inner.counters;
+        let stats = PoolStats {
             name: self.spec.name(),
+            id: spec_id(&self.spec),
+            // Pools are per language until profiles exist.
+            profile: "default".into(),
             backend: self.backend.name().into(),
             image: self.spec.image.clone(),
             lang: self.spec.lang.clone(),
             total_size: inner.members(),
             max_size: self.spec.max_size,
             min_size: self.spec.min_size,
+            state_counts,
             initializing: inner.initializing,
             idle,
             busy,
             unhealthy: inner.unhealthy,
             removing: inner.removing,
             temporary: inner.temporary,
+            utilization: busy as f64 / self.spec.max_size.max(1) as f64,
             exhaustion: self.spec.exhaustion.as_str().into(),
+            start_time_seconds: self
+                .started
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             runs: inner.runs,
+            timeouts: c.timeouts,
+            waited: c.waited,
+            exhausted: c.exhausted,
+            wait_seconds: Default::default(),
+            run_seconds: Default::default(),
             created: inner.created,
+            created_by_reason: c.created_by,
             removed: inner.removed,
+            removed_by_reason: c.removed_by,
             temporary_created: inner.temporary_created,
+            temporary_removed: inner.temporary_removed,
             unhealthy_total: inner.unhealthy_total,
             closed: inner.closed,
+        };
+        drop(inner);
+        // Sorting the samples happens outside the lock.
+        PoolStats {
+            wait_seconds: wait.latency(),
+            run_seconds: run.latency(),
+            ..stats
         }
     }
+}
+
+/// A short id that stays the same for the same settings (across agent
+/// restarts too): FNV-1a of the pool's specification.
+fn spec_id(spec: &PoolSpec) -> String {
+    let text = serde_json::to_string(spec).unwrap_or_default();
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{:08x}", hash >> 32)
 }
 
 impl Meta {
@@ -912,6 +1002,8 @@ pub struct Lease {
     permit: Option<OwnedSemaphorePermit>,
     reusable: bool,
     finishing: bool,
+    /// How long the run took and whether it timed out, counted on release.
+    run: Option<(Duration, bool)>,
 }
 
 impl Lease {
@@ -928,6 +1020,7 @@ impl Lease {
             permit,
             reusable: false,
             finishing: false,
+            run: None,
         }
     }
 
@@ -949,10 +1042,23 @@ impl Lease {
         }
     }
 
+    /// How long the program ran and whether it was killed for its
+    /// timeout; counted with the run when the lease is released.
+    pub fn record_run(&mut self, duration: Duration, timed_out: bool) {
+        self.run = Some((duration, timed_out));
+    }
+
     /// Count a completed run and give the sandbox back; `clean` says whether
     /// the guest proved it pristine (otherwise it is recycled).
     pub fn release(mut self, clean: bool) {
-        self.pool.lock().runs += 1;
+        {
+            let mut inner = self.pool.lock();
+            inner.runs += 1;
+            if let Some((took, timed_out)) = self.run {
+                inner.counters.run.observe(took);
+                inner.counters.timeouts += u64::from(timed_out);
+            }
+        }
         self.meta.uses += 1;
         self.reusable = clean;
     }
@@ -960,7 +1066,7 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let Some(sb) = self.sandbox.take() else {
+        let Some(mut sb) = self.sandbox.take() else {
             return;
         };
         let pool = self.pool.clone();
@@ -974,7 +1080,23 @@ impl Drop for Lease {
             inner.finishing -= 1;
         }
         let member = inner.busy.remove(&sb.id);
-        if member && self.reusable && !inner.closed && !pool.expired(&self.meta, now) {
+        let why = if !member {
+            Some(Retire::Untracked)
+        } else if inner.closed {
+            Some(Retire::Recycle(Removal::Shutdown))
+        } else if !self.reusable && !sb.guest.is_alive() {
+            Some(Retire::Unhealthy)
+        } else if !self.reusable {
+            // Dirty after its run, or its run failed half-way.
+            Some(Retire::Recycle(Removal::Error))
+        } else {
+            pool.expiry(&self.meta, now).map(Retire::Recycle)
+        };
+        if let Some(why) = why {
+            inner.mark(why);
+            drop(inner);
+            pool.spawn_destroy(sb.id, why);
+        } else {
             inner.idle.push(Idle {
                 sb,
                 meta: self.meta,
@@ -984,15 +1106,6 @@ impl Drop for Lease {
                 replacing: false,
             });
             drop(inner);
-        } else {
-            let why = if member {
-                Retire::Recycle
-            } else {
-                Retire::Untracked
-            };
-            inner.mark(why);
-            drop(inner);
-            pool.spawn_destroy(sb.id, why);
         }
         // The permit goes last, after the sandbox is back in the idle list,
         // so the waiter it wakes finds it there.

@@ -867,6 +867,125 @@ async fn two_hundred_concurrent_cycles_end_with_consistent_counts_and_no_leaked_
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn each_removal_is_counted_under_its_reason() {
+    use crate::protocol::{CreatedByReason, RemovedByReason};
+    let backend = Arc::new(MemoryBackend::default());
+    let mut s = spec(0, 4);
+    s.max_uses = Some(2);
+    s.max_lifetime = Some(Duration::from_secs(60));
+    let pool = Pool::new(s, backend.clone(), vec![]);
+    // Used up: c0 after two runs.
+    run_once(&pool).await;
+    run_once(&pool).await;
+    // Dirty after its run: c1; a run that failed half-way: c2.
+    pool.acquire().await.unwrap().release(false);
+    drop(pool.acquire().await.unwrap());
+    // Found dead when next handed out: c3 (c4 serves instead).
+    let dead = run_once(&pool).await;
+    backend.kill(&dead);
+    settle().await;
+    run_once(&pool).await;
+    // Expires while busy: c4.
+    let lease = pool.acquire().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    lease.release(true);
+    // Still idle when the pool drains: c5.
+    run_once(&pool).await;
+    settle().await;
+    assert_eq!(pool.drain(false).await, 1);
+    let s = pool.stats();
+    assert_eq!(
+        s.removed_by_reason,
+        RemovedByReason {
+            idle: 0,
+            lifetime: 1,
+            uses: 1,
+            unhealthy: 1,
+            error: 2,
+            shutdown: 1,
+        }
+    );
+    assert_eq!((s.removed, s.created, backend.live()), (6, 6, 0));
+    assert_eq!(
+        s.created_by_reason,
+        CreatedByReason {
+            warm: 0,
+            demand: 6,
+            replacement: 0
+        }
+    );
+    assert!(s.closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_recycling_counts_warm_creations_replacements_and_idle_removals() {
+    let backend = Arc::new(MemoryBackend::default());
+    let mut s = spec(1, 4);
+    s.idle_timeout = Some(Duration::from_secs(10));
+    let pool = Pool::start(s, backend.clone(), vec![]);
+    settle().await;
+    assert_eq!(pool.stats().created_by_reason.warm, 1, "prewarmed");
+    // Idle too long at min_size: replaced once (new one first), not dipped.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let s = pool.stats();
+    assert_eq!(s.created_by_reason.replacement, 1, "{s:?}");
+    assert_eq!(s.removed_by_reason.idle, 1, "{s:?}");
+    assert_eq!((s.created, s.removed, s.idle), (2, 1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn queued_and_refused_acquisitions_are_counted_and_the_wait_is_measured() {
+    let backend = Arc::new(MemoryBackend::default());
+    let pool = pool_with(backend.clone(), 0, 1, Duration::from_secs(5));
+    let first = pool.acquire().await.unwrap();
+    let waiter = spawn_acquire(&pool);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    first.release(true);
+    let second = waiter.await.unwrap().unwrap();
+    // This one queues until acquisition_timeout and is refused.
+    assert!(pool.acquire().await.is_err());
+    second.release(true);
+    let s = pool.stats();
+    assert_eq!((s.waited, s.exhausted), (2, 1), "{s:?}");
+    let w = s.wait_seconds;
+    assert_eq!(w.count, 2, "refusals are not waits served");
+    assert_eq!(w.median, Some(0.0), "the first found capacity at once");
+    assert_eq!(w.p95, Some(2.0), "the second waited for the release");
+
+    let mut s = spec(0, 1);
+    s.exhaustion = Exhaustion::FailFast;
+    let pool = Pool::new(s, backend, vec![]);
+    let _busy = pool.acquire().await.unwrap();
+    assert!(pool.acquire().await.is_err());
+    let s = pool.stats();
+    assert_eq!((s.waited, s.exhausted), (0, 1), "fail-fast never queues");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runs_duration_and_timeout_count_when_its_lease_is_released() {
+    let backend = Arc::new(MemoryBackend::default());
+    let pool = pool_with(backend, 0, 1, Duration::from_secs(1));
+    let mut lease = pool.acquire().await.unwrap();
+    lease.record_run(Duration::from_millis(1500), true);
+    assert_eq!(pool.stats().run_seconds.count, 0, "not before release");
+    lease.release(true);
+    let mut lease = pool.acquire().await.unwrap();
+    lease.record_run(Duration::from_millis(500), false);
+    lease.release(true);
+    // A run whose container failed half-way is no run.
+    let mut lease = pool.acquire().await.unwrap();
+    lease.record_run(Duration::from_millis(700), false);
+    drop(lease);
+    let s = pool.stats();
+    assert_eq!((s.runs, s.timeouts), (2, 1));
+    let r = s.run_seconds;
+    assert_eq!(
+        (r.count, r.sum, r.median, r.p95),
+        (2, 2.0, Some(0.5), Some(1.5))
+    );
+}
+
 #[test]
 fn durations_are_shown_as_users_write_them() {
     assert_eq!(human(Duration::from_secs(30)), "30s");
