@@ -13,13 +13,13 @@
 //! and translates each `Run` into engine calls.
 
 use super::{EVENT_BUFFER, GuestConn, GuestEvent};
-use crate::guest::wire::{FromGuest, GuestExit, GuestFile, RunSpec, ToGuest, WORK_DIR};
+use crate::guest::wire::{FromGuest, GuestExit, GuestFile, RunSpec, ToGuest};
 use crate::protocol::{Kind, read_frame};
 use bollard::Docker;
 use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
-use bollard::query_parameters::{RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -35,6 +35,33 @@ pub fn idle_command() -> (Vec<String>, Vec<String>) {
         vec!["sh".into(), "-c".into()],
         vec!["while read -r _; do :; done".into()],
     )
+}
+
+/// Where runs happen in a fallback container. Not `/sbx`, which may be
+/// exactly what kept the guest out (and is not writable in a hardened
+/// container without the guest's help): `/tmp` is writable everywhere.
+const ROOT: &str = "/tmp/sbx";
+const WORK_DIR: &str = "/tmp/sbx/work";
+
+/// Move the guest's paths (`/sbx/work`, `/sbx/build`, ...) in a command
+/// line or variable under [`ROOT`], so the language table's build and run
+/// steps work unchanged.
+fn relocate(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("/sbx/") {
+        let at_path_start = i == 0 || matches!(rest.as_bytes()[i - 1], b'=' | b':' | b' ' | b'"');
+        out.push_str(&rest[..i]);
+        if at_path_start {
+            out.push_str(ROOT);
+            out.push('/');
+        } else {
+            out.push_str("/sbx/");
+        }
+        rest = &rest[i + "/sbx/".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What the agent sends, decoded by a reader task so that waiting for it
@@ -145,6 +172,17 @@ async fn run(
     tx: &mpsc::Sender<GuestEvent>,
 ) -> GuestExit {
     let mut exit = GuestExit::default();
+    let spec = RunSpec {
+        build: spec.build.map(|b| b.iter().map(|a| relocate(a)).collect()),
+        argv: spec.argv.iter().map(|a| relocate(a)).collect(),
+        env: spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), relocate(v)))
+            .collect(),
+        workdir: spec.workdir.as_deref().map(relocate),
+        ..spec
+    };
     if let Err(e) = upload(docker, id, &spec.files).await {
         tell(tx, &format!("cannot place the program's files: {e}")).await;
         exit.code = crate::exit::SBX_ERROR;
@@ -241,40 +279,64 @@ async fn run(
     exit
 }
 
-/// Copy the run's files into the working directory (archive API).
+/// Write the run's files into the working directory, one `sh` exec per
+/// file with the contents on its stdin. Not the archive API: it cannot
+/// write into tmpfs mounts or under a read-only root filesystem, which is
+/// where a hardened container's working directory lives. Paths travel as
+/// arguments (`"$1"`), never spliced into the script.
 async fn upload(docker: &Docker, id: &str, files: &[GuestFile]) -> Result<(), String> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let rel = WORK_DIR.trim_start_matches('/');
-    let mut dir = tar::Header::new_gnu();
-    dir.set_entry_type(tar::EntryType::Directory);
-    dir.set_mode(0o777);
-    dir.set_size(0);
-    dir.set_cksum();
-    let mut acc = std::path::PathBuf::new();
-    for comp in std::path::Path::new(rel).components() {
-        acc.push(comp);
-        tar.append_data(&mut dir.clone(), &acc, std::io::empty())
-            .map_err(|e| e.to_string())?;
-    }
+    const SCRIPT: &str = r#"mkdir -p "$3/build" "$3/out" "$3/home" "$3/cache" "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1""#;
     for f in files {
-        let path = std::path::Path::new(rel).join(&f.path);
-        if let Some(parent) = path.parent().filter(|p| *p != std::path::Path::new(rel)) {
-            tar.append_data(&mut dir.clone(), parent, std::io::empty())
-                .map_err(|e| e.to_string())?;
-        }
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(f.mode);
-        h.set_size(f.contents.len() as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, &path, f.contents.as_slice())
+        let path = format!("{WORK_DIR}/{}", f.path);
+        let config = ExecConfig {
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                SCRIPT.into(),
+                "sh".into(),
+                path.clone(),
+                format!("{:o}", f.mode & 0o7777),
+                ROOT.into(),
+            ]),
+            ..Default::default()
+        };
+        let exec = docker
+            .create_exec(id, config)
+            .await
             .map_err(|e| e.to_string())?;
+        let (mut output, mut input) = match docker.start_exec(&exec.id, None).await {
+            Ok(StartExecResults::Attached { output, input }) => (output, input),
+            Ok(StartExecResults::Detached) => return Err("the engine detached the exec".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        input
+            .write_all(&f.contents)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = input.shutdown().await;
+        drop(input);
+        let mut complaint = Vec::new();
+        while let Some(item) = output.next().await {
+            if let Ok(LogOutput::StdErr { message }) = item {
+                complaint.extend_from_slice(&message);
+            }
+        }
+        let code = docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .exit_code;
+        if code != Some(0) {
+            return Err(format!(
+                "writing {path} failed: {}",
+                String::from_utf8_lossy(&complaint).trim()
+            ));
+        }
     }
-    let bytes = tar.into_inner().map_err(|e| e.to_string())?;
-    let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-    docker
-        .upload_to_container(id, Some(opts), bollard::body_full(bytes.into()))
-        .await
-        .map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// Kill everything in the container the only way an exec allows: remove it.
@@ -373,5 +435,22 @@ async fn exec(
     match docker.inspect_exec(&exec.id).await {
         Ok(info) => Step::Exited(info.exit_code.unwrap_or(crate::exit::SBX_ERROR as i64) as i32),
         Err(e) => Step::Failed(format!("cannot read the program's exit code: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relocate;
+
+    #[test]
+    fn guest_paths_move_under_tmp_and_nothing_else_does() {
+        assert_eq!(relocate("/sbx/build/main"), "/tmp/sbx/build/main");
+        assert_eq!(relocate("-o/sbx/build/x"), "-o/sbx/build/x");
+        assert_eq!(
+            relocate("GOCACHE=/sbx/cache/go"),
+            "GOCACHE=/tmp/sbx/cache/go"
+        );
+        assert_eq!(relocate("a:/sbx/x:/usr/sbx/y"), "a:/tmp/sbx/x:/usr/sbx/y");
+        assert_eq!(relocate("main.py"), "main.py");
     }
 }
