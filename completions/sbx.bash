@@ -37,6 +37,9 @@ _sbx() {
             sbx,pool)
                 cmd="sbx__subcmd__pool"
                 ;;
+            sbx,profile)
+                cmd="sbx__subcmd__profile"
+                ;;
             sbx,run)
                 cmd="sbx__subcmd__run"
                 ;;
@@ -103,6 +106,9 @@ _sbx() {
             sbx__subcmd__help,pool)
                 cmd="sbx__subcmd__help__subcmd__pool"
                 ;;
+            sbx__subcmd__help,profile)
+                cmd="sbx__subcmd__help__subcmd__profile"
+                ;;
             sbx__subcmd__help,run)
                 cmd="sbx__subcmd__help__subcmd__run"
                 ;;
@@ -133,6 +139,15 @@ _sbx() {
             sbx__subcmd__help__subcmd__pool,up)
                 cmd="sbx__subcmd__help__subcmd__pool__subcmd__up"
                 ;;
+            sbx__subcmd__help__subcmd__profile,check)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__check"
+                ;;
+            sbx__subcmd__help__subcmd__profile,list)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__list"
+                ;;
+            sbx__subcmd__help__subcmd__profile,show)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
             sbx__subcmd__pool,down)
                 cmd="sbx__subcmd__pool__subcmd__down"
                 ;;
@@ -157,6 +172,30 @@ _sbx() {
             sbx__subcmd__pool__subcmd__help,up)
                 cmd="sbx__subcmd__pool__subcmd__help__subcmd__up"
                 ;;
+            sbx__subcmd__profile,check)
+                cmd="sbx__subcmd__profile__subcmd__check"
+                ;;
+            sbx__subcmd__profile,help)
+                cmd="sbx__subcmd__profile__subcmd__help"
+                ;;
+            sbx__subcmd__profile,list)
+                cmd="sbx__subcmd__profile__subcmd__list"
+                ;;
+            sbx__subcmd__profile,show)
+                cmd="sbx__subcmd__profile__subcmd__show"
+                ;;
+            sbx__subcmd__profile__subcmd__help,check)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__check"
+                ;;
+            sbx__subcmd__profile__subcmd__help,help)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__help"
+                ;;
+            sbx__subcmd__profile__subcmd__help,list)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__list"
+                ;;
+            sbx__subcmd__profile__subcmd__help,show)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -164,7 +203,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --verbose --quiet --help --version run exec pool agent doctor guest generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +217,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -186,7 +229,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent)
-            opts="-v -q -h --config --backend --verbose --quiet --help start stop restart status logs serve help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help start stop restart status logs serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -198,6 +241,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -320,7 +367,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__logs)
-            opts="-f -n -v -q -h --follow --lines --config --backend --verbose --quiet --help"
+            opts="-f -n -v -q -h --follow --lines --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +389,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -350,7 +401,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__restart)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,6 +413,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -372,7 +427,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__serve)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,6 +439,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -394,7 +453,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__start)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -406,6 +465,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -416,7 +479,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__status)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +491,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -438,7 +505,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__stop)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -452,6 +519,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -460,7 +531,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__doctor)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +545,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -482,7 +557,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --verbose --quiet --help"
+            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -516,6 +591,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -524,7 +603,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__generate)
-            opts="-v -q -h --completions --man --config --backend --verbose --quiet --help"
+            opts="-v -q -h --completions --man --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +625,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -554,7 +637,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__guest)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +651,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -576,7 +663,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec pool agent doctor guest generate help"
+            opts="run exec pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +900,62 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__profile)
+            opts="list show check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -828,7 +971,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool)
-            opts="-v -q -h --config --backend --verbose --quiet --help up stats down help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help up stats down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -842,6 +985,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -850,7 +997,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__down)
-            opts="-v -q -h --force --config --backend --verbose --quiet --help"
+            opts="-v -q -h --force --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -862,6 +1009,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -942,7 +1093,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__stats)
-            opts="-v -q -h --json --config --backend --verbose --quiet --help"
+            opts="-v -q -h --json --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -956,6 +1107,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -964,7 +1119,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__up)
-            opts="-l -v -q -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --verbose --quiet --help"
+            opts="-l -v -q -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1026,6 +1181,184 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help list show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__check)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help)
+            opts="list show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__list)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__show)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1034,7 +1367,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --verbose --quiet --help"
+            opts="-l -e -n -v -q -h --lang --timeout --env --no-stdin --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1066,6 +1399,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

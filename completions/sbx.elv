@@ -20,6 +20,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -33,6 +34,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -40,11 +42,12 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;run'= {
             cand -l 'Language, when the file extension does not say (python, javascript)'
             cand --lang 'Language, when the file extension does not say (python, javascript)'
-            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124 [default: the profile''s timeout, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -55,13 +58,14 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --help 'Print help'
         }
         &'sbx;exec'= {
-            cand -l 'Language of the snippet (python, javascript)'
-            cand --lang 'Language of the snippet (python, javascript)'
-            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124'
+            cand -l 'Language of the snippet (python, javascript) [default: the profile''s]'
+            cand --lang 'Language of the snippet (python, javascript) [default: the profile''s]'
+            cand --timeout 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124 [default: the profile''s timeout, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -74,6 +78,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -86,8 +91,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;pool;up'= {
-            cand -l 'Language of the pool'
-            cand --lang 'Language of the pool'
+            cand -l 'Language of the pool [default: the profile''s, else python]'
+            cand --lang 'Language of the pool [default: the profile''s, else python]'
             cand --warm 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]'
             cand --min 'Containers kept warm [config: min_size]'
             cand --max 'Never more containers than this [config: max_size]'
@@ -100,6 +105,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -110,6 +116,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool;stats'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -121,6 +128,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --force 'Cancel busy runs instead of waiting for them'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -146,6 +154,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -163,6 +172,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -173,6 +183,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -183,6 +194,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;restart'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -193,6 +205,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -205,6 +218,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --lines 'Print only the last N lines'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -f 'Keep printing new lines as the agent writes them (across rotation)'
             cand --follow 'Keep printing new lines as the agent writes them (across rotation)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -217,6 +231,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -250,6 +265,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -257,9 +273,72 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sbx;profile'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;profile;list'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;show'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;check'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;help'= {
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;profile;help;list'= {
+        }
+        &'sbx;profile;help;show'= {
+        }
+        &'sbx;profile;help;check'= {
+        }
+        &'sbx;profile;help;help'= {
+        }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -272,6 +351,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -285,6 +365,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -325,6 +406,17 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;agent;serve'= {
         }
         &'sbx;help;doctor'= {
+        }
+        &'sbx;help;profile'= {
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+        }
+        &'sbx;help;profile;list'= {
+        }
+        &'sbx;help;profile;show'= {
+        }
+        &'sbx;help;profile;check'= {
         }
         &'sbx;help;guest'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n config= backend= v/verbose q/quiet h/help V/version
+    string join \n config= backend= profile= v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -28,6 +28,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Configuration file [
 complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_needs_command" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -37,27 +38,30 @@ complete -c sbx -n "__fish_sbx_needs_command" -f -a "exec" -d 'Run a code snippe
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "profile" -d 'List, show and check the config file\'s profiles'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s l -l lang -d 'Language, when the file extension does not say (python, javascript)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124 [default: the profile\'s timeout, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (python, javascript)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (python, javascript) [default: the profile\'s]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124 [default: the profile\'s timeout, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -66,6 +70,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcom
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s h -l help -d 'Print help'
@@ -73,7 +78,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcom
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "stats" -d 'Show each pool\'s size, states and runs'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool [default: the profile\'s, else python]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l warm -d 'Containers to have warm when this returns [default: the pool\'s min_size, at least 1]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l min -d 'Containers kept warm [config: min_size]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l max -d 'Never more containers than this [config: max_size]' -r
@@ -89,6 +94,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
@@ -96,6 +102,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -104,6 +111,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l force -d 'Cancel busy runs instead of waiting for them'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -116,6 +124,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subco
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s h -l help -d 'Print help'
@@ -130,6 +139,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
@@ -137,6 +147,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
@@ -144,6 +155,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
@@ -151,6 +163,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
@@ -159,6 +172,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep printing new lines as the agent writes them (across rotation)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -167,6 +181,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
@@ -181,13 +196,55 @@ complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l config -d 'Configurat
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s h -l help -d 'Print help'
@@ -197,17 +254,19 @@ complete -c sbx -n "__fish_sbx_using_subcommand generate" -l config -d 'Configur
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec pool agent doctor profile guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states and runs'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
@@ -217,3 +276,6 @@ complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Show the agent\'s pid, version, uptime, socket, engine and pools; exit 1 if it is not running'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "logs" -d 'Print the agent\'s log'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'

@@ -35,7 +35,9 @@
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
 //!    frames and ends with `Response::Exit` (or `Response::Error`).
-//!    `PoolUp` gets any number of `Response::Progress` before its `Done`;
+//!    `PoolUp` gets any number of `Response::Build` (while the pool's
+//!    libraries are installed into its image) and `Response::Progress`
+//!    before its `Done`;
 //!    other requests get a single reply.
 //! 3. Either side closes. A client that disconnects mid-run cancels the run.
 //!
@@ -52,7 +54,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -273,12 +275,50 @@ pub struct PoolSpec {
     /// Create `min_size` containers as soon as the pool exists (otherwise
     /// from its first run on).
     pub prewarm: bool,
+    /// What a config profile adds (empty for the built-in defaults).
+    #[serde(default)]
+    pub profile: ProfileSpec,
 }
 
 impl PoolSpec {
+    /// The language for the default profile, else the profile's pool name.
     pub fn name(&self) -> String {
-        self.lang.clone()
+        if self.profile.name.is_empty() {
+            self.lang.clone()
+        } else {
+            self.profile.name.clone()
+        }
     }
+
+    /// Pools with the same identity but another `config_hash` were made
+    /// from an older version of the config file.
+    pub fn same_identity(&self, other: &PoolSpec) -> bool {
+        self.backend == other.backend && self.lang == other.lang && self.name() == other.name()
+    }
+}
+
+/// The part of a pool that comes from a `[profiles.NAME]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProfileSpec {
+    /// Pool name: the profile's (with `-LANG` when the profile fixes no
+    /// language); empty for the default profile, whose pools are named by
+    /// language.
+    pub name: String,
+    /// Hash of the profile's settings as the config file has them.
+    pub config_hash: String,
+    /// Installed once into a derived image the pool's containers run.
+    pub libraries: Vec<String>,
+    pub limits: crate::config::Limits,
+    /// `none` or `bridge`.
+    pub network: String,
+    /// Most bytes of output a run may produce (enforced by the run path).
+    pub output_limit: Option<u64>,
+    /// CA bundle (host path, read by the agent) the library install trusts.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// Environment of the library install only.
+    pub build_env: Vec<(String, String)>,
+    /// Network of the library install: `bridge` (default) or `host`.
+    pub build_network: Option<String>,
 }
 
 /// What a run gets when every container of its pool is busy.
@@ -353,6 +393,9 @@ pub enum Request {
     /// remove every container and stop the agent.
     PoolDrain {
         force: bool,
+        /// Only this profile's pools; the agent keeps running.
+        #[serde(default)]
+        profile: Option<String>,
     },
     Status,
     /// Stop the agent: it stops taking clients and gives up its socket at
@@ -424,6 +467,12 @@ pub enum Response {
     },
     Done {
         message: String,
+    },
+    /// `PoolUp` building the pool's image with its libraries: a step of
+    /// sbx's own, or (`output`) a line of the installer's output.
+    Build {
+        message: String,
+        output: bool,
     },
     /// `PoolUp` in progress: `ready` of `target` containers are warm.
     Progress {

@@ -29,14 +29,16 @@ use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, GuestConn, GuestEvent, Sandbox, SandboxSpec,
 };
 use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
+use crate::libraries::{BuildEvent, ImageBuild};
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -139,6 +141,7 @@ impl DockerBackend {
     }
 
     async fn create_container(&self, spec: &SandboxSpec) -> Result<String, BackendError> {
+        let bridged = spec.network == "bridge";
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(vec![GUEST_BIN.into()]),
@@ -156,12 +159,17 @@ impl DockerBackend {
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             tty: Some(false),
-            network_disabled: Some(true),
+            network_disabled: Some(!bridged),
             host_config: Some(HostConfig {
                 ulimits: Some(container_ulimits()),
                 auto_remove: Some(true),
-                network_mode: Some("none".into()),
+                network_mode: Some(if bridged { "bridge" } else { "none" }.into()),
                 init: Some(false),
+                // Swap equal to memory: no swap beyond the limit.
+                memory: spec.limits.memory.map(|m| m as i64),
+                memory_swap: spec.limits.memory.map(|m| m as i64),
+                nano_cpus: spec.limits.nano_cpus.map(|n| n as i64),
+                pids_limit: spec.limits.pids,
                 ..Default::default()
             }),
             ..Default::default()
@@ -321,10 +329,139 @@ fn short_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
+impl DockerBackend {
+    /// The engine's id of `image`, pulling it once if it is missing.
+    async fn image_id(&self, image: &str) -> Result<String, BackendError> {
+        let inspect = |image: String| async move { self.docker.inspect_image(&image).await };
+        let found = match inspect(image.to_string()).await {
+            Err(e) if is_not_found(&e) => {
+                self.pull(image)
+                    .await
+                    .map_err(|reason| BackendError::ImageMissing {
+                        image: image.to_string(),
+                        reason,
+                    })?;
+                inspect(image.to_string()).await
+            }
+            other => other,
+        };
+        found
+            .map_err(|e| engine_err("inspect an image", e))?
+            .id
+            .ok_or_else(|| engine_err("inspect an image", "the engine gave no image id"))
+    }
+
+    async fn build_libraries(
+        &self,
+        build: &ImageBuild,
+        tag: &str,
+        events: &mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<(), BackendError> {
+        let failed = |reason: String| BackendError::Engine {
+            action: format!(
+                "install the libraries of pool `{}` ({})",
+                build.pool,
+                build.libraries.join(" ")
+            ),
+            reason,
+        };
+        let context = build.context().map_err(failed)?;
+        let args: HashMap<String, String> = build.env.iter().cloned().collect();
+        let mut labels: HashMap<String, String> = HashMap::new();
+        labels.insert(super::LABEL_MANAGED.into(), "true".into());
+        labels.insert(super::LABEL_OWNER.into(), crate::paths::uid().to_string());
+        labels.insert("io.sbx.base".into(), build.base.clone());
+        labels.insert("io.sbx.libraries".into(), build.libraries.join(" "));
+        let mut opts = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(&args)
+            .labels(&labels);
+        if let Some(n) = &build.network {
+            opts = opts.networkmode(n);
+        }
+        let mut stream =
+            self.docker
+                .build_image(opts.build(), None, Some(bollard::body_full(context.into())));
+        // The installer's last words are the error a failed install shows.
+        let mut tail: std::collections::VecDeque<String> = Default::default();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| {
+                let mut reason = e.to_string();
+                if let Some(last) = tail.back() {
+                    reason = format!("{last} ({reason})");
+                }
+                failed(reason)
+            })?;
+            if let Some(detail) = info.error_detail {
+                let msg = detail.message.unwrap_or_default();
+                let said: Vec<&str> = tail
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|l| !l.starts_with("Step ") && !l.starts_with(" ---> "))
+                    .collect();
+                let said = said[said.len().saturating_sub(3)..].join(" | ");
+                return Err(failed(if said.is_empty() {
+                    msg
+                } else {
+                    format!("{said} ({msg})")
+                }));
+            }
+            for line in info.stream.unwrap_or_default().lines() {
+                let line = line.trim_end();
+                if line.is_empty() {
+                    continue;
+                }
+                let _ = events.send(if line.starts_with("Step ") {
+                    BuildEvent::Status(line.to_string())
+                } else {
+                    BuildEvent::Output(line.to_string())
+                });
+                if tail.len() == 8 {
+                    tail.pop_front();
+                }
+                tail.push_back(line.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Backend for DockerBackend {
     fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    async fn prepare_image(
+        &self,
+        build: &ImageBuild,
+        events: mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<String, BackendError> {
+        if build.libraries.is_empty() {
+            return Ok(build.base.clone());
+        }
+        let tag = build.tag(&self.image_id(&build.base).await?);
+        match self.docker.inspect_image(&tag).await {
+            Ok(_) => {
+                let _ = events.send(BuildEvent::Status(format!(
+                    "using {tag} (libraries already installed)"
+                )));
+                return Ok(tag);
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(engine_err("inspect an image", e)),
+        }
+        let _ = events.send(BuildEvent::Status(format!(
+            "building {tag}: installing {} into {}",
+            build.libraries.join(" "),
+            build.base
+        )));
+        self.build_libraries(build, &tag, &events).await?;
+        let _ = events.send(BuildEvent::Status(format!("built {tag}")));
+        Ok(tag)
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod exec;
 pub mod generate;
 pub mod pool;
+pub mod profile;
 pub mod run;
 
 use clap::{Args, Parser, Subcommand};
@@ -31,6 +32,11 @@ pub struct Cli {
           value_parser = ["auto", "docker", "podman"])]
     pub backend: Option<String>,
 
+    /// Config profile for run, exec and pool up/stats/down [default: the
+    /// `default` profile, else built-in defaults]
+    #[arg(long, global = true, env = "SBX_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Say on stderr what sbx itself does: agent, socket, spawn, handshake
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -51,6 +57,7 @@ pub enum Command {
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
+    Profile(profile::ProfileArgs),
     /// The runner inside each container (started by the agent, not by hand)
     #[command(hide = true)]
     Guest,
@@ -63,8 +70,9 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct RunOptions {
     /// Kill the run after this long (e.g. 500ms, 30s, 2m); exit code 124
-    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: std::time::Duration,
+    /// [default: the profile's timeout, else 60s]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
 
     /// Set an environment variable for the program (repeatable)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]

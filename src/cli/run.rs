@@ -44,6 +44,12 @@ pub fn language(name: &str) -> Result<&'static Language, UsageError> {
     })
 }
 
+/// The language of the selected profile, for a program whose command line
+/// and file name do not say.
+pub fn profile_lang(config: Option<&Path>) -> anyhow::Result<Option<&'static Language>> {
+    Ok(Config::load(config)?.selected()?.lang)
+}
+
 /// Build the request for one run and stream it; returns the exit code.
 pub async fn submit(
     config: Option<&Path>,
@@ -54,8 +60,10 @@ pub async fn submit(
     forward_stdin: bool,
 ) -> anyhow::Result<i32> {
     let cfg = Config::load(config)?;
+    let profile = cfg.profile_for(lang)?;
+    profile.apply_backend();
     let backend = crate::backend::select_engine().map_err(UsageError)?;
-    let pool = cfg.pool_spec(backend.name(), lang);
+    let pool = profile.pool_spec(&cfg, backend.name(), lang, &profile.pool);
     let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
     argv.extend(args);
     let mut env: Vec<(String, String)> = lang
@@ -63,6 +71,7 @@ pub async fn submit(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    env.extend(profile.run_env());
     env.extend(opts.env.iter().cloned());
     let req = Request::Run(RunRequest {
         pool,
@@ -70,7 +79,11 @@ pub async fn submit(
         source,
         argv,
         env,
-        timeout_ms: opts.timeout.as_millis() as u64,
+        timeout_ms: opts
+            .timeout
+            .or(profile.timeout)
+            .unwrap_or(crate::config::DEFAULT_TIMEOUT)
+            .as_millis() as u64,
     });
     let client = Client::connect(true).await?;
     Ok(client.run(req, forward_stdin).await?)
@@ -80,16 +93,24 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
     let from_stdin = args.file.as_os_str() == "-";
     let lang = match (&args.lang, from_stdin) {
         (Some(name), _) => language(name)?,
-        (None, true) => {
-            return Err(UsageError("reading the program from stdin needs --lang".into()).into());
-        }
-        (None, false) => lang::by_extension(&args.file).ok_or_else(|| {
-            UsageError(format!(
-                "cannot tell the language of {} from its extension; pass --lang ({})",
-                args.file.display(),
-                lang::names()
-            ))
-        })?,
+        (None, true) => match profile_lang(config)? {
+            Some(l) => l,
+            None => {
+                return Err(
+                    UsageError("reading the program from stdin needs --lang".into()).into(),
+                );
+            }
+        },
+        (None, false) => match lang::by_extension(&args.file) {
+            Some(l) => l,
+            None => profile_lang(config)?.ok_or_else(|| {
+                UsageError(format!(
+                    "cannot tell the language of {} from its extension; pass --lang ({})",
+                    args.file.display(),
+                    lang::names()
+                ))
+            })?,
+        },
     };
     let source = if from_stdin {
         let mut s = String::new();

@@ -212,6 +212,8 @@ impl Pool {
             image: spec.image.clone(),
             pool: spec.name(),
             labels,
+            limits: spec.profile.limits,
+            network: spec.profile.network.clone(),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
