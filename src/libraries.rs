@@ -36,6 +36,8 @@ struct Installer {
     /// The install command; the library names follow as separate argv
     /// elements.
     install: &'static [&'static str],
+    /// A fixed step after the install (no user input), or empty.
+    finish: &'static str,
 }
 
 const INSTALLERS: &[Installer] = &[
@@ -52,6 +54,7 @@ const INSTALLERS: &[Installer] = &[
             ("PIP_ROOT_USER_ACTION", "ignore"),
         ],
         install: &["python3", "-m", "pip", "install", "--"],
+        finish: "",
     },
     Installer {
         langs: &["javascript", "typescript"],
@@ -60,10 +63,21 @@ const INSTALLERS: &[Installer] = &[
             ("npm_config_update_notifier", "false"),
             ("npm_config_fund", "false"),
             ("npm_config_audit", "false"),
+            ("npm_config_color", "false"),
         ],
-        // Installed into /node_modules: Node looks there from any working
-        // directory (require and import alike), with no NODE_PATH needed.
-        install: &["npm", "install", "--no-save", "--prefix", "/", "--"],
+        // npm refuses `--prefix /` ("Tracker idealTree already exists"), so
+        // the packages go to a directory of their own, linked as
+        // /node_modules: Node looks there from any working directory
+        // (require and import alike), and runs need no NODE_PATH.
+        install: &[
+            "npm",
+            "install",
+            "--no-save",
+            "--prefix",
+            "/usr/local/lib/sbx-node",
+            "--",
+        ],
+        finish: r#"RUN ["ln", "-sfn", "/usr/local/lib/sbx-node/node_modules", "/node_modules"]"#,
     },
 ];
 
@@ -157,6 +171,10 @@ impl ImageBuild {
             .chain(self.libraries.iter().map(|l| json(l)))
             .collect();
         d += &format!("RUN [{}]\n", argv.join(", "));
+        if !inst.finish.is_empty() {
+            d += inst.finish;
+            d += "\n";
+        }
         Ok(d)
     }
 
@@ -209,7 +227,7 @@ mod tests {
     #[test]
     fn library_names_reach_the_installer_as_argv_never_through_a_shell() {
         let d = build(&["numpy", "pandas==2.2.2"]).dockerfile().unwrap();
-        let last = d.lines().last().unwrap();
+        let last = d.lines().last().unwrap(); // python has no finishing step
         assert_eq!(
             last,
             r#"RUN ["python3", "-m", "pip", "install", "--", "numpy", "pandas==2.2.2"]"#

@@ -366,3 +366,200 @@ fn a_profile_changed_under_a_running_agent_gets_a_new_pool_while_the_old_run_fin
     assert_eq!(pools(&sbx)[0]["name"], "ds");
     assert!(sbx.agent_log().contains("config of pool `ds` changed"));
 }
+
+/// A package index served from the host for the library tests (see
+/// tests/fixtures/package_index.py): pip's "simple" index and an npm
+/// registry, on 127.0.0.1 only. Stopped when dropped.
+struct PackageIndex {
+    server: std::process::Child,
+    url: String,
+    /// Unique to this test process, so every run of the suite builds a
+    /// new image instead of finding one a previous run left.
+    version: String,
+}
+
+impl PackageIndex {
+    fn start(dir: &std::path::Path) -> PackageIndex {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let version = format!("1.0.{}", std::process::id());
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/package_index.py"
+        );
+        let out = std::process::Command::new("python3")
+            .args([script, dir.to_str().unwrap(), &url, &version])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let server = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            }),
+            "the package index did not start"
+        );
+        PackageIndex {
+            server,
+            url,
+            version,
+        }
+    }
+}
+
+impl Drop for PackageIndex {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Removes the derived images a test built, even when it fails.
+struct RemoveImages(Vec<String>);
+
+impl Drop for RemoveImages {
+    fn drop(&mut self) {
+        for tag in &self.0 {
+            let _ = std::process::Command::new(engine())
+                .args(["rmi", "-f", tag])
+                .output();
+        }
+    }
+}
+
+/// The derived image named in `pool up`'s build messages.
+fn built_tag(err: &str) -> Option<String> {
+    err.split_whitespace()
+        .find(|w| w.starts_with("sbx-lib/"))
+        .map(|w| w.trim_end_matches(':').to_string())
+}
+
+fn library_profile(name: &str, lang: &str, lib: &str, index_env: &str) -> String {
+    format!(
+        "[profiles.{name}]\nlang = \"{lang}\"\nlibraries = [\"{lib}\"]\n\
+         [profiles.{name}.pool]\nmin_size = 2\n\
+         [profiles.{name}.build]\nnetwork = \"host\"\nenv = {{ {index_env} }}\n"
+    )
+}
+
+#[test]
+fn libraries_are_installed_once_into_an_image_that_later_pools_and_agents_reuse() {
+    // Declared first so it is dropped last, after the agent and its
+    // containers are gone (an image in use cannot be removed).
+    let mut cleanup = RemoveImages(Vec::new());
+    let sbx = Sbx::new("prof-libs");
+    let index = PackageIndex::start(&sbx.root.join("index"));
+    let v = &index.version;
+    append(
+        &sbx,
+        &library_profile(
+            "pylib",
+            "python",
+            &format!("sbx-hello=={v}"),
+            &format!("PIP_INDEX_URL = \"{}/simple/\"", index.url),
+        ),
+    );
+    append(
+        &sbx,
+        &library_profile(
+            "jslib",
+            "javascript",
+            &format!("sbx-hello-npm@{v}"),
+            &format!("npm_config_registry = \"{}/npm/\"", index.url),
+        ),
+    );
+
+    for (profile, installed, program, expected) in [
+        (
+            "pylib",
+            "Successfully installed sbx-hello",
+            "import sbx_hello; print(sbx_hello.GREETING)",
+            "hello from a wheel\n",
+        ),
+        (
+            "jslib",
+            "sbx-hello-npm",
+            "console.log(require('sbx-hello-npm'))",
+            "hello from npm\n",
+        ),
+    ] {
+        // First: a real install, its output shown with -v.
+        let out = sbx.run(&["-v", "--profile", profile, "pool", "up"], "");
+        let err = stderr(&out);
+        assert!(out.status.success(), "{profile}: {err}");
+        let tag = built_tag(&err).unwrap_or_else(|| panic!("no image in: {err}"));
+        cleanup.0.push(tag.clone());
+        assert!(err.contains(&format!("building {tag}")), "{err}");
+        assert!(err.contains(installed), "installer output with -v: {err}");
+        assert!(
+            stdout(&out).contains("2 warm container(s)"),
+            "{}",
+            stdout(&out)
+        );
+
+        let out = sbx.run(&["--profile", profile, "exec", program], "");
+        assert!(out.status.success(), "{profile}: {}", stderr(&out));
+        assert_eq!(stdout(&out), expected);
+
+        // Second, from a new agent: the image is reused, nothing installed.
+        let out = sbx.run(&["pool", "down"], "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = sbx.run(&["--profile", profile, "pool", "up"], "");
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(&format!("using {tag}")), "reused: {err}");
+        assert!(!err.contains("building"), "rebuilt: {err}");
+        let out = sbx.run(&["--profile", profile, "exec", program], "");
+        assert_eq!(stdout(&out), expected, "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_failed_install_fails_the_pool_with_the_installer_s_error() {
+    let sbx = Sbx::new("prof-libfail");
+    let index = PackageIndex::start(&sbx.root.join("index"));
+    append(
+        &sbx,
+        &library_profile(
+            "broken",
+            "python",
+            "sbx-no-such-package==1.0",
+            &format!("PIP_INDEX_URL = \"{}/simple/\"", index.url),
+        ),
+    );
+    let out = sbx.run(&["--profile", "broken", "pool", "up"], "");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("install the libraries of pool `broken`")
+            && last.contains("No matching distribution found for sbx-no-such-package==1.0"),
+        "{err}"
+    );
+    // No pool, no container: never a "ready" pool without its libraries.
+    assert!(pools(&sbx).is_empty(), "{:?}", pools(&sbx));
+    assert!(containers_with(&sbx.agent_label()).is_empty());
+    let out = sbx.run(&["--profile", "broken", "exec", "print(1)"], "");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("No matching distribution"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -313,6 +313,58 @@ fn container_ulimits() -> Vec<ResourcesUlimits> {
     ]
 }
 
+/// Build output without terminal colour codes (the engine colours a
+/// step's stderr).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ params final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The engine's own lines in a build's output (not the installer's).
+fn is_engine_noise(line: &str) -> bool {
+    let l = line.trim_start();
+    l.starts_with("Step ")
+        || l.starts_with("---> ")
+        || l.starts_with("Removing intermediate container")
+        || l.starts_with("Successfully built")
+        || l.starts_with("Successfully tagged")
+}
+
+/// A failed build as one line: the installer's last error lines (where it
+/// says what went wrong), then the engine's message.
+fn installer_error(tail: &std::collections::VecDeque<String>, engine: &str) -> String {
+    let errors: Vec<&str> = tail
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.contains("ERR") || l.contains("rror"))
+        .collect();
+    let said: Vec<&str> = if errors.is_empty() {
+        tail.iter().map(|l| l.trim()).collect()
+    } else {
+        errors
+    };
+    let said = said[said.len().saturating_sub(3)..].join(" | ");
+    let engine = engine.trim().replace('\n', " ");
+    if said.is_empty() {
+        engine
+    } else {
+        format!("{said} (engine: {engine})")
+    }
+}
+
 /// What to do when the engine does not answer.
 fn unreachable_hint(kind: EngineKind) -> &'static str {
     match kind {
@@ -388,28 +440,15 @@ impl DockerBackend {
         // The installer's last words are the error a failed install shows.
         let mut tail: std::collections::VecDeque<String> = Default::default();
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| {
-                let mut reason = e.to_string();
-                if let Some(last) = tail.back() {
-                    reason = format!("{last} ({reason})");
-                }
-                failed(reason)
-            })?;
+            let info = match item {
+                Err(e) => return Err(failed(installer_error(&tail, &e.to_string()))),
+                Ok(info) => info,
+            };
             if let Some(detail) = info.error_detail {
                 let msg = detail.message.unwrap_or_default();
-                let said: Vec<&str> = tail
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|l| !l.starts_with("Step ") && !l.starts_with(" ---> "))
-                    .collect();
-                let said = said[said.len().saturating_sub(3)..].join(" | ");
-                return Err(failed(if said.is_empty() {
-                    msg
-                } else {
-                    format!("{said} ({msg})")
-                }));
+                return Err(failed(installer_error(&tail, &msg)));
             }
-            for line in info.stream.unwrap_or_default().lines() {
+            for line in strip_ansi(&info.stream.unwrap_or_default()).lines() {
                 let line = line.trim_end();
                 if line.is_empty() {
                     continue;
@@ -419,10 +458,12 @@ impl DockerBackend {
                 } else {
                     BuildEvent::Output(line.to_string())
                 });
-                if tail.len() == 8 {
-                    tail.pop_front();
+                if !is_engine_noise(line) {
+                    if tail.len() == 8 {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line.to_string());
                 }
-                tail.push_back(line.to_string());
             }
         }
         Ok(())
