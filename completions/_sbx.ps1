@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -37,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
             [CompletionResult]::new('guest', 'guest', [CompletionResultType]::ParameterValue, 'The runner inside each container (started by the agent, not by hand)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and CI)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -45,7 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;run' {
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language, when the file extension does not say (`sbx languages`)')
             [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language, when the file extension does not say (`sbx languages`)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile''s timeout, else `[run] timeout` of the config, else 60s]')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Set an environment variable for the program (repeatable)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable for the program (repeatable)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute')
@@ -55,6 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
             [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -67,9 +70,9 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;exec' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the snippet (`sbx languages` lists them)')
-            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the snippet (`sbx languages` lists them)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the snippet (`sbx languages` lists them) [default: the profile''s]')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the snippet (`sbx languages` lists them) [default: the profile''s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile''s timeout, else `[run] timeout` of the config, else 60s]')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Set an environment variable for the program (repeatable)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable for the program (repeatable)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute')
@@ -79,6 +82,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
             [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -93,6 +97,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;languages' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -105,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;pool' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -118,8 +124,8 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;pool;up' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the pool')
-            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the pool')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the pool [default: the profile''s, else python]')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the pool [default: the profile''s, else python]')
             [CompletionResult]::new('--warm', '--warm', [CompletionResultType]::ParameterName, 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]')
             [CompletionResult]::new('--min', '--min', [CompletionResultType]::ParameterName, 'Containers kept warm [config: min_size]')
             [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Never more containers than this [config: max_size]')
@@ -132,6 +138,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--prewarm', '--prewarm', [CompletionResultType]::ParameterName, 'Create --min containers as soon as the pool exists [config: prewarm]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -146,6 +153,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many snapshots with --watch')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table (same as --format json)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
@@ -160,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;pool;down' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Cancel busy runs instead of waiting for them')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -191,6 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -209,6 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent;start' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -220,6 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent;stop' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -231,6 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent;restart' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -242,6 +255,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -255,6 +269,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Print only the last N lines')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -268,6 +283,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;agent;serve' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -310,6 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;doctor' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -318,9 +335,81 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'sbx;profile' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The profiles defined in the config file')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'A profile''s effective settings (defaults filled in), as TOML')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate a config file without starting anything (exit 1 if invalid)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sbx;profile;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;profile;show' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;profile;check' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;profile;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The profiles defined in the config file')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'A profile''s effective settings (defaults filled in), as TOML')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate a config file without starting anything (exit 1 if invalid)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sbx;profile;help;list' {
+            break
+        }
+        'sbx;profile;help;show' {
+            break
+        }
+        'sbx;profile;help;check' {
+            break
+        }
+        'sbx;profile;help;help' {
+            break
+        }
         'sbx;guest' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -334,6 +423,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--man', '--man', [CompletionResultType]::ParameterName, 'Directory for the man pages')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -349,6 +439,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
             [CompletionResult]::new('guest', 'guest', [CompletionResultType]::ParameterValue, 'The runner inside each container (started by the agent, not by hand)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and CI)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -406,6 +497,21 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;help;doctor' {
+            break
+        }
+        'sbx;help;profile' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'The profiles defined in the config file')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'A profile''s effective settings (defaults filled in), as TOML')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate a config file without starting anything (exit 1 if invalid)')
+            break
+        }
+        'sbx;help;profile;list' {
+            break
+        }
+        'sbx;help;profile;show' {
+            break
+        }
+        'sbx;help;profile;check' {
             break
         }
         'sbx;help;guest' {

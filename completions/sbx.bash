@@ -40,6 +40,9 @@ _sbx() {
             sbx,pool)
                 cmd="sbx__subcmd__pool"
                 ;;
+            sbx,profile)
+                cmd="sbx__subcmd__profile"
+                ;;
             sbx,run)
                 cmd="sbx__subcmd__run"
                 ;;
@@ -109,6 +112,9 @@ _sbx() {
             sbx__subcmd__help,pool)
                 cmd="sbx__subcmd__help__subcmd__pool"
                 ;;
+            sbx__subcmd__help,profile)
+                cmd="sbx__subcmd__help__subcmd__profile"
+                ;;
             sbx__subcmd__help,run)
                 cmd="sbx__subcmd__help__subcmd__run"
                 ;;
@@ -139,6 +145,15 @@ _sbx() {
             sbx__subcmd__help__subcmd__pool,up)
                 cmd="sbx__subcmd__help__subcmd__pool__subcmd__up"
                 ;;
+            sbx__subcmd__help__subcmd__profile,check)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__check"
+                ;;
+            sbx__subcmd__help__subcmd__profile,list)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__list"
+                ;;
+            sbx__subcmd__help__subcmd__profile,show)
+                cmd="sbx__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
             sbx__subcmd__pool,down)
                 cmd="sbx__subcmd__pool__subcmd__down"
                 ;;
@@ -163,6 +178,30 @@ _sbx() {
             sbx__subcmd__pool__subcmd__help,up)
                 cmd="sbx__subcmd__pool__subcmd__help__subcmd__up"
                 ;;
+            sbx__subcmd__profile,check)
+                cmd="sbx__subcmd__profile__subcmd__check"
+                ;;
+            sbx__subcmd__profile,help)
+                cmd="sbx__subcmd__profile__subcmd__help"
+                ;;
+            sbx__subcmd__profile,list)
+                cmd="sbx__subcmd__profile__subcmd__list"
+                ;;
+            sbx__subcmd__profile,show)
+                cmd="sbx__subcmd__profile__subcmd__show"
+                ;;
+            sbx__subcmd__profile__subcmd__help,check)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__check"
+                ;;
+            sbx__subcmd__profile__subcmd__help,help)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__help"
+                ;;
+            sbx__subcmd__profile__subcmd__help,list)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__list"
+                ;;
+            sbx__subcmd__profile__subcmd__help,show)
+                cmd="sbx__subcmd__profile__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -170,7 +209,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --verbose --quiet --help --version run exec languages pool agent doctor guest generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec languages pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +223,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -192,7 +235,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent)
-            opts="-v -q -h --config --backend --verbose --quiet --help start stop restart status logs serve help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help start stop restart status logs serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +247,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -326,7 +373,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__logs)
-            opts="-f -n -v -q -h --follow --lines --config --backend --verbose --quiet --help"
+            opts="-f -n -v -q -h --follow --lines --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +395,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -356,7 +407,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__restart)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +419,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -378,7 +433,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__serve)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +445,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -400,7 +459,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__start)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,6 +471,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -422,7 +485,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__status)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +497,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -444,7 +511,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__agent__subcmd__stop)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +525,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -466,7 +537,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__doctor)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +551,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,7 +563,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +617,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -550,7 +629,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__generate)
-            opts="-v -q -h --completions --man --config --backend --verbose --quiet --help"
+            opts="-v -q -h --completions --man --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +651,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -580,7 +663,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__guest)
-            opts="-v -q -h --config --backend --verbose --quiet --help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +677,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -602,7 +689,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec languages pool agent doctor guest generate help"
+            opts="run exec languages pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -853,6 +940,62 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__profile)
+            opts="list show check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__profile__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -868,7 +1011,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__languages)
-            opts="-v -q -h --json --config --backend --verbose --quiet --help"
+            opts="-v -q -h --json --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -880,6 +1023,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -890,7 +1037,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool)
-            opts="-v -q -h --config --backend --verbose --quiet --help up stats down help"
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help up stats down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -904,6 +1051,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -912,7 +1063,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__down)
-            opts="-v -q -h --force --config --backend --verbose --quiet --help"
+            opts="-v -q -h --force --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +1075,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1004,7 +1159,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__stats)
-            opts="-w -v -q -h --json --format --watch --interval --count --config --backend --verbose --quiet --help"
+            opts="-w -v -q -h --json --format --watch --interval --count --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1030,6 +1185,10 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1038,7 +1197,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__pool__subcmd__up)
-            opts="-l -v -q -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --verbose --quiet --help"
+            opts="-l -v -q -h --lang --warm --min --max --idle-timeout --acquisition-timeout --health-check-interval --max-lifetime --max-uses --exhaustion --prewarm --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1100,6 +1259,184 @@ _sbx() {
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help list show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__check)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help)
+            opts="list show check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__list)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__profile__subcmd__show)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1108,7 +1445,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1160,6 +1497,10 @@ _sbx() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -20,6 +20,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -34,6 +35,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -41,7 +43,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;run'= {
             cand -l 'Language, when the file extension does not say (`sbx languages`)'
             cand --lang 'Language, when the file extension does not say (`sbx languages`)'
-            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]'
+            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile''s timeout, else `[run] timeout` of the config, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand -w 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
@@ -51,6 +53,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -62,9 +65,9 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --help 'Print help'
         }
         &'sbx;exec'= {
-            cand -l 'Language of the snippet (`sbx languages` lists them)'
-            cand --lang 'Language of the snippet (`sbx languages` lists them)'
-            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]'
+            cand -l 'Language of the snippet (`sbx languages` lists them) [default: the profile''s]'
+            cand --lang 'Language of the snippet (`sbx languages` lists them) [default: the profile''s]'
+            cand --timeout 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile''s timeout, else `[run] timeout` of the config, else 60s]'
             cand -e 'Set an environment variable for the program (repeatable)'
             cand --env 'Set an environment variable for the program (repeatable)'
             cand -w 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute'
@@ -74,6 +77,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -87,6 +91,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;languages'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -98,6 +103,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -110,8 +116,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sbx;pool;up'= {
-            cand -l 'Language of the pool'
-            cand --lang 'Language of the pool'
+            cand -l 'Language of the pool [default: the profile''s, else python]'
+            cand --lang 'Language of the pool [default: the profile''s, else python]'
             cand --warm 'Containers to have warm when this returns [default: the pool''s min_size, at least 1]'
             cand --min 'Containers kept warm [config: min_size]'
             cand --max 'Never more containers than this [config: max_size]'
@@ -124,6 +130,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -137,6 +144,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --count 'Stop after this many snapshots with --watch'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table (same as --format json)'
             cand -w 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
             cand --watch 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
@@ -150,6 +158,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --force 'Cancel busy runs instead of waiting for them'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -175,6 +184,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -192,6 +202,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -202,6 +213,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -212,6 +224,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;restart'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -222,6 +235,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -234,6 +248,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --lines 'Print only the last N lines'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -f 'Keep printing new lines as the agent writes them (across rotation)'
             cand --follow 'Keep printing new lines as the agent writes them (across rotation)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -246,6 +261,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -279,6 +295,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -286,9 +303,72 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'sbx;profile'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;profile;list'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;show'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;check'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;profile;help'= {
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;profile;help;list'= {
+        }
+        &'sbx;profile;help;show'= {
+        }
+        &'sbx;profile;help;check'= {
+        }
+        &'sbx;profile;help;help'= {
+        }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -301,6 +381,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -315,6 +396,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
+            cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -357,6 +439,17 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;agent;serve'= {
         }
         &'sbx;help;doctor'= {
+        }
+        &'sbx;help;profile'= {
+            cand list 'The profiles defined in the config file'
+            cand show 'A profile''s effective settings (defaults filled in), as TOML'
+            cand check 'Validate a config file without starting anything (exit 1 if invalid)'
+        }
+        &'sbx;help;profile;list'= {
+        }
+        &'sbx;help;profile;show'= {
+        }
+        &'sbx;help;profile;check'= {
         }
         &'sbx;help;guest'= {
         }

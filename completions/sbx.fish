@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n config= backend= v/verbose q/quiet h/help V/version
+    string join \n config= backend= profile= v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -28,6 +28,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Configuration file [
 complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_needs_command" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -38,11 +39,12 @@ complete -c sbx -n "__fish_sbx_needs_command" -f -a "languages" -d 'List the lan
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "profile" -d 'List, show and check the config file\'s profiles'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s l -l lang -d 'Language, when the file extension does not say (`sbx languages`)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile\'s timeout, else `[run] timeout` of the config, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
@@ -52,13 +54,14 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (`sbx languages` lists them)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: `[run] timeout` of the config, else 60s]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -s l -l lang -d 'Language of the snippet (`sbx languages` lists them) [default: the profile\'s]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l timeout -d 'Kill the run (build included) after this long, e.g. 500ms, 30s, 2m; exit code 124 [default: the profile\'s timeout, else `[run] timeout` of the config, else 60s]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s e -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
@@ -68,6 +71,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuratio
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -77,6 +81,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand languages" -l config -d 'Configu
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l json -d 'Print JSON instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -85,6 +90,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcom
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s h -l help -d 'Print help'
@@ -92,7 +98,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcom
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "stats" -d 'Show each pool\'s size, states, runs and latencies'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool' -r
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s l -l lang -d 'Language of the pool [default: the profile\'s, else python]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l warm -d 'Containers to have warm when this returns [default: the pool\'s min_size, at least 1]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l min -d 'Containers kept warm [config: min_size]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l max -d 'Never more containers than this [config: max_size]' -r
@@ -108,6 +114,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
@@ -120,6 +127,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON instead of a table (same as --format json)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s w -l watch -d 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -129,6 +137,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l force -d 'Cancel busy runs instead of waiting for them'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -141,6 +150,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subco
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s h -l help -d 'Print help'
@@ -155,6 +165,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
@@ -162,6 +173,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
@@ -169,6 +181,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
@@ -176,6 +189,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
@@ -184,6 +198,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep printing new lines as the agent writes them (across rotation)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -192,6 +207,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
@@ -206,13 +222,55 @@ complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l config -d 'Configurat
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s h -l help -d 'Print help'
@@ -222,18 +280,20 @@ complete -c sbx -n "__fish_sbx_using_subcommand generate" -l config -d 'Configur
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states, runs and latencies'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
@@ -243,3 +303,6 @@ complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Show the agent\'s pid, version, uptime, socket, engine and pools; exit 1 if it is not running'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "logs" -d 'Print the agent\'s log'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'The profiles defined in the config file'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'

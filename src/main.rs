@@ -8,6 +8,7 @@ mod config;
 mod exit;
 mod guest;
 mod lang;
+mod libraries;
 mod paths;
 mod pool;
 mod protocol;
@@ -28,6 +29,7 @@ fn main() {
         // environment. Sound here: no other thread exists yet.
         unsafe { std::env::set_var(backend::BACKEND_ENV, backend) };
     }
+    config::select_profile(cli.profile.clone());
     verbose::set(cli.verbose);
     verbose::set_quiet(cli.quiet);
     let streams_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
@@ -86,6 +88,7 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
             Command::Pool(args) => cli::pool::execute(args, config).await,
             Command::Agent(args) => cli::agent::execute(args).await,
             Command::Doctor(args) => cli::doctor::execute(args, config).await,
+            Command::Profile(args) => cli::profile::execute(args, config),
             Command::Guest | Command::Generate(_) => unreachable!("dispatched in main"),
         }
     });

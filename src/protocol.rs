@@ -37,8 +37,9 @@
 //!    frames, then (when the run asked for its output directory) one
 //!    `Response::OutFile` per chunk of each file the program left there, and
 //!    ends with `Response::Exit` (or `Response::Error`). `PoolUp` gets any
-//!    number of `Response::Progress` before its `Done`; other requests get a
-//!    single reply.
+//!    number of `Response::Build` (while the pool's libraries are installed
+//!    into its image) and `Response::Progress` before its `Done`; other
+//!    requests get a single reply.
 //!
 //! File contents inside JSON messages (`RunRequest::files`,
 //! `Response::OutFile`) are base64 strings: JSON cannot carry arbitrary bytes,
@@ -279,12 +280,50 @@ pub struct PoolSpec {
     /// Create `min_size` containers as soon as the pool exists (otherwise
     /// from its first run on).
     pub prewarm: bool,
+    /// What a config profile adds (empty for the built-in defaults).
+    #[serde(default)]
+    pub profile: ProfileSpec,
 }
 
 impl PoolSpec {
+    /// The language for the default profile, else the profile's pool name.
     pub fn name(&self) -> String {
-        self.lang.clone()
+        if self.profile.name.is_empty() {
+            self.lang.clone()
+        } else {
+            self.profile.name.clone()
+        }
     }
+
+    /// Pools with the same identity but another `config_hash` were made
+    /// from an older version of the config file.
+    pub fn same_identity(&self, other: &PoolSpec) -> bool {
+        self.backend == other.backend && self.lang == other.lang && self.name() == other.name()
+    }
+}
+
+/// The part of a pool that comes from a `[profiles.NAME]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProfileSpec {
+    /// Pool name: the profile's (with `-LANG` when the profile fixes no
+    /// language); empty for the default profile, whose pools are named by
+    /// language.
+    pub name: String,
+    /// Hash of the profile's settings as the config file has them.
+    pub config_hash: String,
+    /// Installed once into a derived image the pool's containers run.
+    pub libraries: Vec<String>,
+    pub limits: crate::config::Limits,
+    /// `none` or `bridge`.
+    pub network: String,
+    /// Most bytes of output a run may produce (enforced by the run path).
+    pub output_limit: Option<u64>,
+    /// CA bundle (host path, read by the agent) the library install trusts.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// Environment of the library install only.
+    pub build_env: Vec<(String, String)>,
+    /// Network of the library install: `bridge` (default) or `host`.
+    pub build_network: Option<String>,
 }
 
 /// What a run gets when every container of its pool is busy.
@@ -396,6 +435,9 @@ pub enum Request {
     /// remove every container and stop the agent.
     PoolDrain {
         force: bool,
+        /// Only this profile's pools; the agent keeps running.
+        #[serde(default)]
+        profile: Option<String>,
     },
     Status,
     /// Stop the agent: it stops taking clients and gives up its socket at
@@ -465,6 +507,12 @@ pub enum Response {
     },
     Done {
         message: String,
+    },
+    /// `PoolUp` building the pool's image with its libraries: a step of
+    /// sbx's own, or (`output`) a line of the installer's output.
+    Build {
+        message: String,
+        output: bool,
     },
     /// `PoolUp` in progress: `ready` of `target` containers are warm.
     Progress {

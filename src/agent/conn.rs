@@ -167,7 +167,11 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             super::pools::stats(agent, &mut w).await
         }
         Request::PoolDown => super::pools::down(agent, &mut w).await,
-        Request::PoolDrain { force } => super::pools::drain(agent, force, &mut w).await,
+        Request::PoolDrain {
+            force,
+            profile: Some(name),
+        } => super::pools::drain_profile(agent, force, &name, &mut w).await,
+        Request::PoolDrain { force, .. } => super::pools::drain(agent, force, &mut w).await,
         Request::Status => super::status::handle(agent, &mut w).await,
         Request::Stop { wait, .. } => super::stop::handle(agent, wait, &mut w).await,
         Request::Hello { .. } | Request::StdinEof => {

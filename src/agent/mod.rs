@@ -66,6 +66,9 @@ pub struct Agent {
     released: watch::Sender<bool>,
     /// Everything is removed: how many containers that took.
     finished: watch::Sender<Option<usize>>,
+    /// One library build per derived image at a time: a second pool or run
+    /// asking for it waits, then finds it built.
+    builds: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The agent's own settings, read from the environment at start-up (a bad
@@ -166,17 +169,115 @@ impl Agent {
 
     /// The pool for `spec`, created on first use with its maintenance
     /// running (and, with prewarm, filling to `min_size` in the background).
+    ///
+    /// A pool of the same name made from an older version of the config
+    /// file (another `config_hash`) is retired here: it leaves the map at
+    /// once, so nothing new goes to it, and drains in the background, so
+    /// runs already on its containers finish there.
     pub fn pool(self: &Arc<Self>, spec: &PoolSpec) -> Arc<Pool> {
+        self.pool_with_image(spec, spec.image.clone())
+    }
+
+    /// [`Agent::pool`] whose containers run `image` (a derived image with
+    /// the profile's libraries) instead of the spec's base image.
+    pub fn pool_with_image(self: &Arc<Self>, spec: &PoolSpec, image: String) -> Arc<Pool> {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = pools.get(spec) {
             return p.clone();
         }
+        let stale: Vec<PoolSpec> = pools
+            .keys()
+            .filter(|k| k.same_identity(spec) && k.profile.config_hash != spec.profile.config_hash)
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some(old) = pools.remove(&key) {
+                eprintln!(
+                    "sbx agent: the config of pool `{}` changed; draining its old containers",
+                    key.name()
+                );
+                tokio::spawn(async move {
+                    let n = old.drain(false).await;
+                    eprintln!(
+                        "sbx agent: old pool `{}` drained ({n} container(s) removed)",
+                        old.spec.name()
+                    );
+                });
+            }
+        }
         let mut labels = self.base_labels();
         labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
         labels.push((LABEL_POOL.into(), spec.name()));
-        let pool = Pool::start(spec.clone(), self.backend.clone(), labels);
+        let mut pool_spec = spec.clone();
+        pool_spec.image = image;
+        let pool = Pool::start(pool_spec, self.backend.clone(), labels);
         pools.insert(spec.clone(), pool.clone());
         pool
+    }
+
+    /// The pool for `spec` with its image prepared first: a profile's
+    /// libraries are built into a derived image once (build progress goes
+    /// to `events`), or the existing image reused. A failed build fails
+    /// here, before any container exists.
+    pub async fn pool_prepared(
+        self: &Arc<Self>,
+        spec: &PoolSpec,
+        events: tokio::sync::mpsc::UnboundedSender<crate::libraries::BuildEvent>,
+    ) -> Result<Arc<Pool>, crate::backend::BackendError> {
+        let existing = {
+            let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+            pools.get(spec).cloned()
+        };
+        if let Some(p) = existing {
+            return Ok(p);
+        }
+        if spec.profile.libraries.is_empty() {
+            return Ok(self.pool(spec));
+        }
+        let ca_bundle = match &spec.profile.ca_bundle {
+            None => None,
+            Some(path) => Some(tokio::fs::read(path).await.map_err(|e| {
+                crate::backend::BackendError::Engine {
+                    action: format!(
+                        "read the CA bundle {} for the library install",
+                        path.display()
+                    ),
+                    reason: format!("{e}; fix ca_bundle in the profile's [build] table"),
+                }
+            })?),
+        };
+        let build = crate::libraries::ImageBuild {
+            base: spec.image.clone(),
+            lang: spec.lang.clone(),
+            libraries: spec.profile.libraries.clone(),
+            ca_bundle,
+            env: spec.profile.build_env.clone(),
+            network: spec.profile.build_network.clone(),
+            pool: spec.name(),
+        };
+        let key = format!(
+            "{}\0{}\0{}",
+            build.base,
+            build.lang,
+            build.libraries.join("\0")
+        );
+        let lock = {
+            let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+            builds.entry(key).or_default().clone()
+        };
+        let image = {
+            let _one_at_a_time = lock.lock().await;
+            self.backend.prepare_image(&build, events).await?
+        };
+        Ok(self.pool_with_image(spec, image))
+    }
+
+    /// Remove the pools whose spec matches `which` from the agent and hand
+    /// them over (to be drained).
+    pub fn take_pools(&self, which: impl Fn(&PoolSpec) -> bool) -> Vec<Arc<Pool>> {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<PoolSpec> = pools.keys().filter(|k| which(k)).cloned().collect();
+        keys.iter().filter_map(|k| pools.remove(k)).collect()
     }
 
     /// A client that asks for another engine than the one this agent drives
@@ -420,6 +521,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
         stop,
         released: watch::channel(false).0,
         finished: watch::channel(None).0,
+        builds: Mutex::new(HashMap::new()),
     });
 
     reap_predecessors(&agent).await?;

@@ -2,6 +2,7 @@
 
 use super::Agent;
 use super::conn::{ConnWriter, reply, reply_error};
+use crate::libraries::BuildEvent;
 use crate::protocol::{ErrorKind, PoolSpec, Response};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,22 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
         reply_error(w, ErrorKind::BadRequest, e).await;
         return;
     }
-    let pool = agent.pool(&spec);
+    let (events, mut build) = tokio::sync::mpsc::unbounded_channel();
+    let prepare = agent.pool_prepared(&spec, events);
+    tokio::pin!(prepare);
+    let prepared = loop {
+        tokio::select! {
+            r = &mut prepare => break r,
+            Some(ev) = build.recv() => send_build_event(w, ev).await,
+        }
+    };
+    while let Ok(ev) = build.try_recv() {
+        send_build_event(w, ev).await;
+    }
+    let pool = match prepared {
+        Ok(p) => p,
+        Err(e) => return reply_error(w, ErrorKind::Engine, e.to_string()).await,
+    };
     let target = warm.max(spec.min_size).min(spec.max_size);
     let fill = pool.warm_up(target);
     tokio::pin!(fill);
@@ -52,6 +68,14 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
     }
 }
 
+async fn send_build_event(w: &mut ConnWriter, ev: BuildEvent) {
+    let (message, output) = match ev {
+        BuildEvent::Status(m) => (m, false),
+        BuildEvent::Output(m) => (m, true),
+    };
+    reply(w, &Response::Build { message, output }).await;
+}
+
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// `sbx pool down`: every pool stops taking runs, busy runs finish (or are
@@ -72,6 +96,31 @@ pub async fn drain(agent: Arc<Agent>, force: bool, w: &mut ConnWriter) {
     )
     .await;
     agent.request_shutdown();
+}
+
+/// `sbx pool down --profile NAME`: drain that profile's pools only; the
+/// agent and its other pools stay.
+pub async fn drain_profile(agent: Arc<Agent>, force: bool, name: &str, w: &mut ConnWriter) {
+    let prefix = format!("{name}-");
+    let pools = agent.take_pools(|s| {
+        !s.profile.name.is_empty()
+            && (s.profile.name == name || s.profile.name.starts_with(&prefix))
+    });
+    let n = pools.len();
+    let drains = pools.iter().map(|p| p.drain(force));
+    let removed: usize = futures_util::future::join_all(drains)
+        .await
+        .into_iter()
+        .sum();
+    reply(
+        w,
+        &Response::Done {
+            message: format!(
+                "profile `{name}`: removed {n} pool(s), {removed} container(s); the agent keeps running"
+            ),
+        },
+    )
+    .await;
 }
 
 pub async fn stats(agent: Arc<Agent>, w: &mut ConnWriter) {

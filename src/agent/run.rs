@@ -27,7 +27,17 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         reply_error(&mut w, ErrorKind::BadRequest, e).await;
         return;
     }
-    let pool = agent.pool(&req.pool);
+    // Build output is not shown to a run; `sbx pool up` shows it.
+    let pool = match agent
+        .pool_prepared(&req.pool, mpsc::unbounded_channel().0)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            reply_error(&mut w, ErrorKind::Engine, e.to_string()).await;
+            return;
+        }
+    };
     let asked = Instant::now();
     let mut lease = match agent.acquire_live(&pool).await {
         Ok(l) => l,

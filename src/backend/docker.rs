@@ -29,14 +29,16 @@ use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, GuestConn, GuestEvent, Sandbox, SandboxSpec,
 };
 use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
+use crate::libraries::{BuildEvent, ImageBuild};
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -162,6 +164,7 @@ impl DockerBackend {
         } else {
             (vec![GUEST_BIN.into()], vec!["guest".into()])
         };
+        let bridged = spec.network == "bridge";
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
@@ -179,12 +182,17 @@ impl DockerBackend {
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             tty: Some(false),
-            network_disabled: Some(true),
+            network_disabled: Some(!bridged),
             host_config: Some(HostConfig {
                 ulimits: Some(container_ulimits()),
                 auto_remove: Some(true),
-                network_mode: Some("none".into()),
+                network_mode: Some(if bridged { "bridge" } else { "none" }.into()),
                 init: Some(false),
+                // Swap equal to memory: no swap beyond the limit.
+                memory: spec.limits.memory.map(|m| m as i64),
+                memory_swap: spec.limits.memory.map(|m| m as i64),
+                nano_cpus: spec.limits.nano_cpus.map(|n| n as i64),
+                pids_limit: spec.limits.pids,
                 ..Default::default()
             }),
             ..Default::default()
@@ -410,6 +418,58 @@ fn guest_cannot_run(e: &BackendError) -> bool {
     }
 }
 
+/// Build output without terminal colour codes (the engine colours a
+/// step's stderr).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ params final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The engine's own lines in a build's output (not the installer's).
+fn is_engine_noise(line: &str) -> bool {
+    let l = line.trim_start();
+    l.starts_with("Step ")
+        || l.starts_with("---> ")
+        || l.starts_with("Removing intermediate container")
+        || l.starts_with("Successfully built")
+        || l.starts_with("Successfully tagged")
+}
+
+/// A failed build as one line: the installer's last error lines (where it
+/// says what went wrong), then the engine's message.
+fn installer_error(tail: &std::collections::VecDeque<String>, engine: &str) -> String {
+    let errors: Vec<&str> = tail
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| l.contains("ERR") || l.contains("rror"))
+        .collect();
+    let said: Vec<&str> = if errors.is_empty() {
+        tail.iter().map(|l| l.trim()).collect()
+    } else {
+        errors
+    };
+    let said = said[said.len().saturating_sub(3)..].join(" | ");
+    let engine = engine.trim().replace('\n', " ");
+    if said.is_empty() {
+        engine
+    } else {
+        format!("{said} (engine: {engine})")
+    }
+}
+
 /// What to do when the engine does not answer.
 fn unreachable_hint(kind: EngineKind) -> &'static str {
     match kind {
@@ -426,10 +486,128 @@ fn short_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
+impl DockerBackend {
+    /// The engine's id of `image`, pulling it once if it is missing.
+    async fn image_id(&self, image: &str) -> Result<String, BackendError> {
+        let inspect = |image: String| async move { self.docker.inspect_image(&image).await };
+        let found = match inspect(image.to_string()).await {
+            Err(e) if is_not_found(&e) => {
+                self.pull(image)
+                    .await
+                    .map_err(|reason| BackendError::ImageMissing {
+                        image: image.to_string(),
+                        reason,
+                    })?;
+                inspect(image.to_string()).await
+            }
+            other => other,
+        };
+        found
+            .map_err(|e| engine_err("inspect an image", e))?
+            .id
+            .ok_or_else(|| engine_err("inspect an image", "the engine gave no image id"))
+    }
+
+    async fn build_libraries(
+        &self,
+        build: &ImageBuild,
+        tag: &str,
+        events: &mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<(), BackendError> {
+        let failed = |reason: String| BackendError::Engine {
+            action: format!(
+                "install the libraries of pool `{}` ({})",
+                build.pool,
+                build.libraries.join(" ")
+            ),
+            reason,
+        };
+        let context = build.context().map_err(failed)?;
+        let args: HashMap<String, String> = build.env.iter().cloned().collect();
+        let mut labels: HashMap<String, String> = HashMap::new();
+        labels.insert(super::LABEL_MANAGED.into(), "true".into());
+        labels.insert(super::LABEL_OWNER.into(), crate::paths::uid().to_string());
+        labels.insert("io.sbx.base".into(), build.base.clone());
+        labels.insert("io.sbx.libraries".into(), build.libraries.join(" "));
+        let mut opts = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(&args)
+            .labels(&labels);
+        if let Some(n) = &build.network {
+            opts = opts.networkmode(n);
+        }
+        let mut stream =
+            self.docker
+                .build_image(opts.build(), None, Some(bollard::body_full(context.into())));
+        // The installer's last words are the error a failed install shows.
+        let mut tail: std::collections::VecDeque<String> = Default::default();
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Err(e) => return Err(failed(installer_error(&tail, &e.to_string()))),
+                Ok(info) => info,
+            };
+            if let Some(detail) = info.error_detail {
+                let msg = detail.message.unwrap_or_default();
+                return Err(failed(installer_error(&tail, &msg)));
+            }
+            for line in strip_ansi(&info.stream.unwrap_or_default()).lines() {
+                let line = line.trim_end();
+                if line.is_empty() {
+                    continue;
+                }
+                let _ = events.send(if line.starts_with("Step ") {
+                    BuildEvent::Status(line.to_string())
+                } else {
+                    BuildEvent::Output(line.to_string())
+                });
+                if !is_engine_noise(line) {
+                    if tail.len() == 8 {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Backend for DockerBackend {
     fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    async fn prepare_image(
+        &self,
+        build: &ImageBuild,
+        events: mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<String, BackendError> {
+        if build.libraries.is_empty() {
+            return Ok(build.base.clone());
+        }
+        let tag = build.tag(&self.image_id(&build.base).await?);
+        match self.docker.inspect_image(&tag).await {
+            Ok(_) => {
+                let _ = events.send(BuildEvent::Status(format!(
+                    "using {tag} (libraries already installed)"
+                )));
+                return Ok(tag);
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(engine_err("inspect an image", e)),
+        }
+        let _ = events.send(BuildEvent::Status(format!(
+            "building {tag}: installing {} into {}",
+            build.libraries.join(" "),
+            build.base
+        )));
+        self.build_libraries(build, &tag, &events).await?;
+        let _ = events.send(BuildEvent::Status(format!("built {tag}")));
+        Ok(tag)
     }
 
     fn describe(&self) -> String {
@@ -491,10 +669,22 @@ impl Backend for DockerBackend {
         match self.docker.remove_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            // Auto-remove already in progress.
+            // Auto-remove already in progress: done once it is gone, so a
+            // caller (`pool down`) can promise nothing is left.
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
-            }) => Ok(()),
+            }) => {
+                for _ in 0..100 {
+                    match self.docker.inspect_container(id, None).await {
+                        Err(e) if is_not_found(&e) => return Ok(()),
+                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+                Err(BackendError::Engine {
+                    action: "remove a container".into(),
+                    reason: format!("{} is still being removed after 5s", short_id(id)),
+                })
+            }
             Err(e) => Err(engine_err("remove a container", e)),
         }
     }

@@ -133,6 +133,11 @@ pub struct SandboxSpec {
     pub image: String,
     pub pool: String,
     pub labels: Vec<(String, String)>,
+    /// Memory, CPU and process limits of the container.
+    pub limits: crate::config::Limits,
+    /// `bridge` gives the container the engine's default network; anything
+    /// else (`none`, the default) none at all.
+    pub network: String,
 }
 
 pub struct Sandbox {
@@ -193,6 +198,23 @@ pub trait Backend: Send + Sync + 'static {
         _labels: &[(String, String)],
     ) -> Result<Vec<String>, BackendError> {
         Ok(Vec::new())
+    }
+
+    /// The image a pool with `build.libraries` runs: built once with the
+    /// libraries installed (see `crate::libraries`), reused when it exists.
+    /// Without libraries, the base image itself.
+    async fn prepare_image(
+        &self,
+        build: &crate::libraries::ImageBuild,
+        _events: tokio::sync::mpsc::UnboundedSender<crate::libraries::BuildEvent>,
+    ) -> Result<String, BackendError> {
+        if build.libraries.is_empty() {
+            return Ok(build.base.clone());
+        }
+        Err(BackendError::Engine {
+            action: format!("install the libraries of pool `{}`", build.pool),
+            reason: format!("the {} backend cannot build images", self.name()),
+        })
     }
 
     /// Check that the engine answers; the agent calls this periodically to

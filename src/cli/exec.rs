@@ -15,9 +15,9 @@ echo 'console.log(6*7)' | sbx exec --lang javascript\n  \
 sbx exec --lang python 'import sys; print(sys.argv[1:])' -- a b"
 )]
 pub struct ExecArgs {
-    /// Language of the snippet (`sbx languages` lists them)
+    /// Language of the snippet (`sbx languages` lists them) [default: the profile's]
     #[arg(short, long, value_name = "LANG")]
-    pub lang: String,
+    pub lang: Option<String>,
 
     /// The code; read from stdin when omitted
     #[arg(value_name = "CODE")]
@@ -32,7 +32,11 @@ pub struct ExecArgs {
 }
 
 pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i32> {
-    let lang = super::run::language(&args.lang)?;
+    let lang = match &args.lang {
+        Some(name) => super::run::language(name)?,
+        None => super::run::profile_lang(config)?
+            .ok_or_else(|| UsageError("exec needs --lang (or a profile that sets lang)".into()))?,
+    };
     let (source, forward_stdin) = match args.code {
         Some(code) => (code.into_bytes(), !args.opts.no_stdin),
         None => {

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod generate;
 pub mod languages;
 pub mod pool;
+pub mod profile;
 pub mod run;
 pub mod stats;
 
@@ -33,6 +34,11 @@ pub struct Cli {
           value_parser = ["auto", "docker", "podman"])]
     pub backend: Option<String>,
 
+    /// Config profile for run, exec and pool up/stats/down [default: the
+    /// `default` profile, else built-in defaults]
+    #[arg(long, global = true, env = "SBX_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Say on stderr what sbx itself does: agent, socket, spawn, handshake
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -54,6 +60,7 @@ pub enum Command {
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
+    Profile(profile::ProfileArgs),
     /// The runner inside each container (started by the agent, not by hand)
     #[command(hide = true)]
     Guest,
@@ -66,7 +73,8 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct RunOptions {
     /// Kill the run (build included) after this long, e.g. 500ms, 30s, 2m;
-    /// exit code 124 [default: `[run] timeout` of the config, else 60s]
+    /// exit code 124 [default: the profile's timeout, else `[run] timeout`
+    /// of the config, else 60s]
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
 

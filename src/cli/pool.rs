@@ -3,6 +3,7 @@
 use crate::UsageError;
 use crate::client::{Client, ClientError};
 use crate::config::{Config, PoolConfig, parse_limit_count, parse_limit_duration};
+use crate::protocol::PoolStats;
 use crate::protocol::{Exhaustion, Request, Response};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,9 +31,9 @@ Examples:
   sbx pool up --lang javascript --warm 3
   sbx pool up --min 4 --max 8 --exhaustion temporary --idle-timeout 10m")]
     Up {
-        /// Language of the pool
-        #[arg(short, long, default_value = "python", value_name = "LANG")]
-        lang: String,
+        /// Language of the pool [default: the profile's, else python]
+        #[arg(short, long, value_name = "LANG")]
+        lang: Option<String>,
         /// Containers to have warm when this returns [default: the pool's min_size, at least 1]
         #[arg(long, value_name = "N")]
         warm: Option<usize>,
@@ -136,20 +137,32 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             warm,
             options,
         } => {
-            let lang = super::run::language(&lang)?;
             let cfg = Config::load(config)?;
-            let settings = options.apply(&cfg.pool)?;
+            let lang = match lang {
+                Some(name) => super::run::language(&name)?,
+                None => cfg.selected()?.lang.unwrap_or(&crate::lang::LANGUAGES[0]),
+            };
+            let profile = cfg.profile_for(lang)?;
+            let settings = options.apply(&profile.pool)?;
+            profile.apply_backend();
             let backend = crate::backend::select_engine().map_err(crate::UsageError)?;
-            let pool = settings.spec(backend.name(), lang.name, cfg.image_for(lang));
+            let pool = profile.pool_spec(&cfg, backend.name(), lang, &settings);
             let warm = warm
                 .unwrap_or(settings.min_size.max(1))
                 .min(settings.max_size);
             let mut client = Client::connect(true).await?;
             client.send(&Request::PoolUp { pool, warm }).await?;
             let bar = progress_bar();
+            let mut building: Option<ProgressBar> = None;
             loop {
                 match client.recv_control().await? {
+                    Response::Build { message, output } => {
+                        show_build(&mut building, &message, output);
+                    }
                     Response::Progress { ready, target } => {
+                        if let Some(b) = building.take() {
+                            b.finish_and_clear();
+                        }
                         // Drawn from the first report on, never as 0/0.
                         if bar.length() != Some(target as u64) {
                             bar.set_length(target as u64);
@@ -163,6 +176,9 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                         return Ok(0);
                     }
                     Response::Error { kind, message } => {
+                        if let Some(b) = building.take() {
+                            b.abandon();
+                        }
                         bar.abandon();
                         return Err(ClientError::Agent { kind, message }.into());
                     }
@@ -170,11 +186,25 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                 }
             }
         }
-        PoolCmd::Stats(args) => super::stats::execute(args).await,
+        PoolCmd::Stats(args) => {
+            check_profile(config)?;
+            super::stats::execute(args).await
+        }
         PoolCmd::Down { force } => match Client::connect(false).await {
             Ok(mut client) => {
-                if let Response::Done { message } =
-                    client.request(&Request::PoolDrain { force }).await?
+                let profile = match crate::config::selected_profile() {
+                    Some(name) => {
+                        // Named but not defined is a typo, not "nothing to do".
+                        Config::load(config)?
+                            .profile(Some(name))
+                            .map_err(UsageError)?;
+                        Some(name.to_string())
+                    }
+                    None => None,
+                };
+                if let Response::Done { message } = client
+                    .request(&Request::PoolDrain { force, profile })
+                    .await?
                 {
                     crate::say!("{message}");
                 }
@@ -187,6 +217,61 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// A `--profile NAME` that the config file does not define is a typo, not
+/// "no pools".
+pub fn check_profile(config: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(name) = crate::config::selected_profile() {
+        Config::load(config)?
+            .profile(Some(name))
+            .map_err(UsageError)?;
+    }
+    Ok(())
+}
+
+/// With `--profile NAME`, only that profile's pools.
+pub fn of_profile(pools: Vec<PoolStats>) -> Vec<PoolStats> {
+    let Some(name) = crate::config::selected_profile() else {
+        return pools;
+    };
+    let prefix = format!("{name}-");
+    pools
+        .into_iter()
+        .filter(|p| p.name == name || p.name.starts_with(&prefix))
+        .collect()
+}
+
+/// A library build's progress: on a terminal a spinner with the current
+/// step, else one plain line per step on stderr; the installer's own output
+/// with `-v`. Nothing with `-q`.
+fn show_build(spinner: &mut Option<ProgressBar>, message: &str, output: bool) {
+    if crate::verbose::quiet() {
+        return;
+    }
+    let tty = std::io::stderr().is_terminal();
+    if output {
+        if crate::verbose::on() {
+            match spinner {
+                Some(s) => s.suspend(|| eprintln!("  {message}")),
+                None => eprintln!("  {message}"),
+            }
+        }
+        return;
+    }
+    if !tty {
+        eprintln!("sbx: {message}");
+        return;
+    }
+    let s = spinner.get_or_insert_with(|| {
+        let s = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            s.set_style(style);
+        }
+        s.enable_steady_tick(Duration::from_millis(100));
+        s
+    });
+    s.set_message(message.to_string());
 }
 
 /// A bar on a terminal's stderr; nothing at all when stderr is not one.

@@ -54,8 +54,14 @@ pub fn language(name: &str) -> Result<&'static Language, UsageError> {
 /// Most input (program plus `--file`s) one run takes: it travels in one
 /// message, base64-encoded, below the protocol's frame limit.
 const MAX_INPUT: u64 = 8 * 1024 * 1024;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_TIMEOUT: Duration = crate::config::DEFAULT_TIMEOUT;
 const DEFAULT_MAX_OUTPUT: u64 = 10 * 1024 * 1024;
+
+/// The language of the selected profile, for a program whose command line
+/// and file name do not say.
+pub fn profile_lang(config: Option<&Path>) -> anyhow::Result<Option<&'static Language>> {
+    Ok(Config::load(config)?.selected()?.lang)
+}
 
 /// Build the request for one run, stream it (or collect it for `--json`);
 /// returns the exit code.
@@ -68,8 +74,10 @@ pub async fn submit(
     forward_stdin: bool,
 ) -> anyhow::Result<i32> {
     let cfg = Config::load(config)?;
+    let profile = cfg.profile_for(lang)?;
+    profile.apply_backend();
     let backend = crate::backend::select_engine().map_err(UsageError)?;
-    let pool = cfg.pool_spec(backend.name(), lang);
+    let pool = profile.pool_spec(&cfg, backend.name(), lang, &profile.pool);
     let mut files = vec![InputFile {
         path: lang.source_name.into(),
         mode: 0o644,
@@ -113,12 +121,16 @@ pub async fn submit(
         Some(dir) => Some(OutWriter::new(dir)?),
         None => None,
     };
-    let timeout = match (opts.timeout, &cfg.run.timeout) {
+    // The command line, then the profile, then `[run]`, then built-ins.
+    let timeout = match (opts.timeout.or(profile.timeout), &cfg.run.timeout) {
         (Some(t), _) => t,
         (None, Some(t)) => crate::cli::parse_duration(t).map_err(anyhow::Error::msg)?,
         (None, None) => DEFAULT_TIMEOUT,
     };
-    let max_output = match (opts.max_output, &cfg.run.max_output) {
+    let max_output = match (
+        opts.max_output.or(profile.output_limit),
+        &cfg.run.max_output,
+    ) {
         (Some(m), _) => m,
         (None, Some(m)) => crate::cli::parse_size(m).map_err(anyhow::Error::msg)?,
         (None, None) => DEFAULT_MAX_OUTPUT,
@@ -127,6 +139,7 @@ pub async fn submit(
     let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
     argv.extend(args);
     let mut env = lang.env(cfg.cache_for(lang));
+    env.extend(profile.run_env());
     env.extend(opts.env.iter().cloned());
     let req = Request::Run(RunRequest {
         pool,
@@ -371,16 +384,24 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
     let from_stdin = args.file.as_os_str() == "-";
     let lang = match (&args.lang, from_stdin) {
         (Some(name), _) => language(name)?,
-        (None, true) => {
-            return Err(UsageError("reading the program from stdin needs --lang".into()).into());
-        }
-        (None, false) => lang::by_extension(&args.file).ok_or_else(|| {
-            UsageError(format!(
-                "cannot tell the language of {} from its extension; pass --lang ({})",
-                args.file.display(),
-                lang::names()
-            ))
-        })?,
+        (None, true) => match profile_lang(config)? {
+            Some(l) => l,
+            None => {
+                return Err(
+                    UsageError("reading the program from stdin needs --lang".into()).into(),
+                );
+            }
+        },
+        (None, false) => match lang::by_extension(&args.file) {
+            Some(l) => l,
+            None => profile_lang(config)?.ok_or_else(|| {
+                UsageError(format!(
+                    "cannot tell the language of {} from its extension; pass --lang ({})",
+                    args.file.display(),
+                    lang::names()
+                ))
+            })?,
+        },
     };
     let source = if from_stdin {
         let mut s = Vec::new();

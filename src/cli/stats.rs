@@ -100,7 +100,7 @@ pub async fn execute(args: StatsArgs) -> anyhow::Result<i32> {
 async fn fetch() -> Result<Vec<PoolStats>, ClientError> {
     match Client::connect(false).await {
         Ok(mut client) => match client.request(&Request::PoolStats).await? {
-            Response::Stats { pools } => Ok(pools),
+            Response::Stats { pools } => Ok(super::pool::of_profile(pools)),
             other => Err(ClientError::Lost(
                 format!("unexpected reply {other:?}"),
                 "the agent log".into(),

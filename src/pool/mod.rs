@@ -218,6 +218,8 @@ impl Pool {
             image: spec.image.clone(),
             pool: spec.name(),
             labels,
+            limits: spec.profile.limits,
+            network: spec.profile.network.clone(),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
@@ -880,7 +882,11 @@ impl Pool {
             name: self.spec.name(),
             id: spec_id(&self.spec),
             // Pools are per language until profiles exist.
-            profile: "default".into(),
+            profile: if self.spec.profile.name.is_empty() {
+                "default".into()
+            } else {
+                self.spec.profile.name.clone()
+            },
             backend: self.backend.name().into(),
             image: self.spec.image.clone(),
             lang: self.spec.lang.clone(),

@@ -177,6 +177,7 @@ fn spec(min: usize, max: usize) -> PoolSpec {
         max_uses: None,
         exhaustion: Exhaustion::Wait,
         prewarm: true,
+        profile: Default::default(),
     }
 }
 
