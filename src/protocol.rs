@@ -36,7 +36,9 @@
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
 //!    frames, then (when the run asked for its output directory) one
 //!    `Response::OutFile` per chunk of each file the program left there, and
-//!    ends with `Response::Exit` (or `Response::Error`). `PoolUp` gets any
+//!    ends with `Response::Exit` (or `Response::Error`). A `Run` with
+//!    `no_pool` is served the same way by a container made for it alone,
+//!    which is removed before `Exit` is sent. `PoolUp` gets any
 //!    number of `Response::Progress` before its `Done`; other requests get a
 //!    single reply.
 //!
@@ -58,7 +60,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -358,6 +360,11 @@ pub struct RunRequest {
     pub max_output: u64,
     /// Send back what the program wrote under its output directory.
     pub collect_out: bool,
+    /// Run in a container made for this run alone and removed before the
+    /// reply (`--no-pool`); `pool` then only names the image and engine,
+    /// and no pool is created or touched.
+    #[serde(default)]
+    pub no_pool: bool,
 }
 
 /// Serde adapter: bytes as a base64 string.

@@ -66,6 +66,8 @@ pub struct Agent {
     released: watch::Sender<bool>,
     /// Everything is removed: how many containers that took.
     finished: watch::Sender<Option<usize>>,
+    /// `--no-pool` runs in progress (they belong to no pool).
+    pub fresh: run::FreshRuns,
 }
 
 /// The agent's own settings, read from the environment at start-up (a bad
@@ -162,12 +164,19 @@ impl Agent {
         if let Some(p) = pools.get(spec) {
             return p.clone();
         }
-        let mut labels = self.base_labels();
-        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
-        labels.push((LABEL_POOL.into(), spec.name()));
+        let labels = self.sandbox_labels(&spec.name());
         let pool = Pool::start(spec.clone(), self.backend.clone(), labels);
         pools.insert(spec.clone(), pool.clone());
         pool
+    }
+
+    /// Labels of a container this agent creates for `pool` (a pool's
+    /// name, or what a `--no-pool` run's container is called instead).
+    pub fn sandbox_labels(&self, pool: &str) -> Vec<(String, String)> {
+        let mut labels = self.base_labels();
+        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
+        labels.push((LABEL_POOL.into(), pool.to_string()));
+        labels
     }
 
     /// A client that asks for another engine than the one this agent drives
@@ -409,6 +418,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
         stop,
         released: watch::channel(false).0,
         finished: watch::channel(None).0,
+        fresh: run::FreshRuns::new(),
     });
 
     reap_predecessors(&agent).await?;
