@@ -46,7 +46,7 @@ exec into a running container, per run: the reference without sbx).",
     after_help = "Examples:\n  \
 sbx bench                                 python, 20 runs per mode\n  \
 sbx bench --lang javascript --runs 50 -c 4\n  \
-sbx bench --modes pool --runs 500 -c 8   sustained throughput of the pool alone\n  \
+sbx bench --modes pool --runs 500 -c 8    sustained throughput of the pool alone\n  \
 sbx bench --json | jq '.modes[] | {mode, median_ms}'"
 )]
 pub struct BenchArgs {
