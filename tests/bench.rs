@@ -336,3 +336,36 @@ fn pool_down_lets_a_running_no_pool_run_finish_and_removes_its_container() {
         "pool down removed everything"
     );
 }
+
+#[test]
+fn pool_down_force_cancels_a_running_no_pool_run_and_removes_its_container() {
+    let sbx = Sbx::new("no-pool-force");
+    let label = sbx.agent_label();
+    let child = sbx.spawn(&[
+        "exec",
+        "--lang",
+        "python",
+        "--no-pool",
+        "import time; time.sleep(120); print('finished')",
+    ]);
+    assert!(
+        wait_until(Duration::from_secs(30), || !ours_in(
+            &label,
+            "python-no-pool"
+        )
+        .is_empty()),
+        "the run's container appears"
+    );
+    let started = std::time::Instant::now();
+    let down = sbx.run(&["pool", "down", "--force"], "");
+    assert!(down.status.success(), "{}", stderr(&down));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "cancelled, not waited for"
+    );
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(containers_with(&label).is_empty(), "nothing is left");
+}
