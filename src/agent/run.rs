@@ -424,3 +424,52 @@ impl FreshRuns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::timeout;
+
+    #[tokio::test]
+    async fn a_drain_waits_for_running_no_pool_runs_and_refuses_new_ones() {
+        let runs = FreshRuns::new();
+        let run = runs.enter().expect("open before a drain");
+        let drain = runs.drain(false);
+        tokio::pin!(drain);
+        assert!(
+            timeout(Duration::from_millis(50), &mut drain)
+                .await
+                .is_err(),
+            "the drain waits while a run is counted"
+        );
+        assert!(runs.enter().is_none(), "new runs are refused meanwhile");
+        drop(run);
+        timeout(Duration::from_secs(5), drain)
+            .await
+            .expect("the drain ends once the run has");
+    }
+
+    #[tokio::test]
+    async fn a_forced_drain_cancels_running_no_pool_runs() {
+        let runs = FreshRuns::new();
+        let run = runs.enter().unwrap();
+        let cancelled = runs.cancelled();
+        tokio::pin!(cancelled);
+        assert!(
+            timeout(Duration::from_millis(50), &mut cancelled)
+                .await
+                .is_err(),
+            "no cancellation without a forced drain"
+        );
+        let drain = runs.drain(true);
+        tokio::pin!(drain);
+        tokio::select! {
+            _ = &mut cancelled => {}
+            _ = &mut drain => panic!("the drain ended while a run was still counted"),
+        }
+        drop(run);
+        timeout(Duration::from_secs(5), drain)
+            .await
+            .expect("the drain ends once the cancelled run has");
+    }
+}
