@@ -430,7 +430,13 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
     bar.set_prefix("warm-up");
     let reference = if modes.contains(&Mode::Exec) {
         bar.set_message("creating the exec mode's container");
-        Some(Reference::create(lang, &pool).await?)
+        match Reference::create(lang, &pool).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(e.context("cannot create the exec mode's container"));
+            }
+        }
     } else {
         None
     };
