@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a program file in a warm sandbox')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a code snippet given as an argument or on stdin')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure warm-pool runs against a fresh container per run and the engine''s exec')
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
@@ -61,6 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
             [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
+            [CompletionResult]::new('--no-pool', '--no-pool', [CompletionResultType]::ParameterName, 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
@@ -86,12 +88,33 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
             [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
+            [CompletionResult]::new('--no-pool', '--no-pool', [CompletionResultType]::ParameterName, 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;bench' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language whose hello program is run (`sbx languages`)')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language whose hello program is run (`sbx languages`)')
+            [CompletionResult]::new('--runs', '--runs', [CompletionResultType]::ParameterName, 'Measured runs per mode')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Runs in flight at once (each mode is measured at this concurrency)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Runs in flight at once (each mode is measured at this concurrency)')
+            [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Unmeasured rounds of --concurrency runs per mode before measuring')
+            [CompletionResult]::new('--modes', '--modes', [CompletionResultType]::ParameterName, 'Modes to measure, comma-separated')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of the table (fields: see README, "sbx bench")')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'sbx;languages' {
@@ -435,6 +458,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a program file in a warm sandbox')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a code snippet given as an argument or on stdin')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure warm-pool runs against a fresh container per run and the engine''s exec')
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
@@ -449,6 +473,9 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;help;exec' {
+            break
+        }
+        'sbx;help;bench' {
             break
         }
         'sbx;help;languages' {

@@ -19,6 +19,9 @@ _sbx() {
             sbx,agent)
                 cmd="sbx__subcmd__agent"
                 ;;
+            sbx,bench)
+                cmd="sbx__subcmd__bench"
+                ;;
             sbx,doctor)
                 cmd="sbx__subcmd__doctor"
                 ;;
@@ -90,6 +93,9 @@ _sbx() {
                 ;;
             sbx__subcmd__help,agent)
                 cmd="sbx__subcmd__help__subcmd__agent"
+                ;;
+            sbx__subcmd__help,bench)
+                cmd="sbx__subcmd__help__subcmd__bench"
                 ;;
             sbx__subcmd__help,doctor)
                 cmd="sbx__subcmd__help__subcmd__doctor"
@@ -209,7 +215,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec languages pool agent doctor profile guest generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,6 +542,60 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__bench)
+            opts="-l -c -v -q -h --lang --runs --concurrency --warmup --modes --json --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lang)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warmup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --modes)
+                    COMPREPLY=($(compgen -W "pool fresh exec" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__doctor)
             opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -563,7 +623,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +749,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec languages pool agent doctor profile guest generate help"
+            opts="run exec bench languages pool agent doctor profile guest generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -789,6 +849,20 @@ _sbx() {
         sbx__subcmd__help__subcmd__agent__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1445,7 +1519,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --version 'Print version'
             cand run 'Run a program file in a warm sandbox'
             cand exec 'Run a code snippet given as an argument or on stdin'
+            cand bench 'Measure warm-pool runs against a fresh container per run and the engine''s exec'
             cand languages 'List the languages, their images and whether each image is present locally'
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
@@ -57,6 +58,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand --no-pool 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
@@ -81,12 +83,32 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
             cand --no-stdin 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+            cand --no-pool 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
             cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'sbx;bench'= {
+            cand -l 'Language whose hello program is run (`sbx languages`)'
+            cand --lang 'Language whose hello program is run (`sbx languages`)'
+            cand --runs 'Measured runs per mode'
+            cand -c 'Runs in flight at once (each mode is measured at this concurrency)'
+            cand --concurrency 'Runs in flight at once (each mode is measured at this concurrency)'
+            cand --warmup 'Unmeasured rounds of --concurrency runs per mode before measuring'
+            cand --modes 'Modes to measure, comma-separated'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --json 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'sbx;languages'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
@@ -392,6 +414,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help'= {
             cand run 'Run a program file in a warm sandbox'
             cand exec 'Run a code snippet given as an argument or on stdin'
+            cand bench 'Measure warm-pool runs against a fresh container per run and the engine''s exec'
             cand languages 'List the languages, their images and whether each image is present locally'
             cand pool 'Manage the pools of warm containers'
             cand agent 'Control the per-user background agent (normally started on demand)'
@@ -404,6 +427,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;run'= {
         }
         &'sbx;help;exec'= {
+        }
+        &'sbx;help;bench'= {
         }
         &'sbx;help;languages'= {
         }

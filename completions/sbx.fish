@@ -35,6 +35,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see m
 complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "run" -d 'Run a program file in a warm sandbox'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "bench" -d 'Measure warm-pool runs against a fresh container per run and the engine\'s exec'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
@@ -57,6 +58,7 @@ podman\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l no-pool -d 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
@@ -74,9 +76,26 @@ podman\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l no-pool -d 'Run in a fresh container made for this run and removed before sbx returns, instead of a warm one from the pool (slower: the container is created first; `sbx bench` shows by how much)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -s l -l lang -d 'Language whose hello program is run (`sbx languages`)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l runs -d 'Measured runs per mode' -r
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -s c -l concurrency -d 'Runs in flight at once (each mode is measured at this concurrency)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l warmup -d 'Unmeasured rounds of --concurrency runs per mode before measuring' -r
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l modes -d 'Modes to measure, comma-separated' -r -f -a "pool\t'A warm container from the pool (`sbx run`)'
+fresh\t'A container made and removed for each run (`sbx run --no-pool`)'
+exec\t'The engine\'s exec into a running container, per run'"
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l json -d 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -284,16 +303,17 @@ complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config 
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec languages pool agent doctor profile guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "bench" -d 'Measure warm-pool runs against a fresh container per run and the engine\'s exec'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pool agent doctor profile guest generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states, runs and latencies'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'

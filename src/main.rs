@@ -84,6 +84,7 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
         match command {
             Command::Run(args) => cli::run::execute(args, config).await,
             Command::Exec(args) => cli::exec::execute(args, config).await,
+            Command::Bench(args) => cli::bench::execute(args, config).await,
             Command::Languages(args) => cli::languages::execute(args, config).await,
             Command::Pool(args) => cli::pool::execute(args, config).await,
             Command::Agent(args) => cli::agent::execute(args).await,

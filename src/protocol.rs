@@ -36,10 +36,12 @@
 //!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
 //!    frames, then (when the run asked for its output directory) one
 //!    `Response::OutFile` per chunk of each file the program left there, and
-//!    ends with `Response::Exit` (or `Response::Error`). `PoolUp` gets any
-//!    number of `Response::Build` (while the pool's libraries are installed
-//!    into its image) and `Response::Progress` before its `Done`; other
-//!    requests get a single reply.
+//!    ends with `Response::Exit` (or `Response::Error`). A `Run` with
+//!    `no_pool` is served the same way by a container made for it alone,
+//!    which is removed before `Exit` is sent. `PoolUp` gets any number of
+//!    `Response::Build` (while the pool's libraries are installed into its
+//!    image) and `Response::Progress` before its `Done`; other requests get
+//!    a single reply.
 //!
 //! File contents inside JSON messages (`RunRequest::files`,
 //! `Response::OutFile`) are base64 strings: JSON cannot carry arbitrary bytes,
@@ -59,7 +61,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -397,6 +399,11 @@ pub struct RunRequest {
     pub max_output: u64,
     /// Send back what the program wrote under its output directory.
     pub collect_out: bool,
+    /// Run in a container made for this run alone and removed before the
+    /// reply (`--no-pool`); `pool` then only names the image and engine,
+    /// and no pool is created or touched.
+    #[serde(default)]
+    pub no_pool: bool,
 }
 
 /// Serde adapter: bytes as a base64 string.

@@ -199,10 +199,10 @@ fn an_agent_of_an_older_protocol_drains_and_makes_way_for_a_current_one() {
     let new_pid = one_agent(&sbx);
     assert_ne!(new_pid, old_pid);
     let status = stdout(&sbx.run(&["agent", "status"], ""));
-    assert!(status.contains("protocol 3"), "{status}");
+    assert!(status.contains("protocol 4"), "{status}");
     let log = sbx.agent_log();
     assert!(
-        log.contains("of protocol 3 (sbx") && log.contains("(protocol 1) to stop"),
+        log.contains("of protocol 4 (sbx") && log.contains("(protocol 1) to stop"),
         "{log}"
     );
 
@@ -266,7 +266,7 @@ fn garbage_truncated_oversized_frames_and_vanishing_clients_cost_only_their_own_
     let sock = sbx.agent_dir().join("agent.sock");
 
     let hello = {
-        let json = br#"{"type":"hello","protocol":3,"version":"test"}"#;
+        let json = br#"{"type":"hello","protocol":4,"version":"test"}"#;
         let mut f = ((json.len() + 1) as u32).to_be_bytes().to_vec();
         f.push(0);
         f.extend_from_slice(json);

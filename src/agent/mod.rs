@@ -69,6 +69,8 @@ pub struct Agent {
     /// One library build per derived image at a time: a second pool or run
     /// asking for it waits, then finds it built.
     builds: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// `--no-pool` runs in progress (they belong to no pool).
+    pub fresh: run::FreshRuns,
 }
 
 /// The agent's own settings, read from the environment at start-up (a bad
@@ -205,9 +207,7 @@ impl Agent {
                 });
             }
         }
-        let mut labels = self.base_labels();
-        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
-        labels.push((LABEL_POOL.into(), spec.name()));
+        let labels = self.sandbox_labels(&spec.name());
         let mut pool_spec = spec.clone();
         pool_spec.image = image;
         let pool = Pool::start(pool_spec, self.backend.clone(), labels);
@@ -278,6 +278,15 @@ impl Agent {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         let keys: Vec<PoolSpec> = pools.keys().filter(|k| which(k)).cloned().collect();
         keys.iter().filter_map(|k| pools.remove(k)).collect()
+    }
+
+    /// Labels of a container this agent creates for `pool` (a pool's
+    /// name, or what a `--no-pool` run's container is called instead).
+    pub fn sandbox_labels(&self, pool: &str) -> Vec<(String, String)> {
+        let mut labels = self.base_labels();
+        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
+        labels.push((LABEL_POOL.into(), pool.to_string()));
+        labels
     }
 
     /// A client that asks for another engine than the one this agent drives
@@ -522,6 +531,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
         released: watch::channel(false).0,
         finished: watch::channel(None).0,
         builds: Mutex::new(HashMap::new()),
+        fresh: run::FreshRuns::new(),
     });
 
     reap_predecessors(&agent).await?;

@@ -83,10 +83,12 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 pub async fn drain(agent: Arc<Agent>, force: bool, w: &mut ConnWriter) {
     let pools = agent.all_pools();
     let drains = pools.iter().map(|p| p.drain(force));
-    let drained: usize = futures_util::future::join_all(drains)
-        .await
-        .into_iter()
-        .sum();
+    // `--no-pool` runs are busy runs too; their containers go with them.
+    let (drained, ()) = tokio::join!(
+        futures_util::future::join_all(drains),
+        agent.fresh.drain(force)
+    );
+    let drained: usize = drained.into_iter().sum();
     let removed = drained + agent.remove_everything().await;
     reply(
         w,

@@ -1,16 +1,20 @@
-//! `Run`: lease a warm sandbox, relay the program's streams, give it back.
+//! `Run`: lease a warm sandbox, relay the program's streams, give it back;
+//! or, for a `no_pool` run, make a container for the run alone and remove
+//! it before answering.
 
 use super::Agent;
 use super::conn::{ConnReader, ConnWriter, reply, reply_error};
-use crate::backend::GuestEvent;
+use crate::backend::{GuestConn, GuestEvent, Sandbox, SandboxSpec};
 use crate::guest::wire::{FromGuest, GuestExit, RunSpec, ToGuest};
 use crate::pool::PoolError;
 use crate::protocol::{
     ErrorKind, Frame, Kind, Request, Response, RunExit, RunRequest, read_frame, write_frame,
 };
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// What the client sends while its program runs.
 enum ClientInput {
@@ -22,10 +26,17 @@ enum ClientInput {
 /// gives up on the container altogether.
 const GUEST_GRACE: Duration = Duration::from_secs(15);
 
-pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w: ConnWriter) {
+/// How long a forced drain waits for cancelled `no_pool` runs to end before
+/// their containers are removed regardless.
+const FRESH_FORCE_GRACE: Duration = Duration::from_secs(10);
+
+pub async fn handle(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWriter) {
     if let Err(e) = agent.check_backend(&req.pool) {
         reply_error(&mut w, ErrorKind::BadRequest, e).await;
         return;
+    }
+    if req.no_pool {
+        return fresh(agent, req, r, w).await;
     }
     // Build output is not shown to a run; `sbx pool up` shows it.
     let pool = match agent
@@ -51,7 +62,157 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
             return;
         }
     };
+    let wait_ms = asked.elapsed().as_millis() as u64;
+    let mut cancel = lease.cancel_signal();
+    let container = short(&lease.sandbox().id);
+    let relayed = relay(
+        &mut lease.sandbox().guest,
+        &req,
+        r,
+        &mut w,
+        cancel.cancelled(),
+    )
+    .await;
 
+    match relayed.outcome {
+        Ok(exit) => {
+            lease.record_run(Duration::from_millis(relayed.duration_ms), exit.timed_out);
+            // From here the container is only cleaning up: a run arriving
+            // meanwhile waits for it rather than creating a new one.
+            lease.finishing();
+            // The guest sends Ready right after Exit, its clean-up done:
+            // release first, so that when the client has its answer the
+            // container is already idle for the next run.
+            let guest = &mut lease.sandbox().guest;
+            let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
+                eprintln!("sbx agent: guest did not finish cleaning up: {e}");
+                false
+            });
+            lease.release(clean);
+            if relayed.client_open {
+                let exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
+                reply(&mut w, &Response::Exit(exit)).await;
+            }
+        }
+        Err(why) => {
+            eprintln!("sbx agent: {why}");
+            if relayed.client_open {
+                reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
+            }
+            // Dropping the lease unreleased recycles the container.
+        }
+    }
+}
+
+/// A `no_pool` run: a container of the run's image made for it alone, the
+/// same relay as a pooled run, and the container removed before the answer
+/// (like `docker run --rm`: nothing is left when the client returns, and
+/// `sbx bench` measures the whole cost). No pool is created or touched.
+async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWriter) {
+    let Some(_tracked) = agent.fresh.enter() else {
+        reply_error(
+            &mut w,
+            ErrorKind::ShuttingDown,
+            "the agent is shutting its pools down; retry once it is back",
+        )
+        .await;
+        return;
+    };
+    let asked = Instant::now();
+    let name = format!("{}-no-pool", req.pool.name());
+    let spec = SandboxSpec {
+        image: req.pool.image.clone(),
+        labels: agent.sandbox_labels(&name),
+        pool: name,
+        limits: req.pool.profile.limits,
+        network: req.pool.profile.network.clone(),
+    };
+    let mut sandbox = match agent.backend.create(&spec).await {
+        Ok(sb) => Removed::new(agent.clone(), sb),
+        Err(e) => {
+            // As for pooled runs: an engine that went away says so.
+            let e = match agent.backend.ping().await {
+                Err(unreachable) => unreachable,
+                Ok(()) => e,
+            };
+            reply_error(&mut w, ErrorKind::Engine, e.to_string()).await;
+            return;
+        }
+    };
+    let wait_ms = asked.elapsed().as_millis() as u64;
+    let container = short(&sandbox.get().id);
+    let cancel = agent.fresh.cancelled();
+    let relayed = relay(&mut sandbox.get().guest, &req, r, &mut w, cancel).await;
+    sandbox.remove().await;
+    match relayed.outcome {
+        Ok(exit) if relayed.client_open => {
+            let mut exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
+            exit.pool = String::new();
+            reply(&mut w, &Response::Exit(exit)).await;
+        }
+        Ok(_) => {}
+        Err(why) => {
+            eprintln!("sbx agent: {why}");
+            if relayed.client_open {
+                reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
+            }
+        }
+    }
+}
+
+fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+fn run_exit(
+    exit: GuestExit,
+    duration_ms: u64,
+    wait_ms: u64,
+    container: String,
+    req: &RunRequest,
+) -> RunExit {
+    let GuestExit {
+        code,
+        timed_out,
+        build_failed,
+        stdout_truncated,
+        stderr_truncated,
+    } = exit;
+    RunExit {
+        code,
+        timed_out,
+        build_failed,
+        stdout_truncated,
+        stderr_truncated,
+        duration_ms,
+        wait_ms,
+        container,
+        image: req.pool.image.clone(),
+        pool: req.pool.name(),
+    }
+}
+
+/// How a relayed run ended.
+struct Relayed {
+    /// The guest's report, or why the container failed.
+    outcome: Result<GuestExit, String>,
+    /// The client is still there to be told (it did not go away, and no
+    /// cancellation already answered it).
+    client_open: bool,
+    /// From handing the program to the guest until its exit.
+    duration_ms: u64,
+}
+
+/// Hand the run to the guest and relay: the program's output to the client
+/// as it comes, the client's stdin to the program, a client that goes away
+/// or `cancel` resolving (pool drain, agent stop) as a cancellation.
+async fn relay(
+    guest: &mut GuestConn,
+    req: &RunRequest,
+    mut r: ConnReader,
+    w: &mut ConnWriter,
+    cancel: impl Future<Output = ()>,
+) -> Relayed {
     // Read the client on a task of its own so that waiting for it never
     // delays the program's output, and its disconnect is noticed at once.
     let (input_tx, mut input_rx) = mpsc::channel::<ClientInput>(16);
@@ -76,32 +237,27 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
     });
 
     let started = Instant::now();
-    let mut cancel = lease.cancel_signal();
-    let mut cancelled = false;
-    let wait_ms = started.duration_since(asked).as_millis() as u64;
-    let container: String = lease.sandbox().id.chars().take(12).collect();
-    let guest = &mut lease.sandbox().guest;
     let run = ToGuest::Run(RunSpec {
-        build: req.build,
-        argv: req.argv,
-        files: req.files,
-        env: req.env,
-        workdir: req.workdir,
+        build: req.build.clone(),
+        argv: req.argv.clone(),
+        files: req.files.clone(),
+        env: req.env.clone(),
+        workdir: req.workdir.clone(),
         timeout_ms: req.timeout_ms,
         max_output: req.max_output,
         collect_out: req.collect_out,
     });
     if let Err(e) = guest.send(&run).await {
         reader.abort();
-        reply_error(
-            &mut w,
-            ErrorKind::Engine,
-            format!("lost the container before the run started: {e}; retry"),
-        )
-        .await;
-        return; // lease dropped unreleased: the container is recycled
+        return Relayed {
+            outcome: Err(format!("lost the container before the run started: {e}")),
+            client_open: true,
+            duration_ms: 0,
+        };
     }
 
+    tokio::pin!(cancel);
+    let mut cancelled = false;
     let deadline = tokio::time::sleep(Duration::from_millis(req.timeout_ms) + GUEST_GRACE);
     tokio::pin!(deadline);
     let mut client_open = true;
@@ -110,19 +266,19 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         tokio::select! {
             ev = guest.next() => match ev {
                 GuestEvent::Stdout(b) => {
-                    if client_open && write_frame(&mut w, &Frame::data(Kind::Stdout, b)).await.is_err() {
+                    if client_open && write_frame(w, &Frame::data(Kind::Stdout, b)).await.is_err() {
                         client_open = false;
                         let _ = guest.send(&ToGuest::Cancel).await;
                     }
                 }
                 GuestEvent::Stderr(b) => {
-                    if client_open && write_frame(&mut w, &Frame::data(Kind::Stderr, b)).await.is_err() {
+                    if client_open && write_frame(w, &Frame::data(Kind::Stderr, b)).await.is_err() {
                         client_open = false;
                         let _ = guest.send(&ToGuest::Cancel).await;
                     }
                 }
                 GuestEvent::Msg(FromGuest::OutFile(f)) => {
-                    if client_open && write_frame(&mut w, &Frame::control(&Response::OutFile(f))).await.is_err() {
+                    if client_open && write_frame(w, &Frame::control(&Response::OutFile(f))).await.is_err() {
                         client_open = false;
                     }
                 }
@@ -152,15 +308,15 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                 }
             },
             // `sbx pool down --force`, agent stop or a signal: stop the program;
-            // the guest still reports its exit, and the closed pool then
-            // removes the container.
-            _ = cancel.cancelled(), if !cancelled => {
+            // the guest still reports its exit, and the container is then
+            // removed (a closed pool's, or a no-pool run's).
+            _ = &mut cancel, if !cancelled => {
                 cancelled = true;
                 let _ = guest.send(&ToGuest::Cancel).await;
                 if client_open {
                     client_open = false;
                     reply_error(
-                        &mut w,
+                        w,
                         ErrorKind::ShuttingDown,
                         "the run was cancelled because the agent is shutting its pools down (`sbx pool down --force`, `sbx agent stop` or a signal); run it again",
                     )
@@ -171,52 +327,162 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         }
     };
     reader.abort();
+    Relayed {
+        outcome,
+        client_open,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
 
-    match outcome {
-        Ok(exit) => {
-            let duration_ms = started.elapsed().as_millis() as u64;
-            lease.record_run(Duration::from_millis(duration_ms), exit.timed_out);
-            // From here the container is only cleaning up: a run arriving
-            // meanwhile waits for it rather than creating a new one.
-            lease.finishing();
-            // The guest sends Ready right after Exit, its clean-up done:
-            // release first, so that when the client has its answer the
-            // container is already idle for the next run.
-            let guest = &mut lease.sandbox().guest;
-            let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
-                eprintln!("sbx agent: guest did not finish cleaning up: {e}");
-                false
+/// A `no_pool` run's container: removed by [`Removed::remove`] before the
+/// run is answered, or — if the handler ends any other way — in the
+/// background when dropped, so it is never left behind.
+struct Removed {
+    agent: Arc<Agent>,
+    sandbox: Option<Sandbox>,
+}
+
+impl Removed {
+    fn new(agent: Arc<Agent>, sandbox: Sandbox) -> Removed {
+        Removed {
+            agent,
+            sandbox: Some(sandbox),
+        }
+    }
+
+    fn get(&mut self) -> &mut Sandbox {
+        self.sandbox.as_mut().expect("present until removed")
+    }
+
+    async fn remove(mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            // Removed while its guest stream is still open: once the stream
+            // closes, the guest exits and auto-remove starts, and a removal
+            // racing that reports success before the container is gone.
+            if let Err(e) = self.agent.backend.destroy(&sb.id).await {
+                eprintln!("sbx agent: cannot remove container {}: {e}", short(&sb.id));
+            }
+        }
+    }
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            let backend = self.agent.backend.clone();
+            tokio::spawn(async move {
+                if let Err(e) = backend.destroy(&sb.id).await {
+                    eprintln!("sbx agent: cannot remove container {}: {e}", short(&sb.id));
+                }
+                drop(sb);
             });
-            lease.release(clean);
-            if client_open {
-                let GuestExit {
-                    code,
-                    timed_out,
-                    build_failed,
-                    stdout_truncated,
-                    stderr_truncated,
-                } = exit;
-                let exit = RunExit {
-                    code,
-                    timed_out,
-                    build_failed,
-                    stdout_truncated,
-                    stderr_truncated,
-                    duration_ms,
-                    wait_ms,
-                    container,
-                    image: req.pool.image.clone(),
-                    pool: req.pool.name(),
-                };
-                reply(&mut w, &Response::Exit(exit)).await;
-            }
         }
-        Err(why) => {
-            eprintln!("sbx agent: {why}");
-            if client_open {
-                reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
-            }
-            // Dropping the lease unreleased recycles the container.
+    }
+}
+
+/// The `no_pool` runs in progress, so that `sbx pool down` lets them
+/// finish (or cancels them with `--force`) like the pools' busy runs.
+pub struct FreshRuns {
+    running: watch::Sender<usize>,
+    closed: AtomicBool,
+    cancel: watch::Sender<bool>,
+}
+
+/// Counts one `no_pool` run while it lives.
+pub struct FreshRun<'a>(&'a FreshRuns);
+
+impl Drop for FreshRun<'_> {
+    fn drop(&mut self) {
+        self.0.running.send_modify(|n| *n -= 1);
+    }
+}
+
+impl FreshRuns {
+    pub fn new() -> FreshRuns {
+        FreshRuns {
+            running: watch::Sender::new(0),
+            closed: AtomicBool::new(false),
+            cancel: watch::Sender::new(false),
         }
+    }
+
+    /// Count a new run; `None` once a drain has begun.
+    fn enter(&self) -> Option<FreshRun<'_>> {
+        self.running.send_modify(|n| *n += 1);
+        let run = FreshRun(self);
+        (!self.closed.load(Ordering::SeqCst)).then_some(run)
+    }
+
+    /// Resolves when running `no_pool` runs must stop.
+    fn cancelled(&self) -> impl Future<Output = ()> + use<> {
+        let mut rx = self.cancel.subscribe();
+        async move {
+            let _ = rx.wait_for(|c| *c).await;
+        }
+    }
+
+    /// Refuse new runs and wait for the running ones to end; with `force`,
+    /// cancel them first and wait only a little.
+    pub async fn drain(&self, force: bool) {
+        self.closed.store(true, Ordering::SeqCst);
+        if force {
+            self.cancel.send_replace(true);
+        }
+        let mut rx = self.running.subscribe();
+        let settled = rx.wait_for(|n| *n == 0);
+        if force {
+            let _ = tokio::time::timeout(FRESH_FORCE_GRACE, settled).await;
+        } else {
+            let _ = settled.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::timeout;
+
+    #[tokio::test]
+    async fn a_drain_waits_for_running_no_pool_runs_and_refuses_new_ones() {
+        let runs = FreshRuns::new();
+        let run = runs.enter().expect("open before a drain");
+        let drain = runs.drain(false);
+        tokio::pin!(drain);
+        assert!(
+            timeout(Duration::from_millis(50), &mut drain)
+                .await
+                .is_err(),
+            "the drain waits while a run is counted"
+        );
+        assert!(runs.enter().is_none(), "new runs are refused meanwhile");
+        drop(run);
+        timeout(Duration::from_secs(5), drain)
+            .await
+            .expect("the drain ends once the run has");
+    }
+
+    #[tokio::test]
+    async fn a_forced_drain_cancels_running_no_pool_runs() {
+        let runs = FreshRuns::new();
+        let run = runs.enter().unwrap();
+        let cancelled = runs.cancelled();
+        tokio::pin!(cancelled);
+        assert!(
+            timeout(Duration::from_millis(50), &mut cancelled)
+                .await
+                .is_err(),
+            "no cancellation without a forced drain"
+        );
+        let drain = runs.drain(true);
+        tokio::pin!(drain);
+        tokio::select! {
+            _ = &mut cancelled => {}
+            _ = &mut drain => panic!("the drain ended while a run was still counted"),
+        }
+        drop(run);
+        timeout(Duration::from_secs(5), drain)
+            .await
+            .expect("the drain ends once the cancelled run has");
     }
 }

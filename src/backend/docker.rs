@@ -26,15 +26,17 @@
 
 use super::guest_conn::decode_events;
 use super::{
-    Backend, BackendError, EVENT_BUFFER, EngineKind, GuestConn, GuestEvent, Sandbox, SandboxSpec,
+    Backend, BackendError, EVENT_BUFFER, EngineKind, ExecOutput, GuestConn, GuestEvent, Sandbox,
+    SandboxSpec,
 };
 use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
 use crate::libraries::{BuildEvent, ImageBuild};
-use crate::protocol::FrameDecoder;
+use crate::protocol::{FrameDecoder, InputFile};
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
+use bollard::exec::StartExecResults;
+use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -753,6 +755,62 @@ impl Backend for DockerBackend {
         Ok(instances)
     }
 
+    async fn upload(&self, id: &str, dir: &str, files: &[InputFile]) -> Result<(), BackendError> {
+        let tarball = files_tarball(dir, files).map_err(|e| engine_err("pack files", e))?;
+        let opts = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(opts), bollard::body_full(tarball.into()))
+            .await
+            .map_err(|e| engine_err("copy files into the container", e))
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        workdir: &str,
+    ) -> Result<ExecOutput, BackendError> {
+        let config = ExecConfig {
+            attach_stdin: Some(false),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            cmd: Some(argv.to_vec()),
+            env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            working_dir: Some(workdir.into()),
+            user: Some("0:0".into()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| engine_err("create an exec", e))?;
+        let mut out = ExecOutput::default();
+        let started = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| engine_err("start an exec", e))?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(item) = output.next().await {
+                match item.map_err(|e| engine_err("read an exec's output", e))? {
+                    LogOutput::StdOut { message } => out.stdout.extend_from_slice(&message),
+                    LogOutput::StdErr { message } => out.stderr.extend_from_slice(&message),
+                    _ => {}
+                }
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| engine_err("inspect an exec", e))?;
+        out.code = inspected.exit_code.unwrap_or(-1);
+        Ok(out)
+    }
+
     async fn ping(&self) -> Result<(), BackendError> {
         match tokio::time::timeout(Duration::from_secs(5), self.docker.ping()).await {
             Ok(Ok(_)) => Ok(()),
@@ -853,6 +911,42 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
         Ok(bytes::Bytes::from(tar.into_inner().map_err(|e| e.to_string())?))
     })
     .clone()
+}
+
+/// `files` as a tar archive rooted at `/`, placed under `dir` (which is
+/// created, like the files' parent directories).
+fn files_tarball(dir: &str, files: &[InputFile]) -> std::io::Result<Vec<u8>> {
+    let root = std::path::Path::new(dir.trim_start_matches('/'));
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut dirs = std::collections::BTreeSet::new();
+    for f in files {
+        let path = root.join(&f.path);
+        for d in path.ancestors().skip(1) {
+            if !d.as_os_str().is_empty() {
+                dirs.insert(d.to_path_buf());
+            }
+        }
+    }
+    if !root.as_os_str().is_empty() {
+        dirs.insert(root.to_path_buf());
+    }
+    // BTreeSet order puts every directory before what is inside it.
+    for d in dirs {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_cksum();
+        tar.append_data(&mut h, &d, std::io::empty())?;
+    }
+    for f in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(f.mode & 0o7777);
+        h.set_size(f.contents.len() as u64);
+        h.set_cksum();
+        tar.append_data(&mut h, root.join(&f.path), f.contents.as_slice())?;
+    }
+    tar.into_inner()
 }
 
 /// True when the ELF image has no program interpreter (PT_INTERP), i.e. it

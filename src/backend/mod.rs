@@ -11,6 +11,7 @@ mod guest_conn;
 
 pub use guest_conn::{EVENT_BUFFER, GuestConn, GuestEvent};
 
+use crate::protocol::InputFile;
 use async_trait::async_trait;
 
 /// Labels on everything sbx creates, so that any container can be traced to
@@ -221,5 +222,46 @@ pub trait Backend: Send + Sync + 'static {
     /// notice an engine that went away or came back.
     async fn ping(&self) -> Result<(), BackendError> {
         Ok(())
+    }
+
+    /// Place `files` under the directory `dir` of a sandbox's container
+    /// (created if missing), without going through its guest runner.
+    async fn upload(
+        &self,
+        _id: &str,
+        _dir: &str,
+        _files: &[InputFile],
+    ) -> Result<(), BackendError> {
+        Err(unsupported(self.name(), "upload files"))
+    }
+
+    /// Run one command in a sandbox's running container with the engine's
+    /// own per-command exec (create, start attached, inspect), and collect
+    /// its output. Runs never take this path — it costs the engine's exec
+    /// set-up on every call, which the guest runner exists to avoid; `sbx
+    /// bench` measures it as the reference the pool is compared with.
+    async fn exec(
+        &self,
+        _id: &str,
+        _argv: &[String],
+        _env: &[(String, String)],
+        _workdir: &str,
+    ) -> Result<ExecOutput, BackendError> {
+        Err(unsupported(self.name(), "exec a command"))
+    }
+}
+
+/// What [`Backend::exec`] collected.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+fn unsupported(backend: &str, action: &str) -> BackendError {
+    BackendError::Engine {
+        action: action.into(),
+        reason: format!("the {backend} backend cannot do this"),
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap), one file per command.
 
 pub mod agent;
+pub mod bench;
 pub mod doctor;
 pub mod exec;
 pub mod generate;
@@ -56,6 +57,7 @@ pub struct Cli {
 pub enum Command {
     Run(run::RunArgs),
     Exec(exec::ExecArgs),
+    Bench(bench::BenchArgs),
     Languages(languages::LanguagesArgs),
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
@@ -112,6 +114,12 @@ pub struct RunOptions {
     /// loops such as `while read f; do sbx run -n "$f"; done < list`)
     #[arg(short = 'n', long)]
     pub no_stdin: bool,
+
+    /// Run in a fresh container made for this run and removed before sbx
+    /// returns, instead of a warm one from the pool (slower: the container
+    /// is created first; `sbx bench` shows by how much)
+    #[arg(long)]
+    pub no_pool: bool,
 }
 
 /// Sizes: `65536`, `64K`/`64KiB`, `10M`/`10MiB`, `1G`/`1GiB` (powers of 1024).

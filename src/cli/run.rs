@@ -77,7 +77,6 @@ pub async fn submit(
     let profile = cfg.profile_for(lang)?;
     profile.apply_backend();
     let backend = crate::backend::select_engine().map_err(UsageError)?;
-    let pool = profile.pool_spec(&cfg, backend.name(), lang, &profile.pool);
     let mut files = vec![InputFile {
         path: lang.source_name.into(),
         mode: 0o644,
@@ -121,39 +120,19 @@ pub async fn submit(
         Some(dir) => Some(OutWriter::new(dir)?),
         None => None,
     };
-    // The command line, then the profile, then `[run]`, then built-ins.
-    let timeout = match (opts.timeout.or(profile.timeout), &cfg.run.timeout) {
-        (Some(t), _) => t,
-        (None, Some(t)) => crate::cli::parse_duration(t).map_err(anyhow::Error::msg)?,
-        (None, None) => DEFAULT_TIMEOUT,
-    };
-    let max_output = match (
-        opts.max_output.or(profile.output_limit),
-        &cfg.run.max_output,
-    ) {
-        (Some(m), _) => m,
-        (None, Some(m)) => crate::cli::parse_size(m).map_err(anyhow::Error::msg)?,
-        (None, None) => DEFAULT_MAX_OUTPUT,
-    };
-
-    let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
-    argv.extend(args);
-    let mut env = lang.env(cfg.cache_for(lang));
-    env.extend(profile.run_env());
-    env.extend(opts.env.iter().cloned());
-    let req = Request::Run(RunRequest {
-        pool,
-        files,
-        build: lang
-            .build
-            .map(|b| b.iter().map(|s| s.to_string()).collect()),
-        argv,
-        env,
-        workdir: opts.workdir.clone(),
-        timeout_ms: timeout.as_millis() as u64,
-        max_output,
-        collect_out: out.is_some(),
-    });
+    let mut run = request(&cfg, &profile, backend.name(), lang, files, args)?;
+    if let Some(t) = opts.timeout {
+        run.timeout_ms = t.as_millis() as u64;
+    }
+    if let Some(m) = opts.max_output {
+        run.max_output = m;
+    }
+    run.env.extend(opts.env.iter().cloned());
+    run.workdir = opts.workdir.clone();
+    run.collect_out = out.is_some();
+    run.no_pool = opts.no_pool;
+    let no_pool = run.no_pool;
+    let req = Request::Run(run);
     let result = async {
         let client = Client::connect(true).await?;
         let mut on_file = |f: OutFile| {
@@ -185,13 +164,60 @@ pub async fn submit(
     };
     if opts.json {
         let files = out.map(|w| w.written).unwrap_or_default();
-        let doc = JsonResult::new(lang.name, code, output, files);
+        let mut doc = JsonResult::new(lang.name, code, output, files);
+        if no_pool {
+            doc.pool = None;
+        }
         println!(
             "{}",
             serde_json::to_string(&doc).expect("results always serialize")
         );
     }
     Ok(code)
+}
+
+/// The request for one run of `files` (the program first) in `lang`, as
+/// the configuration says: its pool, build and run steps, environment,
+/// timeout and output limit. `sbx run` applies its options on top; `sbx
+/// bench` sends it as it is.
+pub fn request(
+    cfg: &Config,
+    profile: &crate::config::Profile,
+    backend: &str,
+    lang: &'static Language,
+    files: Vec<InputFile>,
+    args: Vec<String>,
+) -> anyhow::Result<RunRequest> {
+    // The profile first, then `[run]`, then built-ins (the command line
+    // overrides the result).
+    let timeout = match (profile.timeout, &cfg.run.timeout) {
+        (Some(t), _) => t,
+        (None, Some(t)) => crate::cli::parse_duration(t).map_err(anyhow::Error::msg)?,
+        (None, None) => DEFAULT_TIMEOUT,
+    };
+    let max_output = match (profile.output_limit, &cfg.run.max_output) {
+        (Some(m), _) => m,
+        (None, Some(m)) => crate::cli::parse_size(m).map_err(anyhow::Error::msg)?,
+        (None, None) => DEFAULT_MAX_OUTPUT,
+    };
+    let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
+    argv.extend(args);
+    let mut env = lang.env(cfg.cache_for(lang));
+    env.extend(profile.run_env());
+    Ok(RunRequest {
+        pool: profile.pool_spec(cfg, backend, lang, &profile.pool),
+        files,
+        build: lang
+            .build
+            .map(|b| b.iter().map(|s| s.to_string()).collect()),
+        argv,
+        env,
+        workdir: None,
+        timeout_ms: timeout.as_millis() as u64,
+        max_output,
+        collect_out: false,
+        no_pool: false,
+    })
 }
 
 /// `--file LOCAL[:REMOTE]`. A local name that itself contains `:` wins
@@ -337,7 +363,8 @@ struct JsonResult {
     wait_ms: u64,
     image: String,
     container: String,
-    pool: String,
+    /// `null` for a `--no-pool` run.
+    pool: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     out_files: Option<Vec<String>>,
 }
@@ -374,7 +401,7 @@ impl JsonResult {
             wait_ms: e.wait_ms,
             image: e.image,
             container: e.container,
-            pool: e.pool,
+            pool: Some(e.pool),
             out_files: (!files.is_empty()).then_some(files),
         }
     }
