@@ -18,6 +18,10 @@
 //! [run]
 //! timeout = "60s"        # default of --timeout
 //! max_output = "10MiB"   # default of --max-output, per stream
+//!
+//! [isolation]            # see isolation.rs and the README's table
+//! mode = "run"           # run | container
+//! memory = "1GiB"
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -38,6 +42,8 @@ pub struct Config {
     pub pool: PoolConfig,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub isolation: crate::isolation::IsolationConfig,
 }
 
 /// Defaults of the run options; the command line overrides them.
@@ -117,6 +123,7 @@ impl PoolConfig {
             max_uses: self.max_uses,
             exhaustion: self.exhaustion,
             prewarm: self.prewarm,
+            isolation: Default::default(),
         }
     }
 }
@@ -281,7 +288,9 @@ impl Config {
 
     /// The pool a run in `lang` goes to.
     pub fn pool_spec(&self, backend: &str, lang: &Language) -> PoolSpec {
-        self.pool.spec(backend, lang.name, self.image_for(lang))
+        let mut spec = self.pool.spec(backend, lang.name, self.image_for(lang));
+        spec.isolation = self.isolation.0.clone();
+        spec
     }
 
     fn language(&self, lang: &Language) -> Option<&LanguageConfig> {

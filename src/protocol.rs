@@ -279,6 +279,9 @@ pub struct PoolSpec {
     /// Create `min_size` containers as soon as the pool exists (otherwise
     /// from its first run on).
     pub prewarm: bool,
+    /// How its containers are locked down and what one serves.
+    #[serde(default)]
+    pub isolation: crate::isolation::Isolation,
 }
 
 impl PoolSpec {
@@ -484,6 +487,10 @@ pub struct RunExit {
     pub build_failed: bool,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// The kernel's OOM killer killed a process of the run: it exceeded
+    /// the container's memory limit.
+    #[serde(default)]
+    pub oom_killed: bool,
     /// From sending the program to the container until it ended (build
     /// step included), in milliseconds.
     pub duration_ms: u64,

@@ -184,6 +184,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                     build_failed,
                     stdout_truncated,
                     stderr_truncated,
+                    oom_killed,
                 } = exit;
                 let exit = RunExit {
                     code,
@@ -191,6 +192,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
                     build_failed,
                     stdout_truncated,
                     stderr_truncated,
+                    oom_killed,
                     duration_ms,
                     wait_ms,
                     container,

@@ -28,7 +28,10 @@ use super::guest_conn::decode_events;
 use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, GuestConn, GuestEvent, Sandbox, SandboxSpec,
 };
-use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
+use crate::guest::wire::{
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
+};
+use crate::isolation::Isolation;
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
 use bollard::Docker;
@@ -146,11 +149,15 @@ impl DockerBackend {
     }
 
     async fn create_container(&self, spec: &SandboxSpec) -> Result<String, BackendError> {
+        let iso = &spec.isolation;
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(vec![GUEST_BIN.into()]),
             cmd: Some(vec!["guest".into()]),
-            env: Some(vec![format!("{GUEST_MARKER_ENV}=1")]),
+            env: Some(vec![
+                format!("{GUEST_MARKER_ENV}=1"),
+                format!("{GUEST_USER_ENV}={}:{}", iso.uid, iso.gid),
+            ]),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
             user: Some("0:0".into()),
             working_dir: Some("/".into()),
@@ -164,13 +171,13 @@ impl DockerBackend {
             attach_stderr: Some(true),
             tty: Some(false),
             network_disabled: Some(true),
-            host_config: Some(HostConfig {
-                ulimits: Some(container_ulimits()),
-                auto_remove: Some(true),
-                network_mode: Some("none".into()),
-                init: Some(false),
-                ..Default::default()
-            }),
+            // An anonymous volume: the one place besides the tmpfs mounts
+            // that the archive API may write to when the root filesystem is
+            // read-only (the guest binary goes to /sbx/bin). Auto-remove
+            // deletes it with the container. Root-owned: the program cannot
+            // write to it; its writable parts are the tmpfs mounts below.
+            volumes: Some(vec![GUEST_VOLUME.into()]),
+            host_config: Some(hardened_host_config(iso)),
             ..Default::default()
         };
         let mut pulled = false;
@@ -206,7 +213,10 @@ impl DockerBackend {
     }
 
     async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
-        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        // Into the volume: the root filesystem may be read-only.
+        let upload = UploadToContainerOptionsBuilder::default()
+            .path(GUEST_VOLUME)
+            .build();
         self.docker
             .upload_to_container(
                 id,
@@ -284,6 +294,68 @@ impl DockerBackend {
         Ok(guest)
     }
 }
+
+/// The container's lock-down (see isolation.rs and the README's table of
+/// defaults): no network, read-only root with size-limited tmpfs scratch
+/// space, every capability dropped except the few the guest needs as root
+/// to run the program as another user and clean up after it, no new
+/// privileges (setuid binaries and file capabilities do nothing), the
+/// engine's default seccomp profile (not overridden), and limits on
+/// memory (swap included), CPU and processes.
+fn hardened_host_config(iso: &Isolation) -> HostConfig {
+    let tmpfs = SCRATCH_MOUNTS
+        .iter()
+        .map(|(path, mode, exec)| {
+            let exec = if *exec { "exec" } else { "noexec" };
+            (
+                path.to_string(),
+                format!(
+                    "rw,{exec},nosuid,nodev,size={},mode={mode:o}",
+                    iso.tmpfs_size
+                ),
+            )
+        })
+        .collect::<HashMap<_, _>>();
+    HostConfig {
+        ulimits: Some(container_ulimits()),
+        auto_remove: Some(true),
+        network_mode: Some("none".into()),
+        init: Some(false),
+        readonly_rootfs: Some(iso.read_only_root),
+        tmpfs: Some(tmpfs),
+        cap_drop: Some(vec!["ALL".into()]),
+        cap_add: Some(GUEST_CAPS.iter().map(|c| c.to_string()).collect()),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        memory: iso.memory.map(|m| m as i64),
+        // Equal to the memory limit: no swap, so a memory hog is killed
+        // rather than slowing the machine down by swapping.
+        memory_swap: iso.memory.map(|m| m as i64),
+        nano_cpus: iso.nano_cpus,
+        pids_limit: iso.pids,
+        // No negative `oom_score_adj` for the guest: some runtimes cannot
+        // set one (runc fails to start the container on this project's
+        // machines). The program raises its own score to the maximum
+        // instead, which makes it the OOM killer's choice all the same.
+        ..Default::default()
+    }
+}
+
+/// Capabilities the guest keeps (everything else is dropped). The program
+/// runs as an unprivileged user and keeps none of them.
+/// * SETUID, SETGID: switch to that user before exec;
+/// * KILL: kill the program's processes, which belong to another user;
+/// * CHOWN, FOWNER: give the scratch directories back to that user and
+///   reset their modes after each run;
+/// * DAC_OVERRIDE: wipe (and read for `--out`) whatever the program left,
+///   whatever permissions it set.
+const GUEST_CAPS: &[&str] = &[
+    "SETUID",
+    "SETGID",
+    "KILL",
+    "CHOWN",
+    "FOWNER",
+    "DAC_OVERRIDE",
+];
 
 /// Explicit `nofile`/`nproc` limits. Podman's defaults can exceed a host's
 /// hard limits, and then no container starts at all ("error setting
@@ -522,7 +594,11 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
             ));
         }
         let mut tar = tar::Builder::new(Vec::new());
-        let rel = GUEST_BIN.trim_start_matches('/');
+        // Relative to the volume it is uploaded into.
+        let rel = GUEST_BIN
+            .strip_prefix(GUEST_VOLUME)
+            .expect("the guest lives in its volume")
+            .trim_start_matches('/');
         let mut dirs = Vec::new();
         let mut acc = std::path::PathBuf::new();
         for comp in std::path::Path::new(rel).parent().into_iter().flat_map(|p| p.components()) {

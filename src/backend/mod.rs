@@ -132,6 +132,8 @@ pub struct SandboxSpec {
     pub image: String,
     pub pool: String,
     pub labels: Vec<(String, String)>,
+    /// Limits and lock-down of the container (see isolation.rs).
+    pub isolation: crate::isolation::Isolation,
 }
 
 pub struct Sandbox {

@@ -148,7 +148,8 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             let cfg = Config::load(config)?;
             let settings = options.apply(&cfg.pool)?;
             let backend = crate::backend::select_engine().map_err(crate::UsageError)?;
-            let pool = settings.spec(backend.name(), lang.name, cfg.image_for(lang));
+            let mut pool = settings.spec(backend.name(), lang.name, cfg.image_for(lang));
+            pool.isolation = cfg.isolation.0.clone();
             let warm = warm
                 .unwrap_or(settings.min_size.max(1))
                 .min(settings.max_size);

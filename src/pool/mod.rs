@@ -40,6 +40,7 @@
 //! in the background, with back-off when creations fail.
 
 use crate::backend::{Backend, BackendError, Sandbox, SandboxSpec};
+use crate::isolation::IsolationMode;
 use crate::protocol::{Exhaustion, PoolSpec, PoolStats};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
@@ -212,6 +213,7 @@ impl Pool {
             image: spec.image.clone(),
             pool: spec.name(),
             labels,
+            isolation: spec.isolation.clone(),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
@@ -911,6 +913,8 @@ pub struct Lease {
     /// `None` for a temporary container, which holds no capacity.
     permit: Option<OwnedSemaphorePermit>,
     reusable: bool,
+    /// Served its one run (`isolation = "container"`): replace it.
+    used_up: bool,
     finishing: bool,
 }
 
@@ -927,6 +931,7 @@ impl Lease {
             meta,
             permit,
             reusable: false,
+            used_up: false,
             finishing: false,
         }
     }
@@ -950,11 +955,14 @@ impl Lease {
     }
 
     /// Count a completed run and give the sandbox back; `clean` says whether
-    /// the guest proved it pristine (otherwise it is recycled).
+    /// the guest proved it pristine (otherwise it is recycled). With
+    /// `isolation = "container"` it is removed regardless, and a fresh one
+    /// takes its place in the background.
     pub fn release(mut self, clean: bool) {
         self.pool.lock().runs += 1;
         self.meta.uses += 1;
-        self.reusable = clean;
+        self.used_up = self.pool.spec.isolation.mode == IsolationMode::Container;
+        self.reusable = clean && !self.used_up;
     }
 }
 
@@ -973,7 +981,10 @@ impl Drop for Lease {
         if self.finishing {
             inner.finishing -= 1;
         }
+        // Counted before it leaves: a replacement restores this many.
+        let members = inner.members();
         let member = inner.busy.remove(&sb.id);
+        let replace = member && self.used_up && !inner.closed;
         if member && self.reusable && !inner.closed && !pool.expired(&self.meta, now) {
             inner.idle.push(Idle {
                 sb,
@@ -998,6 +1009,20 @@ impl Drop for Lease {
         // so the waiter it wakes finds it there.
         drop(permit);
         pool.changed.notify_waiters();
+        if replace {
+            // Warm latency holds while the pool is not saturated: the next
+            // run finds this one's successor ready. A waiter that took the
+            // permit first creates its own container instead, and this
+            // replacement then finds no room.
+            tokio::spawn(async move {
+                if let Err(e) = pool.fill_to(members).await {
+                    eprintln!(
+                        "sbx agent: cannot replace a used container of pool `{}`: {e}",
+                        pool.spec.name()
+                    );
+                }
+            });
+        }
     }
 }
 
