@@ -248,6 +248,14 @@ pub const LANGUAGES: &[Language] = &[
 ];
 
 impl Language {
+    /// The persistent cache directory runs of this language keep, if they
+    /// use one (`cache = false`, or a language with nothing to cache: none,
+    /// and the guest wipes the whole cache area after each run).
+    pub fn cache_dir(&self, cache: bool) -> Option<String> {
+        (cache && self.env.iter().any(|(_, v)| v.contains("{cache}")))
+            .then(|| format!("{CACHE_DIR}/{}", self.name))
+    }
+
     /// The environment of a run, with `{cache}` resolved: the persistent
     /// cache, or (`cache = false`) a place wiped after every run.
     pub fn env(&self, cache: bool) -> Vec<(String, String)> {
@@ -361,5 +369,12 @@ mod tests {
         let cold = go.env(false);
         assert!(cold.contains(&("GOCACHE".into(), "/sbx/build/cache/go-build".into())));
         assert!(cold.iter().all(|(_, v)| !v.contains("{cache}")));
+        assert_eq!(go.cache_dir(true).as_deref(), Some("/sbx/cache/go"));
+        assert_eq!(go.cache_dir(false), None);
+        assert_eq!(
+            by_name("python").unwrap().cache_dir(true),
+            None,
+            "nothing to keep"
+        );
     }
 }

@@ -361,6 +361,10 @@ pub struct RunRequest {
     pub max_output: u64,
     /// Send back what the program wrote under its output directory.
     pub collect_out: bool,
+    /// The toolchain cache directory to keep after the run; everything
+    /// else under the cache area is wiped like the rest (see lang.rs).
+    #[serde(default)]
+    pub keep_cache: Option<String>,
 }
 
 /// Serde adapter: bytes as a base64 string.

@@ -80,6 +80,7 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, mut r: ConnReader, mut w
         timeout_ms: req.timeout_ms,
         max_output: req.max_output,
         collect_out: req.collect_out,
+        keep_cache: req.keep_cache,
     });
     if let Err(e) = guest.send(&run).await {
         reader.abort();

@@ -443,7 +443,12 @@ impl Backend for DockerBackend {
     }
 
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
-        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+        // `v`: with the container goes its anonymous volume (the guest binary),
+        // as auto-remove would do.
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match self.docker.remove_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),

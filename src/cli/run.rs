@@ -140,6 +140,7 @@ pub async fn submit(
         timeout_ms: timeout.as_millis() as u64,
         max_output,
         collect_out: out.is_some(),
+        keep_cache: lang.cache_dir(cfg.cache_for(lang)),
     });
     let result = async {
         let client = Client::connect(true).await?;

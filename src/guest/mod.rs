@@ -29,16 +29,16 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use wire::{
-    BUILD_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec, ToGuest,
-    WORK_DIR,
+    BUILD_DIR, CACHE_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec,
+    ToGuest, WORK_DIR,
 };
 
 /// Writable places a run can leave traces in; wiped after every run. With
 /// the read-only root filesystem the agent sets up, these tmpfs mounts
 /// (`wire::SCRATCH_MOUNTS`) are every place the program can write, plus
 /// POSIX message queues (wiped) and System V IPC objects (removed). The
-/// toolchain caches under `wire::CACHE_DIR` are deliberately not wiped:
-/// see lang.rs.
+/// cache area `wire::CACHE_DIR` is wiped too, except the directory of the
+/// toolchain cache the run's language keeps on purpose (see lang.rs).
 const SCRATCH_DIRS: &[&str] = &[
     WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR, "/tmp", "/var/tmp", "/dev/shm",
 ];
@@ -129,7 +129,7 @@ pub fn main() -> i32 {
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
-    let clean = clean_up();
+    let clean = clean_up(None);
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
@@ -189,9 +189,9 @@ pub fn main() -> i32 {
 }
 
 /// Report a run that never started, then get ready for the next.
-fn fail_run(msg: &str, code: i32) {
+fn fail_run(msg: &str, code: i32, keep_cache: Option<&str>) {
     tell(msg);
-    let clean = clean_up();
+    let clean = clean_up(keep_cache);
     send_msg(&FromGuest::Exit(GuestExit {
         code,
         ..Default::default()
@@ -215,31 +215,36 @@ fn start_run(spec: RunSpec) -> Run {
     };
 
     if let Err(e) = place_files(&spec.files) {
-        fail_run(&format!("cannot place the program's files: {e}"), 125);
+        fail_run(
+            &format!("cannot place the program's files: {e}"),
+            125,
+            spec.keep_cache.as_deref(),
+        );
         return not_started(finished, ctl);
     }
     let workdir = match resolve_workdir(spec.workdir.as_deref()) {
         Ok(d) => d,
         Err(msg) => {
-            fail_run(&msg, crate::exit::USAGE);
+            fail_run(&msg, crate::exit::USAGE, spec.keep_cache.as_deref());
             return not_started(finished, ctl);
         }
     };
     if spec.argv.is_empty() || spec.build.as_ref().is_some_and(|b| b.is_empty()) {
-        fail_run("empty command line", 125);
+        fail_run("empty command line", 125, spec.keep_cache.as_deref());
         return not_started(finished, ctl);
     }
 
     let (stdin_tx, stdin_rx) = mpsc::channel::<Vec<u8>>();
     let fin = finished.clone();
     let c = ctl.clone();
+    let keep_cache = spec.keep_cache.clone();
     thread::spawn(move || {
         let (clean, exit) = run_steps(spec, workdir, stdin_rx, &c);
         // Clean before reporting the exit: the agent hands the container
         // back to the pool before the client gets its answer, so a script's
         // next run (or `pool stats`) finds it idle and warm. Processes are
         // already gone; what is left is wiping a few files.
-        let clean = clean_up() && clean;
+        let clean = clean_up(keep_cache.as_deref()) && clean;
         send_msg(&FromGuest::Exit(exit));
         fin.store(true, Ordering::SeqCst);
         send_msg(&FromGuest::Ready {
@@ -800,8 +805,10 @@ fn reap_all(limit: Duration) -> bool {
 }
 
 /// Wipe every scratch location and verify the container holds nothing of
-/// the previous run. Returns whether it is provably clean.
-fn clean_up() -> bool {
+/// the previous run but `keep_cache` (the toolchain cache the run's
+/// language keeps; the rest of the cache area is wiped too). Returns
+/// whether it is provably clean.
+fn clean_up(keep_cache: Option<&str>) -> bool {
     let mut clean = true;
     if is_pid1() {
         kill_all(0);
@@ -809,8 +816,13 @@ fn clean_up() -> bool {
         clean &= other_processes().is_empty();
     }
     for dir in SCRATCH_DIRS.iter().chain([&MQUEUE_DIR]) {
-        clean &= wipe(Path::new(dir));
+        clean &= wipe(Path::new(dir), None);
     }
+    let keep = keep_cache
+        .map(Path::new)
+        .filter(|k| k.parent() == Some(Path::new(CACHE_DIR)))
+        .and_then(Path::file_name);
+    clean &= wipe(Path::new(CACHE_DIR), keep);
     clean &= remove_sysv_ipc();
     // The program may have changed the modes of its own directories (or
     // the root of the cache); each run starts from the same ones.
@@ -842,10 +854,15 @@ fn clean_up() -> bool {
     clean
 }
 
-/// Remove everything in `dir` and check that it is empty.
-fn wipe(dir: &Path) -> bool {
+/// Remove everything in `dir` but the entry named `keep`, and check that
+/// nothing else is left.
+fn wipe(dir: &Path, keep: Option<&std::ffi::OsStr>) -> bool {
+    let kept = |name: &std::ffi::OsStr| keep == Some(name);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
+            if kept(&entry.file_name()) {
+                continue;
+            }
             let p = entry.path();
             let res = match entry.file_type() {
                 Ok(t) if t.is_dir() => std::fs::remove_dir_all(&p),
@@ -857,7 +874,7 @@ fn wipe(dir: &Path) -> bool {
         }
     }
     let empty = std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_none())
+        .map(|d| d.flatten().all(|e| kept(&e.file_name())))
         .unwrap_or(true);
     if !empty {
         log(&format!("{} is not empty after clean-up", dir.display()));

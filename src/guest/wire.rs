@@ -88,6 +88,9 @@ pub struct RunSpec {
     pub timeout_ms: u64,
     pub max_output: u64,
     pub collect_out: bool,
+    /// See `protocol::RunRequest::keep_cache`.
+    #[serde(default)]
+    pub keep_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
