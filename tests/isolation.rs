@@ -491,3 +491,26 @@ fn a_container_refuses_a_root_user_setting_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_container_removed_behind_the_agents_back_leaves_no_volume() {
+    let sbx = sandbox("rmvolume", "run", "");
+    let label = sbx.agent_label();
+    next_run_container(&sbx);
+    let live = containers_with(&label);
+    let volumes = volumes_of(&live);
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    // `rm -f` without `-v` leaves an anonymous volume to its fate.
+    let out = Command::new(engine())
+        .args(["rm", "-f", &live[0]])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The agent notices the container gone, replaces it and removes the
+    // volume the engine left behind.
+    next_run_container(&sbx);
+    assert!(
+        wait_until(Duration::from_secs(15), || !volume_exists(&volumes[0])),
+        "the volume of a container removed by someone else is removed too"
+    );
+}

@@ -20,9 +20,11 @@
 //!   and registries for the rest, so an image pulled by name may come back
 //!   as `docker.io/library/...`; sbx only refers to images by the name the
 //!   user gave, which both engines accept;
-//! * network mode `none`, auto-remove, archive upload and attach-before-start
-//!   behave as in Docker (covered by running the integration suite against
-//!   both engines).
+//! * network mode `none`, auto-remove, archive upload (into the `/sbx`
+//!   volume, the root filesystem being read-only), tmpfs mounts, dropped
+//!   capabilities, limits and attach-before-start behave as in Docker
+//!   (covered by running the integration suites, the hostile-program one
+//!   included, against both engines).
 
 use super::guest_conn::decode_events;
 use super::{
@@ -39,7 +41,8 @@ use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
+    UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -54,6 +57,11 @@ pub struct DockerBackend {
     docker: Docker,
     endpoint: String,
     api_version: String,
+    /// The anonymous `/sbx` volume of each live container. The engine
+    /// deletes it with the container on auto-remove and on our own
+    /// removal, but not when someone else removes the container
+    /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
+    volumes: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -116,6 +124,7 @@ impl DockerBackend {
             docker,
             endpoint,
             api_version,
+            volumes: Default::default(),
         })
     }
 
@@ -191,7 +200,10 @@ impl DockerBackend {
             );
             let opts = CreateContainerOptionsBuilder::default().name(&name).build();
             match self.docker.create_container(Some(opts), body.clone()).await {
-                Ok(r) => return Ok(r.id),
+                Ok(r) => {
+                    self.note_volume(&r.id).await;
+                    return Ok(r.id);
+                }
                 Err(e) if is_not_found(&e) && !pulled => {
                     pulled = true;
                     if let Err(reason) = self.pull(&spec.image).await {
@@ -208,6 +220,52 @@ impl DockerBackend {
                     });
                 }
                 Err(e) => return Err(engine_err("create a container", e)),
+            }
+        }
+    }
+
+    /// Remember the container's anonymous volume (see `volumes`). Not on
+    /// the run path: one inspect per container creation.
+    async fn note_volume(&self, id: &str) {
+        let Ok(c) = self.docker.inspect_container(id, None).await else {
+            return;
+        };
+        let name = c.mounts.into_iter().flatten().find_map(|m| {
+            (m.destination.as_deref() == Some(GUEST_VOLUME))
+                .then_some(m.name)
+                .flatten()
+        });
+        if let Some(name) = name {
+            self.volumes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_string(), name);
+        }
+    }
+
+    /// Remove the container's volume if the engine did not (it is gone
+    /// already in the usual case: the 404 is success).
+    async fn remove_volume_of(&self, id: &str) {
+        let name = self
+            .volumes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(name) = name {
+            // While an auto-remove is still under way the volume is in use
+            // (409) for a moment; wait it out briefly.
+            for _ in 0..20 {
+                match self
+                    .docker
+                    .remove_volume(&name, None::<RemoveVolumeOptions>)
+                    .await
+                {
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 409,
+                        ..
+                    }) => tokio::time::sleep(Duration::from_millis(250)).await,
+                    _ => return,
+                }
             }
         }
     }
@@ -449,7 +507,7 @@ impl Backend for DockerBackend {
             .force(true)
             .v(true)
             .build();
-        match self.docker.remove_container(id, Some(opts)).await {
+        let res = match self.docker.remove_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             // Auto-remove already in progress.
@@ -457,7 +515,11 @@ impl Backend for DockerBackend {
                 status_code: 409, ..
             }) => Ok(()),
             Err(e) => Err(engine_err("remove a container", e)),
+        };
+        if res.is_ok() {
+            self.remove_volume_of(id).await;
         }
+        res
     }
 
     async fn remove_labelled(

@@ -28,6 +28,13 @@
 //! engine call about it (so maintenance and acquirers can never both own
 //! it), and counts are updated before and after.
 //!
+//! # One run per container
+//!
+//! With `isolation = "container"` a released container is removed rather
+//! than reused, and its replacement is created at once in the background
+//! (up to the member count before the removal, within `max_size`), so the
+//! next run finds a warm container unless runs come faster than creations.
+//!
 //! # Maintenance
 //!
 //! One task per pool, woken every tick and whenever a container is
