@@ -2,7 +2,7 @@
 """Warm-run cost of `isolation = "container"` against `isolation = "run"`.
 
 Two agents (one per mode, same image, same binary) run examples/hello.py
-interleaved, one of each per round, so noise from this shared machine hits
+interleaved, one of each per round in alternating order, so noise from this shared machine hits
 both alike. With a container per run, the used container is removed and
 its replacement created in the background; the rounds are paced (PAUSE
 seconds apart) so that the replacement is ready, which is the regime the
@@ -57,9 +57,13 @@ def main():
                     timed(env)
             time.sleep(PAUSE)
             times = {mode: [] for mode in envs}
+            order = list(envs)
             for _ in range(rounds):
-                for mode, env in envs.items():
-                    times[mode].append(timed(env))
+                for mode in order:
+                    times[mode].append(timed(envs[mode]))
+                # Whichever goes first after the pause pays for waking up
+                # the machine: alternate.
+                order.reverse()
                 time.sleep(PAUSE)
             saturated = [timed(envs["container"]) for _ in range(rounds)]
         finally:
