@@ -45,5 +45,5 @@ if [ "${SBX_TEST_PODMAN:-1}" = 1 ] && [ $# -eq 0 ]; then
     bash scripts/podman.sh "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
     echo "test.sh: running the integration suites against Podman" >&2
     SBX_TEST_BACKEND=podman cargo test --locked --test run --test languages --test options \
-        --test fallback --test bench -- --test-threads=2
+        --test fallback --test bench --test isolation -- --test-threads=2
 fi

@@ -18,6 +18,10 @@
 //! [run]
 //! timeout = "60s"        # default of --timeout
 //! max_output = "10MiB"   # default of --max-output, per stream
+//!
+//! [isolation]            # see isolation.rs and the README's table
+//! mode = "run"           # run | container
+//! memory = "1GiB"
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -40,6 +44,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub isolation: crate::isolation::IsolationConfig,
 }
 
 /// Defaults of the run options; the command line and profiles override them.
@@ -120,6 +126,7 @@ impl PoolConfig {
             exhaustion: self.exhaustion,
             prewarm: self.prewarm,
             profile: Default::default(),
+            isolation: Default::default(),
         }
     }
 }
@@ -1021,6 +1028,7 @@ impl Profile {
         };
         let build = |pool: &PoolConfig| {
             let mut spec = pool.spec(backend, lang.name, self.image_for(cfg, lang));
+            spec.isolation = cfg.isolation.0.clone();
             spec.profile = crate::protocol::ProfileSpec {
                 name: name.clone(),
                 config_hash: String::new(),

@@ -22,19 +22,19 @@
 //! archive for Java (the in-memory compiler's classes are mapped instead of
 //! loaded and verified each time).
 //!
-//! Why this does not leak data between runs: every entry is keyed by a hash
-//! of its complete inputs (source text, flags, toolchain version), so a run
-//! only ever gets back output for input it supplied itself; the Java archive
-//! holds JDK classes only (the source launcher's classes live in a memory
-//! class loader, which dynamic archiving skips). A *hostile* program could
-//! read or plant entries, but it runs as root in a container whose whole
-//! root filesystem is writable: it could plant a trojan `/usr/bin/go` just
-//! as well. The cache adds no channel the container does not already have;
-//! the unit of isolation between distrusting parties is the pool's
-//! container, and containers are never shared between users (one agent per
-//! user). Where even runs of one user must not share anything, set
-//! `cache = false` under `[languages.<name>]`: the caches then live in the
-//! wiped build directory and every run starts cold.
+//! Why this does not leak data between honest runs: every entry is keyed by
+//! a hash of its complete inputs (source text, flags, toolchain version), so
+//! a run only ever gets back output for input it supplied itself; the Java
+//! archive holds JDK classes only (the source launcher's classes live in a
+//! memory class loader, which dynamic archiving skips). It is the one
+//! deliberate exception to "nothing a run does is visible to a later run":
+//! a *hostile* program can read or plant entries for the next run of the
+//! same language in the same container (never another user's: one agent
+//! per user). Only the language's own directory is kept (the guest wipes
+//! the rest of the cache area, see [`Language::cache_dir`]). Where even
+//! runs of one user must not share anything, set `cache = false` under
+//! `[languages.<name>]`: the caches then live in the wiped build directory
+//! and every run starts cold.
 
 use crate::guest::wire::{BUILD_DIR, CACHE_DIR};
 
@@ -248,6 +248,14 @@ pub const LANGUAGES: &[Language] = &[
 ];
 
 impl Language {
+    /// The persistent cache directory runs of this language keep, if they
+    /// use one (`cache = false`, or a language with nothing to cache: none,
+    /// and the guest wipes the whole cache area after each run).
+    pub fn cache_dir(&self, cache: bool) -> Option<String> {
+        (cache && self.env.iter().any(|(_, v)| v.contains("{cache}")))
+            .then(|| format!("{CACHE_DIR}/{}", self.name))
+    }
+
     /// The environment of a run, with `{cache}` resolved: the persistent
     /// cache, or (`cache = false`) a place wiped after every run.
     pub fn env(&self, cache: bool) -> Vec<(String, String)> {
@@ -361,5 +369,12 @@ mod tests {
         let cold = go.env(false);
         assert!(cold.contains(&("GOCACHE".into(), "/sbx/build/cache/go-build".into())));
         assert!(cold.iter().all(|(_, v)| !v.contains("{cache}")));
+        assert_eq!(go.cache_dir(true).as_deref(), Some("/sbx/cache/go"));
+        assert_eq!(go.cache_dir(false), None);
+        assert_eq!(
+            by_name("python").unwrap().cache_dir(true),
+            None,
+            "nothing to keep"
+        );
     }
 }

@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod exit;
 mod guest;
+mod isolation;
 mod lang;
 mod libraries;
 mod paths;

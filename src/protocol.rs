@@ -285,6 +285,9 @@ pub struct PoolSpec {
     /// What a config profile adds (empty for the built-in defaults).
     #[serde(default)]
     pub profile: ProfileSpec,
+    /// How its containers are locked down and what one serves.
+    #[serde(default)]
+    pub isolation: crate::isolation::Isolation,
 }
 
 impl PoolSpec {
@@ -404,6 +407,10 @@ pub struct RunRequest {
     /// and no pool is created or touched.
     #[serde(default)]
     pub no_pool: bool,
+    /// The toolchain cache directory to keep after the run; everything
+    /// else under the cache area is wiped like the rest (see lang.rs).
+    #[serde(default)]
+    pub keep_cache: Option<String>,
 }
 
 /// Serde adapter: bytes as a base64 string.
@@ -539,6 +546,10 @@ pub struct RunExit {
     pub build_failed: bool,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// The kernel's OOM killer killed a process of the run: it exceeded
+    /// the container's memory limit.
+    #[serde(default)]
+    pub oom_killed: bool,
     /// From sending the program to the container until it ended (build
     /// step included), in milliseconds.
     pub duration_ms: u64,

@@ -126,6 +126,7 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
         pool: name,
         limits: req.pool.profile.limits,
         network: req.pool.profile.network.clone(),
+        isolation: req.pool.isolation.clone(),
     };
     let mut sandbox = match agent.backend.create(&spec).await {
         Ok(sb) => Removed::new(agent.clone(), sb),
@@ -177,6 +178,7 @@ fn run_exit(
         build_failed,
         stdout_truncated,
         stderr_truncated,
+        oom_killed,
     } = exit;
     RunExit {
         code,
@@ -184,6 +186,7 @@ fn run_exit(
         build_failed,
         stdout_truncated,
         stderr_truncated,
+        oom_killed,
         duration_ms,
         wait_ms,
         container,
@@ -246,6 +249,7 @@ async fn relay(
         timeout_ms: req.timeout_ms,
         max_output: req.max_output,
         collect_out: req.collect_out,
+        keep_cache: req.keep_cache.clone(),
     });
     if let Err(e) = guest.send(&run).await {
         reader.abort();

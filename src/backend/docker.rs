@@ -20,16 +20,21 @@
 //!   and registries for the rest, so an image pulled by name may come back
 //!   as `docker.io/library/...`; sbx only refers to images by the name the
 //!   user gave, which both engines accept;
-//! * network mode `none`, auto-remove, archive upload and attach-before-start
-//!   behave as in Docker (covered by running the integration suite against
-//!   both engines).
+//! * network mode `none`, auto-remove, archive upload (into the `/sbx`
+//!   volume, the root filesystem being read-only), tmpfs mounts, dropped
+//!   capabilities, limits and attach-before-start behave as in Docker
+//!   (covered by running the integration suites, the hostile-program one
+//!   included, against both engines).
 
 use super::guest_conn::decode_events;
 use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, ExecOutput, GuestConn, GuestEvent, Sandbox,
     SandboxSpec,
 };
-use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV};
+use crate::guest::wire::{
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
+};
+use crate::isolation::Isolation;
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::protocol::{FrameDecoder, InputFile};
 use async_trait::async_trait;
@@ -40,7 +45,7 @@ use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlim
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -58,6 +63,11 @@ pub struct DockerBackend {
     /// Images the guest runner could not start in; they use the exec
     /// fallback from then on instead of failing the guest every time.
     fallback_images: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The anonymous `/sbx` volume of each live container. The engine
+    /// deletes it with the container on auto-remove and on our own
+    /// removal, but not when someone else removes the container
+    /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
+    volumes: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -121,6 +131,7 @@ impl DockerBackend {
             endpoint,
             api_version,
             fallback_images: Default::default(),
+            volumes: Default::default(),
         })
     }
 
@@ -167,11 +178,37 @@ impl DockerBackend {
             (vec![GUEST_BIN.into()], vec!["guest".into()])
         };
         let bridged = spec.network == "bridge";
+        let iso = &spec.isolation;
+        let mut host_config = hardened_host_config(iso);
+        // A profile's own limits win over the [isolation] defaults.
+        if let Some(m) = spec.limits.memory {
+            // Swap equal to memory: no swap beyond the limit.
+            host_config.memory = Some(m as i64);
+            host_config.memory_swap = Some(m as i64);
+        }
+        if let Some(n) = spec.limits.nano_cpus {
+            host_config.nano_cpus = Some(n as i64);
+        }
+        if let Some(p) = spec.limits.pids {
+            host_config.pids_limit = Some(p);
+        }
+        if bridged {
+            host_config.network_mode = Some("bridge".into());
+        }
+        if fallback {
+            // Nothing of the guest's layout: `/sbx` may be what kept it out.
+            if let Some(t) = host_config.tmpfs.as_mut() {
+                t.retain(|path, _| !path.starts_with(GUEST_VOLUME));
+            }
+        }
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
             cmd: Some(cmd),
-            env: Some(vec![format!("{GUEST_MARKER_ENV}=1")]),
+            env: Some(vec![
+                format!("{GUEST_MARKER_ENV}=1"),
+                format!("{GUEST_USER_ENV}={}:{}", iso.uid, iso.gid),
+            ]),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
             user: Some("0:0".into()),
             working_dir: Some("/".into()),
@@ -185,18 +222,15 @@ impl DockerBackend {
             attach_stderr: Some(true),
             tty: Some(false),
             network_disabled: Some(!bridged),
-            host_config: Some(HostConfig {
-                ulimits: Some(container_ulimits()),
-                auto_remove: Some(true),
-                network_mode: Some(if bridged { "bridge" } else { "none" }.into()),
-                init: Some(false),
-                // Swap equal to memory: no swap beyond the limit.
-                memory: spec.limits.memory.map(|m| m as i64),
-                memory_swap: spec.limits.memory.map(|m| m as i64),
-                nano_cpus: spec.limits.nano_cpus.map(|n| n as i64),
-                pids_limit: spec.limits.pids,
-                ..Default::default()
-            }),
+            // An anonymous volume: the one place besides the tmpfs mounts
+            // that the archive API may write to when the root filesystem is
+            // read-only (the guest binary goes to /sbx/bin). Auto-remove
+            // deletes it with the container. Root-owned: the program cannot
+            // write to it; its writable parts are the tmpfs mounts below.
+            // The exec fallback needs none (and `/sbx` may be what kept the
+            // guest out).
+            volumes: (!fallback).then(|| vec![GUEST_VOLUME.into()]),
+            host_config: Some(host_config),
             ..Default::default()
         };
         let mut pulled = false;
@@ -210,7 +244,10 @@ impl DockerBackend {
             );
             let opts = CreateContainerOptionsBuilder::default().name(&name).build();
             match self.docker.create_container(Some(opts), body.clone()).await {
-                Ok(r) => return Ok(r.id),
+                Ok(r) => {
+                    self.note_volume(&r.id).await;
+                    return Ok(r.id);
+                }
                 Err(e) if is_not_found(&e) && !pulled => {
                     pulled = true;
                     if let Err(reason) = self.pull(&spec.image).await {
@@ -267,11 +304,58 @@ impl DockerBackend {
         }
     }
 
+    /// Remember the container's anonymous volume (see `volumes`). Not on
+    /// the run path: one inspect per container creation.
+    async fn note_volume(&self, id: &str) {
+        let Ok(c) = self.docker.inspect_container(id, None).await else {
+            return;
+        };
+        let name = c.mounts.into_iter().flatten().find_map(|m| {
+            (m.destination.as_deref() == Some(GUEST_VOLUME))
+                .then_some(m.name)
+                .flatten()
+        });
+        if let Some(name) = name {
+            self.volumes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_string(), name);
+        }
+    }
+
+    /// Remove the container's volume if the engine did not (it is gone
+    /// already in the usual case: the 404 is success).
+    async fn remove_volume_of(&self, id: &str) {
+        let name = self
+            .volumes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(name) = name {
+            // While an auto-remove is still under way the volume is in use
+            // (409) for a moment; wait it out briefly.
+            for _ in 0..20 {
+                match self
+                    .docker
+                    .remove_volume(&name, None::<RemoveVolumeOptions>)
+                    .await
+                {
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 409,
+                        ..
+                    }) => tokio::time::sleep(Duration::from_millis(250)).await,
+                    _ => return,
+                }
+            }
+        }
+    }
+
     async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
-        // Never clobber the image: where `/sbx` is something else already,
-        // fail (and fall back to exec) instead of replacing it.
+        // Into the volume: the root filesystem may be read-only. Never
+        // clobber the image: where `/sbx` is something else already, fail
+        // (and fall back to exec) instead of replacing it.
         let upload = UploadToContainerOptionsBuilder::default()
-            .path("/")
+            .path(GUEST_VOLUME)
             .no_overwrite_dir_non_dir("true")
             .build();
         self.docker
@@ -352,6 +436,68 @@ impl DockerBackend {
     }
 }
 
+/// The container's lock-down (see isolation.rs and the README's table of
+/// defaults): no network, read-only root with size-limited tmpfs scratch
+/// space, every capability dropped except the few the guest needs as root
+/// to run the program as another user and clean up after it, no new
+/// privileges (setuid binaries and file capabilities do nothing), the
+/// engine's default seccomp profile (not overridden), and limits on
+/// memory (swap included), CPU and processes.
+fn hardened_host_config(iso: &Isolation) -> HostConfig {
+    let tmpfs = SCRATCH_MOUNTS
+        .iter()
+        .map(|(path, mode, exec)| {
+            let exec = if *exec { "exec" } else { "noexec" };
+            (
+                path.to_string(),
+                format!(
+                    "rw,{exec},nosuid,nodev,size={},mode={mode:o}",
+                    iso.tmpfs_size
+                ),
+            )
+        })
+        .collect::<HashMap<_, _>>();
+    HostConfig {
+        ulimits: Some(container_ulimits()),
+        auto_remove: Some(true),
+        network_mode: Some("none".into()),
+        init: Some(false),
+        readonly_rootfs: Some(iso.read_only_root),
+        tmpfs: Some(tmpfs),
+        cap_drop: Some(vec!["ALL".into()]),
+        cap_add: Some(GUEST_CAPS.iter().map(|c| c.to_string()).collect()),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        memory: iso.memory.map(|m| m as i64),
+        // Equal to the memory limit: no swap, so a memory hog is killed
+        // rather than slowing the machine down by swapping.
+        memory_swap: iso.memory.map(|m| m as i64),
+        nano_cpus: iso.nano_cpus,
+        pids_limit: iso.pids,
+        // No negative `oom_score_adj` for the guest: some runtimes cannot
+        // set one (runc fails to start the container on this project's
+        // machines). The program raises its own score to the maximum
+        // instead, which makes it the OOM killer's choice all the same.
+        ..Default::default()
+    }
+}
+
+/// Capabilities the guest keeps (everything else is dropped). The program
+/// runs as an unprivileged user and keeps none of them.
+/// * SETUID, SETGID: switch to that user before exec;
+/// * KILL: kill the program's processes, which belong to another user;
+/// * CHOWN, FOWNER: give the scratch directories back to that user and
+///   reset their modes after each run;
+/// * DAC_OVERRIDE: wipe (and read for `--out`) whatever the program left,
+///   whatever permissions it set.
+const GUEST_CAPS: &[&str] = &[
+    "SETUID",
+    "SETGID",
+    "KILL",
+    "CHOWN",
+    "FOWNER",
+    "DAC_OVERRIDE",
+];
+
 /// Explicit `nofile`/`nproc` limits. Podman's defaults can exceed a host's
 /// hard limits, and then no container starts at all ("error setting
 /// rlimit"); the engine's own limits are unknown to us (it may even be
@@ -413,8 +559,14 @@ impl FallbackMode {
 fn guest_cannot_run(e: &BackendError) -> bool {
     match e {
         BackendError::GuestFailed { .. } => true,
-        BackendError::Engine { action, .. } => {
-            action == "copy the guest runner into the container" || action == "start the container"
+        BackendError::Engine { action, reason } => {
+            action == "copy the guest runner into the container"
+                || action == "start the container"
+                // The guest's `/sbx` volume cannot be mounted over what the
+                // image has there (Docker says so at create, Podman when it
+                // prepares the container for attach).
+                || ((action == "create a container" || action == "attach to the container")
+                    && reason.contains("mount"))
         }
         _ => false,
     }
@@ -631,13 +783,18 @@ impl Backend for DockerBackend {
         if mode == FallbackMode::Always || (mode == FallbackMode::Auto && known) {
             return self.create_fallback(spec).await;
         }
-        let id = self.create_container(spec, false).await?;
-        let err = match self.start_guest(&id).await {
-            Ok(guest) => return Ok(Sandbox { id, guest }),
+        let err = match self.create_container(spec, false).await {
             Err(e) => e,
+            Ok(id) => {
+                let err = match self.start_guest(&id).await {
+                    Ok(guest) => return Ok(Sandbox { id, guest }),
+                    Err(e) => e,
+                };
+                // Never leave a half-made container behind.
+                let _ = self.destroy(&id).await;
+                err
+            }
         };
-        // Never leave a half-made container behind.
-        let _ = self.destroy(&id).await;
         if mode == FallbackMode::Never || !guest_cannot_run(&err) {
             return Err(err);
         }
@@ -667,8 +824,13 @@ impl Backend for DockerBackend {
     }
 
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
-        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
-        match self.docker.remove_container(id, Some(opts)).await {
+        // `v`: with the container goes its anonymous volume (the guest binary),
+        // as auto-remove would do.
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        let res = match self.docker.remove_container(id, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             // Auto-remove already in progress: done once it is gone, so a
@@ -676,19 +838,31 @@ impl Backend for DockerBackend {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
             }) => {
+                let mut gone = false;
                 for _ in 0..100 {
                     match self.docker.inspect_container(id, None).await {
-                        Err(e) if is_not_found(&e) => return Ok(()),
+                        Err(e) if is_not_found(&e) => {
+                            gone = true;
+                            break;
+                        }
                         _ => tokio::time::sleep(Duration::from_millis(50)).await,
                     }
                 }
-                Err(BackendError::Engine {
-                    action: "remove a container".into(),
-                    reason: format!("{} is still being removed after 5s", short_id(id)),
-                })
+                if gone {
+                    Ok(())
+                } else {
+                    Err(BackendError::Engine {
+                        action: "remove a container".into(),
+                        reason: format!("{} is still being removed after 5s", short_id(id)),
+                    })
+                }
             }
             Err(e) => Err(engine_err("remove a container", e)),
+        };
+        if res.is_ok() {
+            self.remove_volume_of(id).await;
         }
+        res
     }
 
     async fn remove_labelled(
@@ -756,10 +930,9 @@ impl Backend for DockerBackend {
     }
 
     async fn upload(&self, id: &str, dir: &str, files: &[InputFile]) -> Result<(), BackendError> {
-        let tarball = files_tarball(dir, files).map_err(|e| engine_err("pack files", e))?;
-        let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-        self.docker
-            .upload_to_container(id, Some(opts), bollard::body_full(tarball.into()))
+        // Not the archive API: it cannot write under a read-only root
+        // filesystem or into tmpfs mounts, where the working directory is.
+        super::exec_fallback::write_files(&self.docker, id, dir, None, files)
             .await
             .map_err(|e| engine_err("copy files into the container", e))
     }
@@ -886,7 +1059,11 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
             ));
         }
         let mut tar = tar::Builder::new(Vec::new());
-        let rel = GUEST_BIN.trim_start_matches('/');
+        // Relative to the volume it is uploaded into.
+        let rel = GUEST_BIN
+            .strip_prefix(GUEST_VOLUME)
+            .expect("the guest lives in its volume")
+            .trim_start_matches('/');
         let mut dirs = Vec::new();
         let mut acc = std::path::PathBuf::new();
         for comp in std::path::Path::new(rel).parent().into_iter().flat_map(|p| p.components()) {
@@ -911,42 +1088,6 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
         Ok(bytes::Bytes::from(tar.into_inner().map_err(|e| e.to_string())?))
     })
     .clone()
-}
-
-/// `files` as a tar archive rooted at `/`, placed under `dir` (which is
-/// created, like the files' parent directories).
-fn files_tarball(dir: &str, files: &[InputFile]) -> std::io::Result<Vec<u8>> {
-    let root = std::path::Path::new(dir.trim_start_matches('/'));
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut dirs = std::collections::BTreeSet::new();
-    for f in files {
-        let path = root.join(&f.path);
-        for d in path.ancestors().skip(1) {
-            if !d.as_os_str().is_empty() {
-                dirs.insert(d.to_path_buf());
-            }
-        }
-    }
-    if !root.as_os_str().is_empty() {
-        dirs.insert(root.to_path_buf());
-    }
-    // BTreeSet order puts every directory before what is inside it.
-    for d in dirs {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        h.set_cksum();
-        tar.append_data(&mut h, &d, std::io::empty())?;
-    }
-    for f in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(f.mode & 0o7777);
-        h.set_size(f.contents.len() as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, root.join(&f.path), f.contents.as_slice())?;
-    }
-    tar.into_inner()
 }
 
 /// True when the ELF image has no program interpreter (PT_INTERP), i.e. it

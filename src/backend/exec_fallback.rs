@@ -285,9 +285,21 @@ async fn run(
 /// where a hardened container's working directory lives. Paths travel as
 /// arguments (`"$1"`), never spliced into the script.
 async fn upload(docker: &Docker, id: &str, files: &[GuestFile]) -> Result<(), String> {
-    const SCRIPT: &str = r#"mkdir -p "$3/build" "$3/out" "$3/home" "$3/cache" "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1""#;
+    write_files(docker, id, WORK_DIR, Some(ROOT), files).await
+}
+
+/// Write `files` under `dir` in a running container with `sh` execs (see
+/// `upload`); with `root`, also create the run's other directories there.
+pub(super) async fn write_files(
+    docker: &Docker,
+    id: &str,
+    dir: &str,
+    root: Option<&str>,
+    files: &[GuestFile],
+) -> Result<(), String> {
+    const SCRIPT: &str = r#"{ [ -z "$3" ] || mkdir -p "$3/build" "$3/out" "$3/home" "$3/cache"; } && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1""#;
     for f in files {
-        let path = format!("{WORK_DIR}/{}", f.path);
+        let path = format!("{dir}/{}", f.path);
         let config = ExecConfig {
             attach_stdin: Some(true),
             attach_stdout: Some(true),
@@ -299,7 +311,7 @@ async fn upload(docker: &Docker, id: &str, files: &[GuestFile]) -> Result<(), St
                 "sh".into(),
                 path.clone(),
                 format!("{:o}", f.mode & 0o7777),
-                ROOT.into(),
+                root.unwrap_or("").into(),
             ]),
             ..Default::default()
         };

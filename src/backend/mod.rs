@@ -139,6 +139,8 @@ pub struct SandboxSpec {
     /// `bridge` gives the container the engine's default network; anything
     /// else (`none`, the default) none at all.
     pub network: String,
+    /// Limits and lock-down of the container (see isolation.rs).
+    pub isolation: crate::isolation::Isolation,
 }
 
 pub struct Sandbox {

@@ -172,6 +172,7 @@ impl Reference {
             pool: name,
             limits: req.pool.profile.limits,
             network: req.pool.profile.network.clone(),
+            isolation: req.pool.isolation.clone(),
         };
         let sandbox = backend.create(&spec).await?;
         let id = sandbox.id.clone();

@@ -217,6 +217,7 @@ pub fn request(
         max_output,
         collect_out: false,
         no_pool: false,
+        keep_cache: lang.cache_dir(cfg.cache_for(lang)),
     })
 }
 
@@ -352,6 +353,7 @@ struct JsonResult {
     exit_code: i32,
     timed_out: bool,
     build_failed: bool,
+    oom_killed: bool,
     truncated: bool,
     stdout_truncated: bool,
     stderr_truncated: bool,
@@ -390,6 +392,7 @@ impl JsonResult {
             exit_code: code,
             timed_out: e.timed_out,
             build_failed: e.build_failed,
+            oom_killed: e.oom_killed,
             truncated: e.stdout_truncated || e.stderr_truncated,
             stdout_truncated: e.stdout_truncated,
             stderr_truncated: e.stderr_truncated,

@@ -29,17 +29,34 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use wire::{
-    BUILD_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec, ToGuest,
-    WORK_DIR,
+    BUILD_DIR, CACHE_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec,
+    ToGuest, WORK_DIR,
 };
 
-/// Writable places a run can leave traces in; wiped after every run.
-/// (A read-only root filesystem that makes this list exhaustive comes with
-/// container hardening.) The toolchain caches under `wire::CACHE_DIR` are
-/// deliberately not in it: see lang.rs.
+/// Writable places a run can leave traces in; wiped after every run. With
+/// the read-only root filesystem the agent sets up, these tmpfs mounts
+/// (`wire::SCRATCH_MOUNTS`) are every place the program can write, plus
+/// POSIX message queues (wiped) and System V IPC objects (removed). The
+/// cache area `wire::CACHE_DIR` is wiped too, except the directory of the
+/// toolchain cache the run's language keeps on purpose (see lang.rs).
 const SCRATCH_DIRS: &[&str] = &[
     WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR, "/tmp", "/var/tmp", "/dev/shm",
 ];
+/// POSIX message queues outlive their creator; wiped but not a tmpfs of
+/// ours (the engine mounts it), so its root is left as it is.
+const MQUEUE_DIR: &str = "/dev/mqueue";
+
+/// The unprivileged user programs run as (`wire::GUEST_USER_ENV`), or
+/// `None` to run them as the guest's own user (a guest started without
+/// the agent's container set-up).
+fn program_user() -> Option<(u32, u32)> {
+    static USER: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
+    *USER.get_or_init(|| {
+        let v = std::env::var(wire::GUEST_USER_ENV).ok()?;
+        let (u, g) = v.split_once(':')?;
+        Some((u.parse().ok()?, g.parse().ok()?))
+    })
+}
 
 /// Chunk size of `--out` file transfers. Small like the output chunks: the
 /// agent buffers up to `backend::EVENT_BUFFER` events per container, so
@@ -112,7 +129,7 @@ pub fn main() -> i32 {
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
-    let clean = clean_up();
+    let clean = clean_up(None);
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
@@ -172,9 +189,9 @@ pub fn main() -> i32 {
 }
 
 /// Report a run that never started, then get ready for the next.
-fn fail_run(msg: &str, code: i32) {
+fn fail_run(msg: &str, code: i32, keep_cache: Option<&str>) {
     tell(msg);
-    let clean = clean_up();
+    let clean = clean_up(keep_cache);
     send_msg(&FromGuest::Exit(GuestExit {
         code,
         ..Default::default()
@@ -198,31 +215,36 @@ fn start_run(spec: RunSpec) -> Run {
     };
 
     if let Err(e) = place_files(&spec.files) {
-        fail_run(&format!("cannot place the program's files: {e}"), 125);
+        fail_run(
+            &format!("cannot place the program's files: {e}"),
+            125,
+            spec.keep_cache.as_deref(),
+        );
         return not_started(finished, ctl);
     }
     let workdir = match resolve_workdir(spec.workdir.as_deref()) {
         Ok(d) => d,
         Err(msg) => {
-            fail_run(&msg, crate::exit::USAGE);
+            fail_run(&msg, crate::exit::USAGE, spec.keep_cache.as_deref());
             return not_started(finished, ctl);
         }
     };
     if spec.argv.is_empty() || spec.build.as_ref().is_some_and(|b| b.is_empty()) {
-        fail_run("empty command line", 125);
+        fail_run("empty command line", 125, spec.keep_cache.as_deref());
         return not_started(finished, ctl);
     }
 
     let (stdin_tx, stdin_rx) = mpsc::channel::<Vec<u8>>();
     let fin = finished.clone();
     let c = ctl.clone();
+    let keep_cache = spec.keep_cache.clone();
     thread::spawn(move || {
         let (clean, exit) = run_steps(spec, workdir, stdin_rx, &c);
         // Clean before reporting the exit: the agent hands the container
         // back to the pool before the client gets its answer, so a script's
         // next run (or `pool stats`) finds it idle and warm. Processes are
         // already gone; what is left is wiping a few files.
-        let clean = clean_up() && clean;
+        let clean = clean_up(keep_cache.as_deref()) && clean;
         send_msg(&FromGuest::Exit(exit));
         fin.store(true, Ordering::SeqCst);
         send_msg(&FromGuest::Ready {
@@ -247,6 +269,7 @@ fn run_steps(
     ctl: &Arc<Control>,
 ) -> (bool, GuestExit) {
     let limits = Arc::new(Limits::new(spec.max_output));
+    let ooms_before = oom_kills();
     let done = watchdog(ctl.clone(), Duration::from_millis(spec.timeout_ms));
     let mut clean = true;
     let mut exit = GuestExit::default();
@@ -279,6 +302,15 @@ fn run_steps(
             human_duration(spec.timeout_ms)
         ));
         code = crate::exit::TIMEOUT;
+    }
+    if oom_kills() > ooms_before {
+        let limit = memory_limit()
+            .map(|m| format!(" ({})", crate::isolation::human_size(m)))
+            .unwrap_or_default();
+        tell(&format!(
+            "the run exceeded its memory limit{limit} and was killed"
+        ));
+        exit.oom_killed = true;
     }
     if spec.collect_out && !ctl.cancelled.load(Ordering::SeqCst) {
         collect_out();
@@ -399,10 +431,28 @@ fn run_step(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // A session of its own gives the run a process group to kill when we are
-    // not PID 1, and detaches it from anything the guest holds.
+    // not PID 1, and detaches it from anything the guest holds. Then the
+    // program becomes the unprivileged user: no capability survives the
+    // switch, so it cannot signal the guest, read its /proc entries (and
+    // through them the agent's stream), or undo the clean-up. It also
+    // volunteers as the OOM killer's first choice, so a memory hog is
+    // what dies, not the guest. Only async-signal-safe calls after fork.
+    let user = program_user();
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
+            if fd >= 0 {
+                libc::write(fd, b"1000".as_ptr().cast(), 4);
+                libc::close(fd);
+            }
+            if let Some((uid, gid)) = user
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0)
+            {
+                return Err(io::Error::last_os_error());
+            }
             Ok(())
         });
     }
@@ -426,7 +476,7 @@ fn run_step(
     }
 
     if let (Some(rx), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        thread::spawn(move || {
+        spawn_or_kill(ctl, move || {
             while let Ok(chunk) = rx.recv() {
                 if pipe.write_all(&chunk).is_err() {
                     break;
@@ -439,7 +489,7 @@ fn run_step(
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let pump = |mut src: Box<dyn Read + Send>, i: usize, done: mpsc::Sender<()>| {
         let limits = limits.clone();
-        thread::spawn(move || {
+        spawn_or_kill(ctl, move || {
             let kind = [Kind::Stdout, Kind::Stderr][i];
             let mut buf = vec![0u8; 32 * 1024];
             loop {
@@ -496,6 +546,76 @@ fn run_step(
     StepResult { code, clean }
 }
 
+/// Start a helper thread of a running step. A program that used up the
+/// container's process limit (a fork bomb) can make that fail: then the
+/// step is killed, which frees the limit, rather than the guest panicking.
+fn spawn_or_kill(ctl: &Arc<Control>, f: impl FnOnce() + Send + 'static) {
+    let f = Arc::new(Mutex::new(Some(f)));
+    for attempt in 0..2 {
+        let f2 = f.clone();
+        let started = thread::Builder::new().spawn(move || {
+            if let Some(f) = f2.lock().unwrap().take() {
+                f();
+            }
+        });
+        match started {
+            Ok(_) => return,
+            Err(e) => {
+                log(&format!("cannot start a thread ({e}); killing the run"));
+                ctl.kill();
+                if attempt == 0 {
+                    reap_all(Duration::from_millis(500));
+                }
+            }
+        }
+    }
+}
+
+/// Kills of the container's processes by the kernel's OOM killer so far
+/// (the memory cgroup's `oom_kill` counter, cgroup v2 or v1); 0 if the
+/// counter cannot be read.
+fn oom_kills() -> u64 {
+    [
+        "/sys/fs/cgroup/memory.events",
+        "/sys/fs/cgroup/memory/memory.oom_control",
+    ]
+    .iter()
+    .find_map(|p| {
+        let text = std::fs::read_to_string(p).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse().ok())
+    })
+    .unwrap_or(0)
+}
+
+/// The container's memory limit in bytes, if it has one.
+fn memory_limit() -> Option<u64> {
+    [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok())
+    // cgroup v1 reports "no limit" as a huge number.
+    .filter(|&m| m < 1 << 60)
+}
+
+/// Give `path` and everything under it to the program's user (links
+/// themselves, never their targets).
+fn give_to_user(path: &Path) -> io::Result<()> {
+    let Some((uid, gid)) = program_user() else {
+        return Ok(());
+    };
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            give_to_user(&entry?.path())?;
+        }
+    }
+    Ok(())
+}
+
 fn place_files(files: &[GuestFile]) -> io::Result<()> {
     for dir in [WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR] {
         std::fs::create_dir_all(dir)?;
@@ -516,7 +636,12 @@ fn place_files(files: &[GuestFile]) -> io::Result<()> {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&dest, &f.contents)?;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(f.mode & 0o7777))?;
+        // No set-id bits: they would mean nothing (no-new-privileges) but
+        // they have no business in a sandbox either.
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(f.mode & 0o1777))?;
+    }
+    for entry in std::fs::read_dir(WORK_DIR)? {
+        give_to_user(&entry?.path())?;
     }
     Ok(())
 }
@@ -541,7 +666,23 @@ fn resolve_workdir(dir: Option<&str>) -> Result<PathBuf, String> {
             "working directory {dir} does not exist in the image; use an existing directory, or one under {WORK_DIR} or /tmp (created for the run)"
         ));
     }
-    std::fs::create_dir_all(&path)
+    let created = std::fs::create_dir_all(&path).and_then(|_| {
+        // Each directory made here belongs to the program, like the rest
+        // of its scratch space.
+        let root = SCRATCH_DIRS
+            .iter()
+            .find(|s| path.starts_with(s))
+            .expect("checked");
+        match path
+            .strip_prefix(root)
+            .ok()
+            .and_then(|r| r.components().next())
+        {
+            Some(first) => give_to_user(&Path::new(root).join(first)),
+            None => Ok(()),
+        }
+    });
+    created
         .map(|_| path)
         .map_err(|e| format!("cannot create working directory {dir}: {e}"))
 }
@@ -664,44 +805,136 @@ fn reap_all(limit: Duration) -> bool {
 }
 
 /// Wipe every scratch location and verify the container holds nothing of
-/// the previous run. Returns whether it is provably clean.
-fn clean_up() -> bool {
+/// the previous run but `keep_cache` (the toolchain cache the run's
+/// language keeps; the rest of the cache area is wiped too). Returns
+/// whether it is provably clean.
+fn clean_up(keep_cache: Option<&str>) -> bool {
     let mut clean = true;
     if is_pid1() {
         kill_all(0);
         clean &= reap_all(Duration::from_secs(2));
         clean &= other_processes().is_empty();
     }
-    for dir in SCRATCH_DIRS {
-        let path = Path::new(dir);
-        if let Ok(entries) = std::fs::read_dir(path) {
-            for entry in entries.flatten() {
-                let p = entry.path();
-                let res = match entry.file_type() {
-                    Ok(t) if t.is_dir() => std::fs::remove_dir_all(&p),
-                    _ => std::fs::remove_file(&p),
-                };
-                if let Err(e) = res {
-                    log(&format!("cannot remove {}: {e}", p.display()));
-                }
-            }
-        }
-        let empty = std::fs::read_dir(path)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(true);
-        if !empty {
-            log(&format!("{dir} is not empty after clean-up"));
-            clean = false;
-        }
+    for dir in SCRATCH_DIRS.iter().chain([&MQUEUE_DIR]) {
+        clean &= wipe(Path::new(dir), None);
     }
-    if let Err(e) = [WORK_DIR, HOME_DIR, BUILD_DIR, OUT_DIR]
-        .iter()
-        .try_for_each(std::fs::create_dir_all)
-    {
-        log(&format!("cannot recreate the working directories: {e}"));
-        clean = false;
+    let keep = keep_cache
+        .map(Path::new)
+        .filter(|k| k.parent() == Some(Path::new(CACHE_DIR)))
+        .and_then(Path::file_name);
+    clean &= wipe(Path::new(CACHE_DIR), keep);
+    clean &= remove_sysv_ipc();
+    // The program may have changed the modes of its own directories (or
+    // the root of the cache); each run starts from the same ones.
+    for (dir, mode, _) in wire::SCRATCH_MOUNTS {
+        let path = Path::new(dir);
+        if let Err(e) = std::fs::create_dir_all(path) {
+            log(&format!("cannot recreate {dir}: {e}"));
+            clean = false;
+            continue;
+        }
+        let owner = if mode & 0o1000 != 0 {
+            Some((0, 0))
+        } else {
+            program_user()
+        };
+        let reset = owner
+            .map_or(Ok(()), |(u, g)| {
+                std::os::unix::fs::lchown(path, Some(u), Some(g))
+            })
+            .and_then(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode)));
+        // A directory that is not a mount of ours (the guest run by hand,
+        // a read-only image path) may refuse; only a run could have
+        // changed it, so that is not worth failing the container for
+        // unless it is writable by the program.
+        if let Err(e) = reset {
+            log(&format!("cannot reset the owner and mode of {dir}: {e}"));
+        }
     }
     clean
+}
+
+/// Remove everything in `dir` but the entry named `keep`, and check that
+/// nothing else is left.
+fn wipe(dir: &Path, keep: Option<&std::ffi::OsStr>) -> bool {
+    let kept = |name: &std::ffi::OsStr| keep == Some(name);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if kept(&entry.file_name()) {
+                continue;
+            }
+            let p = entry.path();
+            let res = match entry.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&p),
+                _ => std::fs::remove_file(&p),
+            };
+            if let Err(e) = res {
+                log(&format!("cannot remove {}: {e}", p.display()));
+            }
+        }
+    }
+    let empty = std::fs::read_dir(dir)
+        .map(|d| d.flatten().all(|e| kept(&e.file_name())))
+        .unwrap_or(true);
+    if !empty {
+        log(&format!("{} is not empty after clean-up", dir.display()));
+    }
+    empty
+}
+
+/// System V shared memory, semaphores and message queues outlive the
+/// processes that made them. Only their owner (or CAP_SYS_ADMIN, which the
+/// guest does not have) may remove them, so a short-lived child switches to
+/// the program's user to do it. Returns whether none is left.
+fn remove_sysv_ipc() -> bool {
+    const KINDS: [&str; 3] = ["shm", "sem", "msg"];
+    let ids = |kind: &str| -> Vec<libc::c_int> {
+        std::fs::read_to_string(format!("/proc/sysvipc/{kind}"))
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .collect()
+    };
+    let all: Vec<Vec<libc::c_int>> = KINDS.iter().map(|k| ids(k)).collect();
+    if all.iter().all(Vec::is_empty) {
+        return true;
+    }
+    let user = program_user();
+    // Everything the child needs is prepared before the fork: after it,
+    // only async-signal-safe calls.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            if let Some((uid, gid)) = user
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0)
+            {
+                libc::_exit(1);
+            }
+            for &id in &all[0] {
+                libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut());
+            }
+            for &id in &all[1] {
+                libc::semctl(id, 0, libc::IPC_RMID);
+            }
+            for &id in &all[2] {
+                libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut());
+            }
+            libc::_exit(0);
+        }
+        if pid > 0 {
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+    let left: usize = KINDS.iter().map(|k| ids(k).len()).sum();
+    if left > 0 {
+        log(&format!(
+            "{left} System V IPC object(s) left after clean-up"
+        ));
+    }
+    left == 0
 }
 
 fn other_processes() -> Vec<u32> {

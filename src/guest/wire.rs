@@ -26,6 +26,27 @@ pub const OUT_DIR: &str = "/sbx/out";
 /// Toolchain caches that survive between runs (never wiped; see lang.rs for
 /// why sharing them is safe, and how to turn them off).
 pub const CACHE_DIR: &str = "/sbx/cache";
+/// An anonymous volume holding the guest binary; the root filesystem may
+/// be read-only, and the archive API writes only to volumes then.
+pub const GUEST_VOLUME: &str = "/sbx";
+/// `uid:gid` the program runs as, set in the container's environment.
+pub const GUEST_USER_ENV: &str = "SBX_GUEST_USER";
+/// The tmpfs mounts of a container (path, mode, executables allowed):
+/// with a read-only root filesystem, every place a program can write.
+/// The guest wipes them all after every run (the cache excepted, see
+/// lang.rs) and gives the program's own ones to its user. /dev/shm is
+/// `noexec` like the engine's own; the others allow programs that build
+/// and run binaries.
+pub const SCRATCH_MOUNTS: &[(&str, u32, bool)] = &[
+    (WORK_DIR, 0o755, true),
+    (HOME_DIR, 0o755, true),
+    (BUILD_DIR, 0o755, true),
+    (OUT_DIR, 0o755, true),
+    (CACHE_DIR, 0o755, true),
+    ("/tmp", 0o1777, true),
+    ("/var/tmp", 0o1777, true),
+    ("/dev/shm", 0o1777, false),
+];
 /// Set in the container's environment; the guest refuses to run without it.
 pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
 
@@ -67,6 +88,9 @@ pub struct RunSpec {
     pub timeout_ms: u64,
     pub max_output: u64,
     pub collect_out: bool,
+    /// See `protocol::RunRequest::keep_cache`.
+    #[serde(default)]
+    pub keep_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,4 +100,7 @@ pub struct GuestExit {
     pub build_failed: bool,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// The kernel's OOM killer killed a process of the run (memory limit).
+    #[serde(default)]
+    pub oom_killed: bool,
 }

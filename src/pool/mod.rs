@@ -28,6 +28,13 @@
 //! engine call about it (so maintenance and acquirers can never both own
 //! it), and counts are updated before and after.
 //!
+//! # One run per container
+//!
+//! With `isolation = "container"` a released container is removed rather
+//! than reused, and its replacement is created at once in the background
+//! (up to the member count before the removal, within `max_size`), so the
+//! next run finds a warm container unless runs come faster than creations.
+//!
 //! # Maintenance
 //!
 //! One task per pool, woken every tick and whenever a container is
@@ -42,6 +49,7 @@
 mod metrics;
 
 use crate::backend::{Backend, BackendError, Sandbox, SandboxSpec};
+use crate::isolation::IsolationMode;
 use crate::protocol::{Exhaustion, PoolSpec, PoolStats, StateCounts};
 use metrics::{Counters, Creation, Removal};
 use std::collections::HashSet;
@@ -220,6 +228,7 @@ impl Pool {
             labels,
             limits: spec.profile.limits,
             network: spec.profile.network.clone(),
+            isolation: spec.isolation.clone(),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
@@ -1007,6 +1016,8 @@ pub struct Lease {
     /// `None` for a temporary container, which holds no capacity.
     permit: Option<OwnedSemaphorePermit>,
     reusable: bool,
+    /// Served its one run (`isolation = "container"`): replace it.
+    used_up: bool,
     finishing: bool,
     /// How long the run took and whether it timed out, counted on release.
     run: Option<(Duration, bool)>,
@@ -1025,6 +1036,7 @@ impl Lease {
             meta,
             permit,
             reusable: false,
+            used_up: false,
             finishing: false,
             run: None,
         }
@@ -1055,7 +1067,9 @@ impl Lease {
     }
 
     /// Count a completed run and give the sandbox back; `clean` says whether
-    /// the guest proved it pristine (otherwise it is recycled).
+    /// the guest proved it pristine (otherwise it is recycled). With
+    /// `isolation = "container"` it is removed regardless, and a fresh one
+    /// takes its place in the background.
     pub fn release(mut self, clean: bool) {
         {
             let mut inner = self.pool.lock();
@@ -1066,7 +1080,8 @@ impl Lease {
             }
         }
         self.meta.uses += 1;
-        self.reusable = clean;
+        self.used_up = self.pool.spec.isolation.mode == IsolationMode::Container;
+        self.reusable = clean && !self.used_up;
     }
 }
 
@@ -1085,11 +1100,17 @@ impl Drop for Lease {
         if self.finishing {
             inner.finishing -= 1;
         }
+        // Counted before it leaves: a replacement restores this many.
+        let members = inner.members();
         let member = inner.busy.remove(&sb.id);
+        let replace = member && self.used_up && !inner.closed;
         let why = if !member {
             Some(Retire::Untracked)
         } else if inner.closed {
             Some(Retire::Recycle(Removal::Shutdown))
+        } else if self.used_up {
+            // `isolation = "container"`: it served its one run.
+            Some(Retire::Recycle(Removal::Uses))
         } else if !self.reusable && !sb.guest.is_alive() {
             Some(Retire::Unhealthy)
         } else if !self.reusable {
@@ -1117,6 +1138,20 @@ impl Drop for Lease {
         // so the waiter it wakes finds it there.
         drop(permit);
         pool.changed.notify_waiters();
+        if replace {
+            // Warm latency holds while the pool is not saturated: the next
+            // run finds this one's successor ready. A waiter that took the
+            // permit first creates its own container instead, and this
+            // replacement then finds no room.
+            tokio::spawn(async move {
+                if let Err(e) = pool.fill_to(members).await {
+                    eprintln!(
+                        "sbx agent: cannot replace a used container of pool `{}`: {e}",
+                        pool.spec.name()
+                    );
+                }
+            });
+        }
     }
 }
 

@@ -178,6 +178,7 @@ fn spec(min: usize, max: usize) -> PoolSpec {
         exhaustion: Exhaustion::Wait,
         prewarm: true,
         profile: Default::default(),
+        isolation: Default::default(),
     }
 }
 
@@ -268,6 +269,53 @@ async fn a_dirty_or_abandoned_sandbox_is_destroyed_not_reused() {
     assert_eq!(backend.destroyed(), 2);
     let s = pool.stats();
     assert_eq!((s.total_size, s.busy, s.removed), (0, 0, 2));
+}
+
+fn one_run_per_container(backend: Arc<MemoryBackend>, max: usize) -> Arc<Pool> {
+    let mut s = spec(0, max);
+    s.isolation.mode = crate::isolation::IsolationMode::Container;
+    Pool::new(s, backend, vec![])
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_container_isolation_a_container_serves_one_run_and_a_fresh_one_replaces_it() {
+    let backend = MemoryBackend::with_delays(Duration::from_millis(300), Duration::ZERO);
+    let pool = one_run_per_container(backend.clone(), 3);
+    let first = run_once(&pool).await;
+    assert_eq!(backend.created(), 1);
+    // The replacement is made in the background, without a run asking.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!backend.is_live(&first), "the used container is removed");
+    let s = pool.stats();
+    assert_eq!((s.idle, s.busy, s.total_size, s.runs), (1, 0, 1, 1));
+    // The next run takes it warm, without waiting for a creation.
+    let started = Instant::now();
+    let mut lease = pool.acquire().await.unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_ne!(lease.sandbox().id, first);
+    lease.release(true);
+    assert_eq!(backend.created(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_container_isolation_replacements_never_exceed_max_size() {
+    let backend = MemoryBackend::with_delays(Duration::from_millis(100), Duration::ZERO);
+    let pool = one_run_per_container(backend.clone(), 2);
+    let mut leases = vec![pool.acquire().await.unwrap(), pool.acquire().await.unwrap()];
+    let waiting = spawn_acquire(&pool);
+    settle().await;
+    leases.pop().unwrap().release(true);
+    // The waiter took the freed capacity and creates its own container;
+    // the replacement finds no room.
+    let mut got = waiting.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(pool.stats().total_size <= 2);
+    assert!(
+        backend.peak.load(Ordering::SeqCst) <= 3,
+        "the used one may still be going"
+    );
+    got.sandbox();
+    drop(leases);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,293 @@
+//! How sandboxes are isolated: the `[isolation]` section of the config.
+//!
+//! Two promises, both tested with hostile programs (tests/isolation.rs):
+//! nothing escapes the container beyond what these settings allow, and
+//! nothing a run does is visible to a later run of the same pool.
+//!
+//! The container side (read-only root, tmpfs scratch space, capabilities,
+//! limits) is applied where containers are created (backend/docker.rs); the
+//! program side (unprivileged user, OOM report, wipe and verify) in the
+//! guest. Every setting is part of the pool's identity ([`PoolSpec`]), so a
+//! changed setting gets fresh containers rather than reusing old ones.
+//!
+//! [`PoolSpec`]: crate::protocol::PoolSpec
+
+use serde::{Deserialize, Serialize};
+
+/// What a container serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationMode {
+    /// One container serves many runs; between runs the guest kills every
+    /// process, wipes every writable location and verifies it, else the
+    /// container is recycled.
+    #[default]
+    Run,
+    /// A container serves exactly one run and is then removed; the pool
+    /// creates its replacement in the background.
+    Container,
+}
+
+impl std::str::FromStr for IsolationMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "run" => Ok(IsolationMode::Run),
+            "container" => Ok(IsolationMode::Container),
+            other => Err(format!(
+                "`{other}` is not an isolation mode (use \"run\": one container, wiped between runs, or \"container\": a fresh container per run)"
+            )),
+        }
+    }
+}
+
+/// The `[isolation]` settings, validated. Defaults: see [`Isolation::default`]
+/// and the README table, which says what each protects against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Isolation {
+    pub mode: IsolationMode,
+    /// Memory limit in bytes (swap disabled: memory+swap is the same
+    /// value); `None`: unlimited.
+    pub memory: Option<u64>,
+    /// CPU limit in billionths of a CPU (Docker's NanoCpus); `None`: none.
+    pub nano_cpus: Option<i64>,
+    /// Most processes and threads in the container; `None`: unlimited.
+    pub pids: Option<i64>,
+    /// Size of each tmpfs scratch mount (working, build, output, home and
+    /// cache directories, /tmp, /var/tmp, /dev/shm).
+    pub tmpfs_size: u64,
+    /// The root filesystem is mounted read-only, so the tmpfs mounts are
+    /// the only places a program can write.
+    pub read_only_root: bool,
+    /// uid and gid the program runs as (the guest stays root to clean up).
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Default for Isolation {
+    fn default() -> Self {
+        Isolation {
+            mode: IsolationMode::Run,
+            memory: Some(1 << 30),
+            nano_cpus: Some(2_000_000_000),
+            pids: Some(256),
+            tmpfs_size: 512 << 20,
+            read_only_root: true,
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+}
+
+/// The `[isolation]` section of the config file: validated [`Isolation`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(try_from = "RawIsolation")]
+pub struct IsolationConfig(pub Isolation);
+
+impl TryFrom<RawIsolation> for IsolationConfig {
+    type Error = String;
+    fn try_from(raw: RawIsolation) -> Result<Self, String> {
+        Isolation::try_from(raw).map(IsolationConfig)
+    }
+}
+
+/// The section as written in TOML.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIsolation {
+    mode: Option<String>,
+    memory: Option<Raw>,
+    cpus: Option<Raw>,
+    pids: Option<Raw>,
+    tmpfs_size: Option<Raw>,
+    read_only_root: Option<bool>,
+    user: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Raw {
+    fn text(&self) -> String {
+        match self {
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(f) => f.to_string(),
+            Raw::Text(s) => s.trim().to_string(),
+        }
+    }
+}
+
+fn size(field: &str, raw: &Raw) -> Result<u64, String> {
+    let n = crate::cli::parse_size(&raw.text())
+        .map_err(|e| format!("isolation.{field}: {e}, or \"none\""))?;
+    if n < (1 << 20) {
+        return Err(format!(
+            "isolation.{field}: {} is below 1MiB, too small for any program; write e.g. \"512MiB\"",
+            raw.text()
+        ));
+    }
+    Ok(n)
+}
+
+impl TryFrom<RawIsolation> for Isolation {
+    type Error = String;
+    fn try_from(raw: RawIsolation) -> Result<Self, String> {
+        let d = Isolation::default();
+        let none = |r: &Raw| r.text() == "none";
+        let memory = match &raw.memory {
+            None => d.memory,
+            Some(r) if none(r) => None,
+            Some(r) => Some(size("memory", r)?),
+        };
+        let nano_cpus = match &raw.cpus {
+            None => d.nano_cpus,
+            Some(r) if none(r) => None,
+            Some(r) => match r.text().parse::<f64>() {
+                Ok(c) if c > 0.0 && c <= 1024.0 => Some((c * 1e9).round() as i64),
+                _ => {
+                    return Err(format!(
+                        "isolation.cpus: `{}` is not a number of CPUs (e.g. 1, 0.5, 2), or \"none\"",
+                        r.text()
+                    ));
+                }
+            },
+        };
+        let pids = match &raw.pids {
+            None => d.pids,
+            Some(r) if none(r) => None,
+            Some(r) => match r.text().parse::<i64>() {
+                // The guest and the interpreter need a few themselves.
+                Ok(n) if n >= 8 => Some(n),
+                _ => {
+                    return Err(format!(
+                        "isolation.pids: `{}` is not a process limit of at least 8, or \"none\"",
+                        r.text()
+                    ));
+                }
+            },
+        };
+        let tmpfs_size = match &raw.tmpfs_size {
+            None => d.tmpfs_size,
+            Some(r) => size("tmpfs_size", r)?,
+        };
+        let (uid, gid) = match &raw.user {
+            None => (d.uid, d.gid),
+            Some(u) => parse_user(u)?,
+        };
+        Ok(Isolation {
+            mode: match raw.mode {
+                None => d.mode,
+                Some(m) => m.parse().map_err(|e| format!("isolation.mode: {e}"))?,
+            },
+            memory,
+            nano_cpus,
+            pids,
+            tmpfs_size,
+            read_only_root: raw.read_only_root.unwrap_or(d.read_only_root),
+            uid,
+            gid,
+        })
+    }
+}
+
+/// `UID:GID` (numbers: the image need not know the user). Root is refused:
+/// a program running as root could undo the clean-up.
+fn parse_user(s: &str) -> Result<(u32, u32), String> {
+    let bad = || {
+        format!(
+            "isolation.user: `{s}` is not UID:GID with numbers other than 0, e.g. \"1000:1000\""
+        )
+    };
+    let (u, g) = s.trim().split_once(':').ok_or_else(bad)?;
+    let (u, g) = (
+        u.parse::<u32>().map_err(|_| bad())?,
+        g.parse::<u32>().map_err(|_| bad())?,
+    );
+    if u == 0 || g == 0 {
+        return Err(bad());
+    }
+    Ok((u, g))
+}
+
+/// `1GiB`, `512MiB`, `64KiB`: how the user would write a size.
+pub fn human_size(n: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Isolation, String> {
+        let raw: RawIsolation = toml::from_str(text).map_err(|e| e.to_string())?;
+        Isolation::try_from(raw)
+    }
+
+    #[test]
+    fn the_defaults_lock_a_container_down() {
+        let i = parse("").unwrap();
+        assert_eq!(i, Isolation::default());
+        assert_eq!(i.mode, IsolationMode::Run);
+        assert_eq!(i.memory, Some(1 << 30));
+        assert_eq!(i.nano_cpus, Some(2_000_000_000));
+        assert_eq!(i.pids, Some(256));
+        assert!(i.read_only_root);
+        assert_ne!(i.uid, 0);
+    }
+
+    #[test]
+    fn every_setting_is_read_from_human_values() {
+        let i = parse(
+            "mode = \"container\"\nmemory = \"256MiB\"\ncpus = 0.5\npids = 64\n\
+             tmpfs_size = \"64MiB\"\nread_only_root = false\nuser = \"65534:65534\"\n",
+        )
+        .unwrap();
+        assert_eq!(i.mode, IsolationMode::Container);
+        assert_eq!(i.memory, Some(256 << 20));
+        assert_eq!(i.nano_cpus, Some(500_000_000));
+        assert_eq!(i.pids, Some(64));
+        assert_eq!(i.tmpfs_size, 64 << 20);
+        assert!(!i.read_only_root);
+        assert_eq!((i.uid, i.gid), (65534, 65534));
+        let i = parse("memory = \"none\"\ncpus = \"none\"\npids = \"none\"\ncpus = 1").unwrap_err();
+        assert!(i.contains("cpus"), "duplicate keys are errors: {i}");
+        let i = parse("memory = \"none\"\ncpus = \"none\"\npids = \"none\"\n").unwrap();
+        assert_eq!((i.memory, i.nano_cpus, i.pids), (None, None, None));
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_its_field() {
+        for (text, field) in [
+            ("mode = \"vm\"", "isolation.mode"),
+            ("memory = \"lots\"", "isolation.memory"),
+            ("memory = 1000", "isolation.memory"),
+            ("cpus = 0", "isolation.cpus"),
+            ("cpus = \"many\"", "isolation.cpus"),
+            ("pids = 2", "isolation.pids"),
+            ("tmpfs_size = \"none\"", "isolation.tmpfs_size"),
+            ("user = \"root\"", "isolation.user"),
+            ("user = \"0:0\"", "isolation.user"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(field), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_shown_as_written() {
+        assert_eq!(human_size(1 << 30), "1GiB");
+        assert_eq!(human_size(512 << 20), "512MiB");
+        assert_eq!(human_size(1000), "1000 bytes");
+    }
+}

@@ -1,0 +1,516 @@
+//! The hostile-program suite: programs that try to escape, exhaust or
+//! outlive their sandbox, against the real engine. Each must end with a
+//! clear result (exit code, and a one-line reason on stderr for a limit
+//! hit) and leave a healthy pool whose next run is clean — in the same
+//! container with `isolation = "run"`, in a fresh one with
+//! `isolation = "container"`.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+/// A harness whose runs share one warm container (`run`) or get one
+/// each (`container`), with extra `[isolation]` settings.
+fn sandbox(name: &str, mode: &str, settings: &str) -> Sbx {
+    let sbx = Sbx::new(name);
+    sbx.limit_pool_to_one_container();
+    let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
+    cfg.push_str(&format!("\n[isolation]\nmode = \"{mode}\"\n{settings}\n"));
+    std::fs::write(&sbx.config, cfg).unwrap();
+    sbx
+}
+
+/// Prints the container's hostname, then the processes it can see other
+/// than the guest (PID 1) and itself.
+const PROBE: &str = r#"
+import os, socket
+me = os.getpid()
+print(socket.gethostname())
+print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)))
+"#;
+
+fn probe(sbx: &Sbx) -> (String, String) {
+    let out = sbx.exec_ok("python", PROBE);
+    let mut lines = out.lines().map(String::from);
+    (lines.next().unwrap(), lines.next().unwrap())
+}
+
+/// The container the next run gets, checking on the way that it is
+/// healthy: the run succeeds and no process of an earlier run is alive.
+fn next_run_container(sbx: &Sbx) -> String {
+    let (host, others) = probe(sbx);
+    assert_eq!(others, "[]", "processes of an earlier run are alive");
+    host
+}
+
+/// After a hostile run in a pool that had served `before`: the next run
+/// is clean, in the same container (the hostile run did not break it).
+fn assert_pool_healthy_in_same_container(sbx: &Sbx, before: &str) {
+    assert_eq!(
+        next_run_container(sbx),
+        before,
+        "the container was replaced instead of cleaned"
+    );
+}
+
+fn exec(sbx: &Sbx, args: &[&str], code: &str) -> std::process::Output {
+    let mut all = vec!["exec", "--lang", "python"];
+    all.extend_from_slice(args);
+    all.push(code);
+    sbx.run(&all, "")
+}
+
+#[test]
+fn a_fork_bomb_is_held_by_the_process_limit_and_killed_at_its_timeout() {
+    let sbx = sandbox("forkbomb", "run", "pids = 64");
+    let before = next_run_container(&sbx);
+    let out = exec(
+        &sbx,
+        &["--timeout", "3s"],
+        r#"
+import os
+said = False
+while True:
+    try:
+        os.fork()
+    except OSError:
+        if not said:
+            said = True
+            os.write(1, b"fork refused\n")
+"#,
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert!(stdout(&out).contains("fork refused"), "the limit held");
+    assert!(stderr(&out).contains("exceeded its timeout (3s)"));
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
+    let sbx = sandbox("memhog", "run", "memory = \"128MiB\"");
+    let before = next_run_container(&sbx);
+    let hog = "x = []\nwhile True:\n    x.append(bytearray(16 << 20))\n";
+    let out = exec(&sbx, &[], hog);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    let lines: Vec<_> = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("sbx:"))
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        lines,
+        ["sbx: the run exceeded its memory limit (128MiB) and was killed"]
+    );
+    let out = exec(&sbx, &["--json"], hog);
+    let json = stdout(&out);
+    assert!(json.contains("\"oom_killed\":true"), "{json}");
+    assert!(json.contains("\"exit_code\":137"), "{json}");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    // A run within the limit is not reported.
+    let out = exec(&sbx, &["--json"], "x = bytearray(32 << 20)");
+    assert!(stdout(&out).contains("\"oom_killed\":false"));
+}
+
+#[test]
+fn an_infinite_loop_is_killed_at_its_timeout() {
+    let sbx = sandbox("loop", "run", "");
+    let before = next_run_container(&sbx);
+    let out = exec(&sbx, &["--timeout", "1s"], "while True: pass");
+    assert_eq!(out.status.code(), Some(124));
+    assert!(stderr(&out).contains("exceeded its timeout (1s)"));
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_gibibyte_of_stdout_is_cut_at_the_output_limit_and_the_run_ends_normally() {
+    let sbx = sandbox("gib", "run", "");
+    let before = next_run_container(&sbx);
+    let out = exec(
+        &sbx,
+        &["--max-output", "1MiB", "--timeout", "2m"],
+        r#"
+import sys
+chunk = b"x" * (1 << 20)
+for _ in range(1024):
+    sys.stdout.buffer.write(chunk)
+print("done", file=sys.stderr)
+"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout.len(), 1 << 20);
+    assert!(stderr(&out).contains("stdout exceeded the output limit"));
+    assert!(stderr(&out).contains("done"), "the program ran to its end");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+/// Writes a marker into every directory the program can write to (the
+/// whole tree but /proc and /sys, found by trying, not from a list), plus
+/// a System V shared memory segment; prints the directories.
+const WRITE_EVERYWHERE: &str = r#"
+import ctypes, json, os
+written = []
+for root, dirs, files in os.walk("/"):
+    if root in ("/proc", "/sys"):
+        dirs[:] = []
+        continue
+    try:
+        with open(os.path.join(root, "sbx-marker"), "w") as f:
+            f.write("left by an earlier run")
+        written.append(root)
+    except OSError:
+        pass
+libc = ctypes.CDLL(None)
+assert libc.shmget(0x5b8, 4096, 0o1666) >= 0
+print(json.dumps(sorted(written)))
+"#;
+
+/// Looks for anything WRITE_EVERYWHERE leaves: markers anywhere, shared
+/// memory segments.
+const FIND_TRACES: &str = r#"
+import json, os
+found = []
+for root, dirs, files in os.walk("/"):
+    if root in ("/proc", "/sys"):
+        dirs[:] = []
+        continue
+    found += [os.path.join(root, f) for f in files if f == "sbx-marker"]
+found += open("/proc/sysvipc/shm").read().splitlines()[1:]
+print(json.dumps(found))
+"#;
+
+fn nothing_written_is_visible_to_the_next_run(mode: &str) {
+    let sbx = sandbox(&format!("everywhere-{mode}"), mode, "");
+    let before = next_run_container(&sbx);
+    let written = sbx.exec_ok("python", WRITE_EVERYWHERE);
+    let written: BTreeSet<String> = serde_json::from_str(written.trim()).unwrap();
+    // With a read-only root these are every writable place: the tmpfs
+    // mounts and POSIX message queues, all wiped after every run.
+    let wiped: BTreeSet<String> = [
+        "/sbx/work",
+        "/sbx/home",
+        "/sbx/build",
+        "/sbx/out",
+        "/sbx/cache",
+        "/tmp",
+        "/var/tmp",
+        "/dev/shm",
+        "/dev/mqueue",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(
+        written.is_subset(&wiped),
+        "writable beyond the wiped places: {:?}",
+        written.difference(&wiped).collect::<Vec<_>>()
+    );
+    for must in ["/sbx/work", "/sbx/home", "/tmp", "/dev/shm"] {
+        assert!(
+            written.contains(must),
+            "{must} should be writable: {written:?}"
+        );
+    }
+    assert_eq!(sbx.exec_ok("python", FIND_TRACES).trim(), "[]");
+    let after = next_run_container(&sbx);
+    match mode {
+        "run" => assert_eq!(after, before, "one container served every run"),
+        _ => assert_ne!(after, before, "each run had a container of its own"),
+    }
+}
+
+#[test]
+fn nothing_written_anywhere_is_visible_to_the_next_run_in_the_same_container() {
+    nothing_written_is_visible_to_the_next_run("run");
+}
+
+#[test]
+fn nothing_written_anywhere_is_visible_to_the_next_run_with_a_container_per_run() {
+    nothing_written_is_visible_to_the_next_run("container");
+}
+
+/// Double-forks a daemon in a session of its own that sleeps, then writes
+/// a file; the run itself exits at once.
+const DAEMON: &str = r#"
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(2)
+        open("/tmp/daemon-was-here", "w").write("alive")
+        os._exit(0)
+    os._exit(0)
+print("parent done")
+"#;
+
+fn a_double_forked_daemon_dies_with_its_run(mode: &str) {
+    let sbx = sandbox(&format!("daemon-{mode}"), mode, "");
+    next_run_container(&sbx);
+    assert_eq!(sbx.exec_ok("python", DAEMON), "parent done\n");
+    // The next run sees no process and, past the daemon's wake-up time,
+    // no file: it is dead, not hidden.
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import os, time
+me = os.getpid()
+print([p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)])
+time.sleep(3)
+print(os.path.exists("/tmp/daemon-was-here"))
+"#,
+    );
+    assert_eq!(out, "[]\nFalse\n");
+}
+
+#[test]
+fn a_double_forked_daemon_dies_with_its_run_in_the_same_container() {
+    a_double_forked_daemon_dies_with_its_run("run");
+}
+
+#[test]
+fn a_double_forked_daemon_dies_with_its_run_with_a_container_per_run() {
+    a_double_forked_daemon_dies_with_its_run("container");
+}
+
+#[test]
+fn the_root_filesystem_and_the_guests_own_files_cannot_be_written() {
+    let sbx = sandbox("rofs", "run", "");
+    let before = next_run_container(&sbx);
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import errno, os
+def attempt(f):
+    try:
+        f()
+        return "written"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print(attempt(lambda: open("/etc/sbx-test", "w")))
+print(attempt(lambda: os.mkdir("/usr/sbx-test")))
+print(attempt(lambda: open("/sbx/bin/sbx", "a")))
+print(attempt(lambda: os.mkdir("/sbx/new")))
+print(os.getuid(), os.getgid())
+"#,
+    );
+    assert_eq!(out, "EROFS\nEROFS\nEACCES\nEACCES\n1000 1000\n");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_program_has_no_network_and_cannot_reach_the_host() {
+    let sbx = sandbox("net", "run", "");
+    let before = next_run_container(&sbx);
+    // A listener on the host's loopback: the program must not reach it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let out = sbx.exec_ok(
+        "python",
+        &format!(
+            r#"
+import os, socket
+print(sorted(os.listdir("/sys/class/net")))
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3)
+    print("connected")
+except OSError as e:
+    print("refused" if isinstance(e, ConnectionRefusedError) else type(e).__name__)
+"#
+        ),
+    );
+    assert_eq!(out, "['lo']\nrefused\n");
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing reached the host's listener"
+    );
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_program_cannot_read_the_guest_or_another_run_through_proc() {
+    let sbx = Sbx::new("proc");
+    // Two containers: one run holds a secret while the other looks for it.
+    let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
+    cfg.push_str("\n[pool]\nmax_size = 2\n");
+    std::fs::write(&sbx.config, cfg).unwrap();
+    let holder = sbx.spawn(&[
+        "exec",
+        "--lang",
+        "python",
+        "-e",
+        "SECRET=sbx-secret-4711",
+        "import time; open('/tmp/secret', 'w').write('sbx-secret-4711'); print('holding', flush=True); time.sleep(6)",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import glob, os
+def attempt(f):
+    try:
+        f()
+        return "read"
+    except OSError as e:
+        return type(e).__name__
+# The guest's environment, open files (its stream carries every run's
+# data), memory and root are the program's for the asking as root.
+print(attempt(lambda: open("/proc/1/environ").read()))
+print(attempt(lambda: os.listdir("/proc/1/fd")))
+print(attempt(lambda: open("/proc/1/fd/0", "rb")))
+print(attempt(lambda: open("/proc/1/mem", "rb")))
+print(attempt(lambda: os.listdir("/proc/1/root/")))
+me = str(os.getpid())
+found = []
+for p in glob.glob("/proc/[0-9]*"):
+    for name in ("environ", "cmdline"):
+        try:
+            if b"sbx-secret-4711" in open(p + "/" + name, "rb").read():
+                found.append(p)
+        except OSError:
+            pass
+print(sorted(set(found) - {"/proc/" + me, "/proc/self"}))
+print(os.path.exists("/tmp/secret"))
+"#,
+    );
+    assert_eq!(
+        out,
+        "PermissionError\nPermissionError\nPermissionError\nPermissionError\nPermissionError\n[]\nFalse\n"
+    );
+    let held = holder.wait_with_output().unwrap();
+    assert_eq!(stdout(&held), "holding\n", "{}", stderr(&held));
+}
+
+#[test]
+fn a_program_that_closes_stdout_and_keeps_running_ends_at_its_timeout() {
+    let sbx = sandbox("closed", "run", "");
+    let before = next_run_container(&sbx);
+    let out = exec(
+        &sbx,
+        &["--timeout", "2s"],
+        "import os, time\nprint('before', flush=True)\nos.close(1)\nos.close(2)\ntime.sleep(60)\n",
+    );
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(stdout(&out), "before\n");
+    assert!(stderr(&out).contains("exceeded its timeout (2s)"));
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_program_that_sends_sigkill_to_every_process_kills_only_its_own() {
+    let sbx = sandbox("killall", "run", "");
+    let before = next_run_container(&sbx);
+    let out = exec(
+        &sbx,
+        &[],
+        r#"
+import os, signal, time
+child = os.fork()
+if child == 0:
+    time.sleep(30)
+    os._exit(0)
+os.kill(-1, signal.SIGKILL)
+_, status = os.waitpid(child, 0)
+print("child killed" if os.WIFSIGNALED(status) else "child survived", flush=True)
+"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "child killed\n");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+/// Anonymous volumes of `containers`, as the engine names them.
+fn volumes_of(containers: &[String]) -> Vec<String> {
+    containers
+        .iter()
+        .flat_map(|id| {
+            let out = Command::new(engine())
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
+                    id,
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn volume_exists(name: &str) -> bool {
+    Command::new(engine())
+        .args(["volume", "inspect", name])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_volume() {
+    let sbx = sandbox("refill", "container", "");
+    let label = sbx.agent_label();
+    let first = next_run_container(&sbx);
+    // The used container goes, its successor comes up without a run asking.
+    let one_idle = || {
+        let out = sbx.run(&["pool", "stats", "--json"], "");
+        let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let pool = &stats["pools"][0];
+        pool["idle"] == 1 && pool["busy"] == 0 && pool["runs"] == 1
+    };
+    assert!(wait_until(Duration::from_secs(30), one_idle));
+    let live = containers_with(&label);
+    assert_eq!(live.len(), 1, "exactly the replacement: {live:?}");
+    let volumes = volumes_of(&live);
+    assert_eq!(volumes.len(), 1, "the guest's volume: {volumes:?}");
+    let second = next_run_container(&sbx);
+    assert_ne!(first, second);
+    assert!(live[0].starts_with(&second), "the run took the warm one");
+    drop(sbx);
+    assert!(containers_with(&label).is_empty());
+    assert!(
+        wait_until(Duration::from_secs(10), || !volume_exists(&volumes[0])),
+        "auto-remove deletes the anonymous volume with its container"
+    );
+}
+
+#[test]
+fn a_container_refuses_a_root_user_setting_with_a_clear_error() {
+    let sbx = sandbox("rootuser", "run", "user = \"0:0\"");
+    let out = exec(&sbx, &[], "print(1)");
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.contains("isolation.user: `0:0` is not UID:GID with numbers other than 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_container_removed_behind_the_agents_back_leaves_no_volume() {
+    let sbx = sandbox("rmvolume", "run", "");
+    let label = sbx.agent_label();
+    next_run_container(&sbx);
+    let live = containers_with(&label);
+    let volumes = volumes_of(&live);
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    // `rm -f` without `-v` leaves an anonymous volume to its fate.
+    let out = Command::new(engine())
+        .args(["rm", "-f", &live[0]])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The agent notices the container gone, replaces it and removes the
+    // volume the engine left behind.
+    next_run_container(&sbx);
+    assert!(
+        wait_until(Duration::from_secs(15), || !volume_exists(&volumes[0])),
+        "the volume of a container removed by someone else is removed too"
+    );
+}
