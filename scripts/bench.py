@@ -43,7 +43,7 @@ def main():
         try:
             for _ in range(3):  # first runs warm the page cache and the agent
                 timed([SBX, "run", HELLO], env=env)
-            timed(["docker", "run", "--rm", "-i", image, "python3", "-"],
+            timed(["docker", "run", "--rm", "-i", "--network", "none", image, "python3", "-"],
                   input=open(HELLO, "rb").read())
             warm, cold, execs = [], [], []
             source = open(HELLO, "rb").read()
