@@ -870,20 +870,7 @@ impl Backend for DockerBackend {
         labels: &[(String, String)],
         keep_instance: Option<&str>,
     ) -> Result<usize, BackendError> {
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-        filters.insert(
-            "label".into(),
-            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        );
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| engine_err("list containers", e))?;
+        let list = self.list_labelled(labels).await?;
         let mut removed = 0;
         for c in list {
             let instance = c
@@ -906,20 +893,7 @@ impl Backend for DockerBackend {
         &self,
         labels: &[(String, String)],
     ) -> Result<Vec<String>, BackendError> {
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-        filters.insert(
-            "label".into(),
-            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        );
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| engine_err("list containers", e))?;
+        let list = self.list_labelled(labels).await?;
         let mut instances: Vec<String> = list
             .into_iter()
             .filter_map(|c| c.labels?.remove(super::LABEL_INSTANCE))
@@ -998,6 +972,28 @@ impl Backend for DockerBackend {
                 hint: unreachable_hint(self.kind),
             }),
         }
+    }
+}
+
+impl DockerBackend {
+    /// Every container (running or not) carrying all of `labels`.
+    async fn list_labelled(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<bollard::models::ContainerSummary>, BackendError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert(
+            "label".into(),
+            labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        );
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| engine_err("list containers", e))
     }
 }
 

@@ -277,6 +277,17 @@ impl Pool {
     }
 
     /// Too old (`Lifetime`) or used too often (`Uses`) to take another run.
+    /// Why an idle container must go instead of serving (its stream ended,
+    /// or it expired), or `None` if it may serve.
+    fn retire_idle(&self, idle: &mut Idle, now: Instant) -> Option<Retire> {
+        if !idle.sb.guest.is_alive() {
+            log_gone(&idle.sb.id, &self.spec.name());
+            Some(Retire::Unhealthy)
+        } else {
+            self.expiry(&idle.meta, now).map(Retire::Recycle)
+        }
+    }
+
     fn expiry(&self, meta: &Meta, now: Instant) -> Option<Removal> {
         if self
             .spec
@@ -360,12 +371,7 @@ impl Pool {
                 let mut step = Step::Create;
                 while let Some(mut idle) = inner.idle.pop() {
                     // Expired or dead containers are never handed out.
-                    let why = if !idle.sb.guest.is_alive() {
-                        log_gone(&idle.sb.id, &self.spec.name());
-                        Retire::Unhealthy
-                    } else if let Some(why) = self.expiry(&idle.meta, now) {
-                        Retire::Recycle(why)
-                    } else {
+                    let Some(why) = self.retire_idle(&mut idle, now) else {
                         inner.busy.insert(idle.sb.id.clone());
                         step = Step::Take(idle);
                         break;
@@ -604,12 +610,7 @@ impl Pool {
             }
             let mut keep = Vec::with_capacity(inner.idle.len());
             for mut it in std::mem::take(&mut inner.idle) {
-                let why = if !it.sb.guest.is_alive() {
-                    log_gone(&it.sb.id, &self.spec.name());
-                    Retire::Unhealthy
-                } else if let Some(why) = self.expiry(&it.meta, now) {
-                    Retire::Recycle(why)
-                } else {
+                let Some(why) = self.retire_idle(&mut it, now) else {
                     keep.push(it);
                     continue;
                 };
