@@ -127,6 +127,7 @@ impl PoolConfig {
             prewarm: self.prewarm,
             profile: Default::default(),
             isolation: Default::default(),
+            kubernetes: None,
         }
     }
 }

@@ -61,7 +61,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -288,6 +288,10 @@ pub struct PoolSpec {
     /// How its containers are locked down and what one serves.
     #[serde(default)]
     pub isolation: crate::isolation::Isolation,
+    /// `[kubernetes]` of the client's config, for pools of the Kubernetes
+    /// backend (`None` for the others).
+    #[serde(default)]
+    pub kubernetes: Option<crate::backend::kubernetes::KubeSettings>,
 }
 
 impl PoolSpec {

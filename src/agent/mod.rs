@@ -507,7 +507,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     }
 
     DockerBackend::check_guest()?;
-    let backend: Arc<dyn Backend> = Arc::new(DockerBackend::connect().await?);
+    let backend: Arc<dyn Backend> = crate::backend::connect().await?;
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let (stop, mut stop_rx) = watch::channel(false);
     let agent = Arc::new(Agent {

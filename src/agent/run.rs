@@ -127,6 +127,7 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
         limits: req.pool.profile.limits,
         network: req.pool.profile.network.clone(),
         isolation: req.pool.isolation.clone(),
+        kubernetes: req.pool.kubernetes.clone(),
     };
     let mut sandbox = match agent.backend.create(&spec).await {
         Ok(sb) => Removed::new(agent.clone(), sb),

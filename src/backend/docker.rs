@@ -101,14 +101,14 @@ impl DockerBackend {
 
     pub async fn connect_to(kind: EngineKind) -> Result<DockerBackend, BackendError> {
         let endpoint = kind.endpoint();
-        let hint = match kind {
-            EngineKind::Docker => {
-                "start it (`sudo systemctl start docker` or `dockerd`), or set DOCKER_HOST"
-            }
-            EngineKind::Podman => {
-                "start its API service (`podman system service --time=0 unix:///run/podman/podman.sock`), or set CONTAINER_HOST"
-            }
-        };
+        let hint = unreachable_hint(kind);
+        if kind == EngineKind::Kubernetes {
+            return Err(BackendError::Unreachable {
+                endpoint,
+                reason: "this command drives a local container engine".into(),
+                hint: "use --backend docker or --backend podman for it",
+            });
+        }
         let unreachable = |reason: String| BackendError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
@@ -632,6 +632,9 @@ fn unreachable_hint(kind: EngineKind) -> &'static str {
         }
         EngineKind::Podman => {
             "start its API service (`podman system service --time=0 unix:///run/podman/podman.sock`), or set CONTAINER_HOST"
+        }
+        EngineKind::Kubernetes => {
+            "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)"
         }
     }
 }

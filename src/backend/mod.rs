@@ -8,6 +8,7 @@
 pub mod docker;
 mod exec_fallback;
 mod guest_conn;
+pub mod kubernetes;
 
 pub use guest_conn::{EVENT_BUFFER, GuestConn, GuestEvent};
 
@@ -29,6 +30,8 @@ pub const LABEL_POOL: &str = "io.sbx.pool";
 pub enum EngineKind {
     Docker,
     Podman,
+    /// Pods in a cluster (kubernetes/mod.rs), not a local engine.
+    Kubernetes,
 }
 
 impl EngineKind {
@@ -36,6 +39,7 @@ impl EngineKind {
         match self {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
+            EngineKind::Kubernetes => "kubernetes",
         }
     }
 
@@ -58,6 +62,7 @@ impl EngineKind {
                         format!("unix:///run/user/{uid}/podman/podman.sock")
                     }
                 }),
+            EngineKind::Kubernetes => kubernetes::describe_target(),
         }
     }
 
@@ -93,13 +98,14 @@ fn select(
     match requested.map(str::trim) {
         Some("docker") => Ok(EngineKind::Docker),
         Some("podman") => Ok(EngineKind::Podman),
+        Some("kubernetes") => Ok(EngineKind::Kubernetes),
         None | Some("") | Some("auto") => Ok(if docker_host || docker_socket || !podman_socket {
             EngineKind::Docker
         } else {
             EngineKind::Podman
         }),
         Some(other) => Err(format!(
-            "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman or auto"
+            "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman, kubernetes or auto"
         )),
     }
 }
@@ -129,6 +135,19 @@ mod tests {
     }
 }
 
+/// Connect to the backend `select_engine` picks.
+pub async fn connect() -> Result<std::sync::Arc<dyn Backend>, BackendError> {
+    let kind = select_engine().map_err(|reason| BackendError::Unreachable {
+        endpoint: std::env::var(BACKEND_ENV).unwrap_or_default(),
+        reason,
+        hint: "fix the --backend / SBX_BACKEND setting",
+    })?;
+    Ok(match kind {
+        EngineKind::Kubernetes => std::sync::Arc::new(kubernetes::KubeBackend::connect().await?),
+        engine => std::sync::Arc::new(docker::DockerBackend::connect_to(engine).await?),
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
     pub image: String,
@@ -141,6 +160,8 @@ pub struct SandboxSpec {
     pub network: String,
     /// Limits and lock-down of the container (see isolation.rs).
     pub isolation: crate::isolation::Isolation,
+    /// Where and how pods are placed; only the Kubernetes backend reads it.
+    pub kubernetes: Option<kubernetes::KubeSettings>,
 }
 
 pub struct Sandbox {

@@ -173,6 +173,7 @@ impl Reference {
             limits: req.pool.profile.limits,
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
+            kubernetes: None,
         };
         let sandbox = backend.create(&spec).await?;
         let id = sandbox.id.clone();

@@ -229,6 +229,7 @@ impl Pool {
             limits: spec.profile.limits,
             network: spec.profile.network.clone(),
             isolation: spec.isolation.clone(),
+            kubernetes: spec.kubernetes.clone(),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),

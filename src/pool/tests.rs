@@ -179,6 +179,7 @@ fn spec(min: usize, max: usize) -> PoolSpec {
         prewarm: true,
         profile: Default::default(),
         isolation: Default::default(),
+        kubernetes: None,
     }
 }
 
