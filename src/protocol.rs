@@ -532,10 +532,14 @@ pub enum Response {
         message: String,
         output: bool,
     },
-    /// `PoolUp` in progress: `ready` of `target` containers are warm.
+    /// `PoolUp` in progress: `ready` of `target` containers are warm;
+    /// `starting`: the phase of each one still being created, where the
+    /// backend reports one (Kubernetes: `Pending`, `ContainerCreating`).
     Progress {
         ready: usize,
         target: usize,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        starting: Vec<String>,
     },
 }
 

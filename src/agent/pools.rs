@@ -34,11 +34,23 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
     let fill = pool.warm_up(target);
     tokio::pin!(fill);
     let mut shown = None;
+    let name = spec.name();
     let result = loop {
         let ready = pool.stats().idle.min(target);
-        if shown != Some(ready) {
-            shown = Some(ready);
-            reply(w, &Response::Progress { ready, target }).await;
+        let starting = agent.backend.starting(&name);
+        let now = (ready, starting);
+        if shown.as_ref() != Some(&now) {
+            let (ready, starting) = now.clone();
+            shown = Some(now);
+            reply(
+                w,
+                &Response::Progress {
+                    ready,
+                    target,
+                    starting,
+                },
+            )
+            .await;
         }
         tokio::select! {
             r = &mut fill => break r,

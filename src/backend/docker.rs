@@ -1039,24 +1039,11 @@ impl DockerBackend {
     }
 }
 
-/// The guest is this very binary (built static, see .cargo/config.toml),
-/// packed once as a tar archive for the upload API.
+/// The guest binary packed once as a tar archive for the upload API.
 fn guest_tarball() -> Result<bytes::Bytes, String> {
     static TAR: OnceLock<Result<bytes::Bytes, String>> = OnceLock::new();
     TAR.get_or_init(|| {
-        let path = std::env::var_os("SBX_GUEST_BINARY")
-            .map(std::path::PathBuf::from)
-            .map(Ok)
-            .unwrap_or_else(std::env::current_exe)
-            .map_err(|e| format!("cannot locate the sbx binary: {e}"))?;
-        let bin = std::fs::read(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if !is_static_elf(&bin) {
-            return Err(format!(
-                "{} is dynamically linked and cannot run inside arbitrary images; build sbx from the repository (its .cargo/config.toml links statically) or set SBX_GUEST_BINARY to a static sbx",
-                path.display()
-            ));
-        }
+        let bin = super::guest_binary()?;
         let mut tar = tar::Builder::new(Vec::new());
         // Relative to the volume it is uploaded into.
         let rel = GUEST_BIN
@@ -1065,7 +1052,11 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
             .trim_start_matches('/');
         let mut dirs = Vec::new();
         let mut acc = std::path::PathBuf::new();
-        for comp in std::path::Path::new(rel).parent().into_iter().flat_map(|p| p.components()) {
+        for comp in std::path::Path::new(rel)
+            .parent()
+            .into_iter()
+            .flat_map(|p| p.components())
+        {
             acc.push(comp);
             dirs.push(acc.clone());
         }
@@ -1082,16 +1073,18 @@ fn guest_tarball() -> Result<bytes::Bytes, String> {
         h.set_mode(0o755);
         h.set_size(bin.len() as u64);
         h.set_cksum();
-        tar.append_data(&mut h, rel, bin.as_slice())
+        tar.append_data(&mut h, rel, &bin[..])
             .map_err(|e| e.to_string())?;
-        Ok(bytes::Bytes::from(tar.into_inner().map_err(|e| e.to_string())?))
+        Ok(bytes::Bytes::from(
+            tar.into_inner().map_err(|e| e.to_string())?,
+        ))
     })
     .clone()
 }
 
 /// True when the ELF image has no program interpreter (PT_INTERP), i.e. it
 /// needs no dynamic loader from the image it runs in.
-fn is_static_elf(bin: &[u8]) -> bool {
+pub(super) fn is_static_elf(bin: &[u8]) -> bool {
     const PT_INTERP: u32 = 3;
     if bin.len() < 64 || &bin[..4] != b"\x7fELF" || bin[4] != 2 {
         return false;

@@ -247,6 +247,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// What the sandboxes being created for `pool` are doing, one phase
+    /// each (`Pending`, `ContainerCreating`), for `sbx pool up` to show
+    /// where creation takes long enough to be worth showing.
+    fn starting(&self, _pool: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Place `files` under the directory `dir` of a sandbox's container
     /// (created if missing), without going through its guest runner.
     async fn upload(
@@ -272,6 +279,29 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<ExecOutput, BackendError> {
         Err(unsupported(self.name(), "exec a command"))
     }
+}
+
+/// The guest runner is this very binary (built static, see
+/// .cargo/config.toml), read once; `SBX_GUEST_BINARY` points elsewhere.
+pub fn guest_binary() -> Result<bytes::Bytes, String> {
+    static BIN: std::sync::OnceLock<Result<bytes::Bytes, String>> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let path = std::env::var_os("SBX_GUEST_BINARY")
+            .map(std::path::PathBuf::from)
+            .map(Ok)
+            .unwrap_or_else(std::env::current_exe)
+            .map_err(|e| format!("cannot locate the sbx binary: {e}"))?;
+        let bin = std::fs::read(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !docker::is_static_elf(&bin) {
+            return Err(format!(
+                "{} is dynamically linked and cannot run inside arbitrary images; build sbx from the repository (its .cargo/config.toml links statically) or set SBX_GUEST_BINARY to a static sbx",
+                path.display()
+            ));
+        }
+        Ok(bytes::Bytes::from(bin))
+    })
+    .clone()
 }
 
 /// What [`Backend::exec`] collected.

@@ -159,9 +159,20 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
                     Response::Build { message, output } => {
                         show_build(&mut building, &message, output);
                     }
-                    Response::Progress { ready, target } => {
+                    Response::Progress {
+                        ready,
+                        target,
+                        starting,
+                    } => {
                         if let Some(b) = building.take() {
                             b.finish_and_clear();
+                        }
+                        let phases = summarize_phases(&starting);
+                        if phases != bar.message() {
+                            if bar.is_hidden() && !phases.is_empty() {
+                                crate::verbose!("starting: {phases}");
+                            }
+                            bar.set_message(phases);
                         }
                         // Drawn from the first report on, never as 0/0.
                         if bar.length() != Some(target as u64) {
@@ -274,15 +285,32 @@ fn show_build(spinner: &mut Option<ProgressBar>, message: &str, output: bool) {
     s.set_message(message.to_string());
 }
 
+/// "2 Pending, 1 ContainerCreating": where the members being created are,
+/// in the order they get there.
+fn summarize_phases(starting: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for phase in starting {
+        match counts.iter_mut().find(|(p, _)| p == phase) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((phase, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(p, n)| format!("{n} {p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A bar on a terminal's stderr; nothing at all when stderr is not one.
 fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() || crate::verbose::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("warming {bar:30} {pos}/{len} containers idle ({elapsed})")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "warming {bar:30} {pos}/{len} containers idle ({elapsed}) {msg}",
+    ) {
         bar.set_style(style);
     }
     bar

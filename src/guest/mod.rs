@@ -129,6 +129,16 @@ pub fn main() -> i32 {
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
+    // Where programs run as our own user (a pod: no capability to switch
+    // users), they must still not trace us or read our /proc entries (our
+    // stdin is the agent's stream). Not dumpable denies both to same-user
+    // processes without CAP_SYS_PTRACE; the program's own execve resets it
+    // for itself.
+    if program_user().is_none() {
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
+    }
     let clean = clean_up(None);
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -764,8 +774,18 @@ fn send_out_file(path: &Path, name: &str, mode: u32) -> u64 {
     total
 }
 
-fn is_pid1() -> bool {
-    std::process::id() == 1
+/// Whether every other process in our PID namespace is the run's, so that
+/// `kill(-1)` is the clean-up: as PID 1 of a container, or beside an idle
+/// keeper as PID 1 (a Kubernetes pod, where the guest comes in through an
+/// exec; `kill(-1)` spares PID 1 and the caller).
+fn owns_pid_namespace() -> bool {
+    std::process::id() == 1 || keeper_pid1()
+}
+
+/// PID 1 is the idle keeper of a pod ([`wire::GUEST_KEEPER_ENV`]).
+fn keeper_pid1() -> bool {
+    static KEEPER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPER.get_or_init(|| std::env::var_os(wire::GUEST_KEEPER_ENV).is_some())
 }
 
 /// Kill every process of the run. As PID 1 of the container, `kill(-1)`
@@ -773,7 +793,7 @@ fn is_pid1() -> bool {
 /// it moved to; otherwise fall back to the run's process group.
 fn kill_all(pgid: i32) {
     unsafe {
-        if is_pid1() {
+        if owns_pid_namespace() {
             libc::kill(-1, libc::SIGKILL);
         } else if pgid > 0 {
             libc::killpg(pgid, libc::SIGKILL);
@@ -796,7 +816,7 @@ fn reap_all(limit: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        if is_pid1() {
+        if owns_pid_namespace() {
             // Processes forked after the first kill (a fork bomb) die too.
             kill_all(0);
         }
@@ -810,7 +830,7 @@ fn reap_all(limit: Duration) -> bool {
 /// whether it is provably clean.
 fn clean_up(keep_cache: Option<&str>) -> bool {
     let mut clean = true;
-    if is_pid1() {
+    if owns_pid_namespace() {
         kill_all(0);
         clean &= reap_all(Duration::from_secs(2));
         clean &= other_processes().is_empty();
@@ -833,7 +853,11 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
             clean = false;
             continue;
         }
-        let owner = if mode & 0o1000 != 0 {
+        // Without root (a pod runs the guest as the program's user) the
+        // owner is already right and cannot be changed anyway.
+        let owner = if unsafe { libc::geteuid() } != 0 {
+            None
+        } else if mode & 0o1000 != 0 {
             Some((0, 0))
         } else {
             program_user()
@@ -943,7 +967,7 @@ fn other_processes() -> Vec<u32> {
         .map(|d| {
             d.flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|&pid| pid != me)
+                .filter(|&pid| pid != me && !(pid == 1 && keeper_pid1()))
                 .collect()
         })
         .unwrap_or_default()

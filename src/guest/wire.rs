@@ -49,6 +49,10 @@ pub const SCRATCH_MOUNTS: &[(&str, u32, bool)] = &[
 ];
 /// Set in the container's environment; the guest refuses to run without it.
 pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
+/// Set in a pod's environment: the guest is not PID 1 but comes in through
+/// an exec, PID 1 is an idle keeper, and the PID namespace is the pod
+/// container's own, so killing every process but PID 1 is the clean-up.
+pub const GUEST_KEEPER_ENV: &str = "SBX_GUEST_KEEPER";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

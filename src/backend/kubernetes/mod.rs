@@ -1,40 +1,430 @@
 //! Pools of pods in a Kubernetes cluster, for when one machine is not enough.
+//!
+//! A sandbox is one pod (see pod.rs for its manifest) whose only container
+//! idles under `tail -f /dev/null`. Once the pod runs, the agent copies the
+//! guest binary in through one exec and then starts `sbx guest` with a
+//! second, attached exec that stays open for the pod's life: runs travel
+//! over that stream exactly as over a container's attach stream, one round
+//! trip each, no exec per run.
+//!
+//! API calls, all in the one configured namespace (the Role in
+//! deploy/kubernetes/rbac.yaml grants exactly these): pods create, get,
+//! list, watch, delete; pods/exec create (and get: the WebSocket upgrade).
+//!
+//! Starting a pod takes seconds to minutes. Its phase is published while
+//! it starts ([`Backend::starting`], shown by `sbx pool up`), and a pod the
+//! cluster cannot start (image not pullable, unschedulable past the start
+//! timeout, container cannot be created) fails with the cluster's own
+//! reason instead of leaving the pool waiting.
 
+mod pod;
 mod settings;
 
-#[allow(unused_imports)] // used by config.rs (in progress)
+#[allow(unused_imports)] // the config's side of these is in config.rs
 pub use settings::{
     CONTEXT_ENV, DEFAULT_START_TIMEOUT_SECS, KubeSettings, NAMESPACE_ENV, PodTemplate, Resources,
     Toleration,
 };
 
-use super::{Backend, BackendError, Sandbox, SandboxSpec};
+use super::guest_conn::decode_events;
+use super::{
+    Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, LABEL_INSTANCE, Sandbox,
+    SandboxSpec,
+};
+use crate::guest::wire::GUEST_BIN;
+use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, AttachParams, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use pod::{CONTAINER, GUEST_DIR, Start};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// "context X, namespace Y" for messages, from the environment the agent
 /// connects with.
 pub fn describe_target() -> String {
-    let context = std::env::var(CONTEXT_ENV)
-        .ok()
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "(current)".into());
-    let namespace = std::env::var(NAMESPACE_ENV)
-        .ok()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "(context default)".into());
+    let context = env(CONTEXT_ENV).unwrap_or_else(|| "(current)".into());
+    let namespace = env(NAMESPACE_ENV).unwrap_or_else(|| "(the context's)".into());
     format!("kubernetes context {context}, namespace {namespace}")
 }
 
-pub struct KubeBackend {}
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+const UNREACHABLE_HINT: &str =
+    "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)";
+
+pub struct KubeBackend {
+    pods: Api<Pod>,
+    namespace: String,
+    /// What `describe` says: server URL, context, namespace, version.
+    described: String,
+    /// Pods being started: pod name → (pool, phase), for `starting`.
+    phases: Mutex<HashMap<String, (String, String)>>,
+}
 
 impl KubeBackend {
+    /// Connect with the kubeconfig found the standard way (KUBECONFIG,
+    /// ~/.kube/config, else the in-cluster service account), using the
+    /// context and namespace of [`CONTEXT_ENV`] / [`NAMESPACE_ENV`] when
+    /// set, and check that the API server answers.
     pub async fn connect() -> Result<KubeBackend, BackendError> {
-        Err(BackendError::Unreachable {
+        let context = env(CONTEXT_ENV);
+        let unreachable = |reason: String| BackendError::Unreachable {
             endpoint: describe_target(),
-            reason: "not implemented yet".into(),
-            hint: "use --backend docker",
+            reason,
+            hint: UNREACHABLE_HINT,
+        };
+        let config = match &context {
+            Some(c) => {
+                let options = KubeConfigOptions {
+                    context: Some(c.clone()),
+                    ..Default::default()
+                };
+                Config::from_kubeconfig(&options)
+                    .await
+                    .map_err(|e| unreachable(format!("cannot use kubeconfig context `{c}`: {e}")))?
+            }
+            None => Config::infer().await.map_err(|e| {
+                unreachable(format!(
+                    "no kubeconfig found (KUBECONFIG, ~/.kube/config) and not in a cluster: {e}"
+                ))
+            })?,
+        };
+        let namespace = env(NAMESPACE_ENV).unwrap_or_else(|| config.default_namespace.clone());
+        let url = config.cluster_url.to_string();
+        let context_name = context.clone().unwrap_or_else(|| {
+            Kubeconfig::read()
+                .ok()
+                .and_then(|k| k.current_context)
+                .unwrap_or_else(|| "in-cluster".into())
+        });
+        let client = Client::try_from(config)
+            .map_err(|e| unreachable(format!("cannot build a client for {url}: {e}")))?;
+        let version = tokio::time::timeout(Duration::from_secs(10), client.apiserver_version())
+            .await
+            .map_err(|_| unreachable(format!("{url} did not answer within 10s")))?
+            .map_err(|e| unreachable(format!("{url}: {e}")))?;
+        let pods = Api::namespaced(client.clone(), &namespace);
+        Ok(KubeBackend {
+            described: format!(
+                "kubernetes {url} (context {context_name}, namespace {namespace}, server {}.{})",
+                version.major, version.minor
+            ),
+            pods,
+            namespace,
+            phases: Mutex::new(HashMap::new()),
         })
     }
+
+    fn api_err(&self, action: &str, e: kube::Error) -> BackendError {
+        api_error(&self.namespace, action, e)
+    }
+
+    fn set_phase(&self, pod: &str, pool: &str, phase: Option<&str>) {
+        let mut phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+        match phase {
+            Some(p) => {
+                phases.insert(pod.into(), (pool.into(), p.into()));
+            }
+            None => {
+                phases.remove(pod);
+            }
+        }
+    }
+
+    /// Follow the pod until it runs, fails, or `limit` passes.
+    async fn wait_running(&self, name: &str, pool: &str, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        let mut last;
+        loop {
+            // A fresh read, then a watch from its version: a watch that
+            // ends or expires (410 Gone) resumes from a new read.
+            let current = self
+                .pods
+                .get(name)
+                .await
+                .map_err(|e| self.api_err("read the pod", e).to_string())?;
+            match pod::start_state(&current) {
+                Start::Running => return Ok(()),
+                Start::Failed(why) => return Err(why),
+                Start::Waiting(phase) => {
+                    self.set_phase(name, pool, Some(&phase));
+                    last = phase;
+                }
+            }
+            let version = current
+                .metadata
+                .resource_version
+                .clone()
+                .unwrap_or_default();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timed_out(limit, &last));
+            }
+            let params = WatchParams::default()
+                .fields(&format!("metadata.name={name}"))
+                .timeout(left.as_secs().clamp(1, 290) as u32);
+            let stream = self
+                .pods
+                .watch(&params, &version)
+                .await
+                .map_err(|e| self.api_err("watch the pod", e).to_string())?;
+            let mut stream = std::pin::pin!(stream);
+            loop {
+                let next = match tokio::time::timeout(left, stream.try_next()).await {
+                    Err(_) => return Err(timed_out(limit, &last)),
+                    Ok(Err(_)) | Ok(Ok(None)) => break,
+                    Ok(Ok(Some(ev))) => ev,
+                };
+                let p = match next {
+                    WatchEvent::Added(p) | WatchEvent::Modified(p) => p,
+                    WatchEvent::Deleted(_) => {
+                        return Err("the pod was deleted while it started".into());
+                    }
+                    WatchEvent::Bookmark(_) => continue,
+                    WatchEvent::Error(_) => break,
+                };
+                match pod::start_state(&p) {
+                    Start::Running => return Ok(()),
+                    Start::Failed(why) => return Err(why),
+                    Start::Waiting(phase) => {
+                        self.set_phase(name, pool, Some(&phase));
+                        last = phase;
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(timed_out(limit, &last));
+            }
+        }
+    }
+
+    /// Copy the guest binary into the pod: one exec that reads exactly its
+    /// size from stdin (no reliance on stdin being closed, which the older
+    /// exec protocol cannot signal), then renames it into place.
+    async fn copy_guest(&self, name: &str) -> Result<(), String> {
+        let bin = super::guest_binary()?;
+        let part = format!("{GUEST_DIR}/.sbx.part");
+        let script = format!(
+            "head -c {} > {part} && chmod 755 {part} && mv -f {part} {GUEST_BIN}",
+            bin.len()
+        );
+        let params = AttachParams::default()
+            .container(CONTAINER)
+            .stdin(true)
+            .stdout(false)
+            .stderr(true);
+        let mut proc = self
+            .pods
+            .exec(name, ["sh", "-c", script.as_str()], &params)
+            .await
+            .map_err(|e| self.api_err("exec into the pod", e).to_string())?;
+        let mut stdin = proc.stdin().ok_or("the exec has no stdin")?;
+        let mut stderr = proc.stderr().ok_or("the exec has no stderr")?;
+        let status = proc.take_status().ok_or("the exec has no status")?;
+        // Stdin stays open until the status is in: closing it ends the
+        // whole stream under the older exec protocol, status included.
+        let mut err = Vec::new();
+        let (written, _) = tokio::join!(stdin.write_all(&bin), stderr.read_to_end(&mut err));
+        let status = status.await;
+        drop(stdin);
+        let err = String::from_utf8_lossy(&err).trim().to_string();
+        match status {
+            Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
+            Some(s) => Err(format!(
+                "copying the guest runner into the pod failed: {}{}",
+                s.message.unwrap_or_default(),
+                if err.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({err})")
+                }
+            )),
+            None => Err(format!(
+                "copying the guest runner into the pod ended without a status{}",
+                match written {
+                    Err(e) => format!(": {e}"),
+                    Ok(()) if !err.is_empty() => format!(" ({err})"),
+                    Ok(()) => String::new(),
+                }
+            )),
+        }
+    }
+
+    /// Start `sbx guest` on an attached exec kept open for the pod's life.
+    async fn start_guest(&self, name: &str) -> Result<GuestConn, String> {
+        let params = AttachParams::default()
+            .container(CONTAINER)
+            .stdin(true)
+            .stdout(true)
+            .stderr(true)
+            .max_stdin_buf_size(256 * 1024)
+            .max_stdout_buf_size(256 * 1024);
+        let mut proc = self
+            .pods
+            .exec(name, [GUEST_BIN, "guest"], &params)
+            .await
+            .map_err(|e| self.api_err("exec into the pod", e).to_string())?;
+        let stdin = proc.stdin().ok_or("the exec has no stdin")?;
+        let mut stdout = proc.stdout().ok_or("the exec has no stdout")?;
+        let mut stderr = proc.stderr().ok_or("the exec has no stderr")?;
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let short = name.to_string();
+        tokio::spawn(async move {
+            let mut line = Vec::new();
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                line.extend_from_slice(&buf[..n]);
+                while let Some(i) = line.iter().position(|&b| b == b'\n') {
+                    let l: Vec<u8> = line.drain(..=i).collect();
+                    eprint!("[{short}] {}", String::from_utf8_lossy(&l));
+                }
+            }
+        });
+        tokio::spawn(async move {
+            // Owns the exec: dropping it would abort its stream.
+            let mut proc = proc;
+            let status = proc.take_status();
+            let mut decoder = FrameDecoder::default();
+            let mut buf = vec![0u8; 64 * 1024];
+            let why = loop {
+                let n = tokio::select! {
+                    r = stdout.read(&mut buf) => r,
+                    // The sandbox was dropped: end the exec with it.
+                    _ = tx.closed() => return,
+                };
+                match n {
+                    Ok(0) => break "the guest's exec stream ended".to_string(),
+                    Ok(n) => {
+                        for ev in decode_events(&mut decoder, &buf[..n]) {
+                            let fatal = matches!(ev, GuestEvent::Closed(_));
+                            if tx.send(ev).await.is_err() || fatal {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => break format!("the guest's exec stream failed: {e}"),
+                }
+            };
+            let why = match status {
+                Some(s) => match tokio::time::timeout(Duration::from_secs(1), s).await {
+                    Ok(Some(s)) if s.message.as_ref().is_some_and(|m| !m.is_empty()) => {
+                        format!("{why}: {}", s.message.unwrap_or_default())
+                    }
+                    _ => why,
+                },
+                None => why,
+            };
+            let _ = tx.send(GuestEvent::Closed(why)).await;
+        });
+        let mut guest = GuestConn::new(Box::pin(stdin), rx);
+        guest
+            .wait_ready(Duration::from_secs(30))
+            .await
+            .map_err(|reason| format!("the guest runner did not start: {reason}"))?;
+        Ok(guest)
+    }
+
+    async fn create_pod(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        let settings = spec.kubernetes.clone().unwrap_or_default();
+        let manifest = pod::manifest(spec, &settings).map_err(|reason| BackendError::Engine {
+            action: format!("make a pod for pool `{}`", spec.pool),
+            reason,
+        })?;
+        let created = self
+            .pods
+            .create(&PostParams::default(), &manifest)
+            .await
+            .map_err(|e| self.api_err("create a pod", e))?;
+        let name = created.metadata.name.clone().unwrap_or_default();
+        self.set_phase(&name, &spec.pool, Some("Pending"));
+        let limit = Duration::from_secs(settings.start_timeout_secs.max(1));
+        let started = async {
+            self.wait_running(&name, &spec.pool, limit).await?;
+            self.set_phase(&name, &spec.pool, Some("Running: copying the guest"));
+            self.copy_guest(&name).await?;
+            self.start_guest(&name).await
+        }
+        .await;
+        self.set_phase(&name, &spec.pool, None);
+        match started {
+            Ok(guest) => Ok(Sandbox { id: name, guest }),
+            Err(reason) => {
+                let _ = self.destroy(&name).await;
+                Err(BackendError::GuestFailed {
+                    id: format!("pod {}/{name}", self.namespace),
+                    reason,
+                })
+            }
+        }
+    }
+
+    async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<Pod>, BackendError> {
+        let selector = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", pod::label_value(v)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let list = self
+            .pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| self.api_err("list pods", e))?;
+        Ok(list.items)
+    }
+}
+
+fn timed_out(limit: Duration, last: &str) -> String {
+    format!(
+        "the pod did not start within {}s (last state: {last}); raise [kubernetes] start_timeout or see `kubectl describe pod`",
+        limit.as_secs()
+    )
+}
+
+/// One line saying what the cluster refused and what to do about it.
+fn api_error(namespace: &str, action: &str, e: kube::Error) -> BackendError {
+    let engine = |reason: String| BackendError::Engine {
+        action: format!("{action} in namespace {namespace}"),
+        reason,
+    };
+    match e {
+        kube::Error::Api(s) => match s.code {
+            401 => engine(format!(
+                "401 Unauthorized: {}; the kubeconfig's credentials were rejected (log in again, or check the context's user)",
+                s.message
+            )),
+            403 => engine(format!(
+                "403 Forbidden: {}; grant the Role in deploy/kubernetes/rbac.yaml to this user in namespace {namespace}",
+                s.message
+            )),
+            404 if s.message.contains("namespaces") => engine(format!(
+                "404 NotFound: {}; create it (`kubectl create namespace {namespace}`) or set [kubernetes] namespace",
+                s.message
+            )),
+            code => engine(format!("{code} {}: {}", s.reason, s.message)),
+        },
+        kube::Error::HyperError(_) | kube::Error::Service(_) => BackendError::Unreachable {
+            endpoint: describe_target(),
+            reason: e.to_string(),
+            hint: UNREACHABLE_HINT,
+        },
+        other => engine(other.to_string()),
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
 #[async_trait]
@@ -42,23 +432,102 @@ impl Backend for KubeBackend {
     fn name(&self) -> &'static str {
         "kubernetes"
     }
+
     fn describe(&self) -> String {
-        describe_target()
+        self.described.clone()
     }
-    async fn create(&self, _spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
-        unimplemented!()
+
+    async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        self.create_pod(spec).await
     }
-    async fn is_running(&self, _id: &str) -> Result<bool, BackendError> {
-        unimplemented!()
+
+    async fn is_running(&self, id: &str) -> Result<bool, BackendError> {
+        match self.pods.get(id).await {
+            Ok(p) => Ok(p.metadata.deletion_timestamp.is_none()
+                && p.status.and_then(|s| s.phase).as_deref() == Some("Running")),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(self.api_err("read a pod", e)),
+        }
     }
-    async fn destroy(&self, _id: &str) -> Result<(), BackendError> {
-        unimplemented!()
+
+    async fn destroy(&self, id: &str) -> Result<(), BackendError> {
+        // No grace period: nothing in a sandbox deserves one, and the
+        // idle keeper would only sit it out.
+        let params = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::background()
+        };
+        match self.pods.delete(id, &params).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.api_err("delete a pod", e)),
+        }
     }
+
     async fn remove_labelled(
         &self,
-        _labels: &[(String, String)],
-        _keep_instance: Option<&str>,
+        labels: &[(String, String)],
+        keep_instance: Option<&str>,
     ) -> Result<usize, BackendError> {
-        unimplemented!()
+        let keep = keep_instance.map(pod::label_value);
+        let mut removed = 0;
+        for p in self.list_labelled(labels).await? {
+            let instance = p
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_INSTANCE));
+            if keep.is_some() && instance == keep.as_ref() {
+                continue;
+            }
+            if let Some(name) = &p.metadata.name {
+                self.destroy(name).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn list_instances(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<String>, BackendError> {
+        let mut instances: Vec<String> = self
+            .list_labelled(labels)
+            .await?
+            .into_iter()
+            .filter_map(|p| p.metadata.labels?.remove(LABEL_INSTANCE))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        Ok(instances)
+    }
+
+    async fn ping(&self) -> Result<(), BackendError> {
+        // A list the Role allows: reachability and permission in one.
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            self.pods.list(&ListParams::default().limit(1)),
+        )
+        .await
+        .map_err(|_| BackendError::Unreachable {
+            endpoint: self.described.clone(),
+            reason: "no answer within 10s".into(),
+            hint: UNREACHABLE_HINT,
+        })?
+        .map(|_| ())
+        .map_err(|e| self.api_err("list pods", e))
+    }
+
+    fn starting(&self, pool: &str) -> Vec<String> {
+        let phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<String> = phases
+            .values()
+            .filter(|(p, _)| p == pool)
+            .map(|(_, phase)| phase.clone())
+            .collect();
+        v.sort();
+        v
     }
 }
+

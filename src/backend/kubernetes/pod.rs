@@ -1,0 +1,469 @@
+//! The sandbox pod: its manifest, and what its status says about its start.
+//!
+//! Pure functions of their inputs, so the hardening and the reading of the
+//! cluster's status words are tested without a cluster.
+
+use super::settings::KubeSettings;
+use crate::backend::SandboxSpec;
+use crate::guest::wire::{GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{Value, json};
+
+/// The one container of a sandbox pod.
+pub const CONTAINER: &str = "sandbox";
+/// Where the guest binary goes: a disk-backed emptyDir (the root filesystem
+/// is read-only). Must be the directory of `wire::GUEST_BIN`.
+pub const GUEST_DIR: &str = "/sbx/bin";
+/// A pod that outlives this is ended by the kubelet even if no agent is
+/// left to delete it (an agent killed with SIGKILL on a machine that never
+/// runs sbx again).
+pub const ACTIVE_DEADLINE_SECS: i64 = 24 * 3600;
+
+/// A label value as Kubernetes accepts it: at most 63 characters of
+/// `[A-Za-z0-9_.-]`, starting and ending with an alphanumeric. Applied both
+/// when labelling and when selecting, so the two always agree.
+pub fn label_value(v: &str) -> String {
+    let mapped: String = v
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let mut out: String = trimmed.chars().take(63).collect();
+    while out.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+        out.pop();
+    }
+    out
+}
+
+/// `generateName` of a pool's pods: readable in `kubectl get pods`, a DNS
+/// label with room for the five characters the API server appends.
+pub fn name_prefix(pool: &str) -> String {
+    let mut base: String = pool
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    base.truncate(40);
+    let base = base.trim_matches('-');
+    if base.is_empty() {
+        "sbx-".into()
+    } else {
+        format!("sbx-{base}-")
+    }
+}
+
+fn volume_name(path: &str) -> String {
+    let n = path.trim_matches('/').replace('/', "-");
+    format!("scratch-{n}")
+}
+
+/// The pod of one sandbox. The cluster operator's template adds placement
+/// and resources; what makes it a sandbox is not negotiable: non-root,
+/// read-only root filesystem, every capability dropped, no privilege
+/// escalation, the runtime's default seccomp profile, no service account
+/// token, size-limited scratch volumes.
+pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, String> {
+    let iso = &spec.isolation;
+    if iso.uid == 0 || iso.gid == 0 {
+        return Err(
+            "pods run as non-root: set [isolation] uid and gid to non-zero values".to_string(),
+        );
+    }
+    let tpl = &settings.pod;
+    let mut labels = serde_json::Map::new();
+    for (k, v) in &tpl.labels {
+        labels.insert(k.clone(), json!(v));
+    }
+    for (k, v) in &spec.labels {
+        labels.insert(k.clone(), json!(label_value(v)));
+    }
+    let size = iso.tmpfs_size.to_string();
+    let mut volumes = vec![json!({ "name": "guest", "emptyDir": { "sizeLimit": "256Mi" } })];
+    let mut mounts = vec![json!({ "name": "guest", "mountPath": GUEST_DIR })];
+    for (path, _, _) in SCRATCH_MOUNTS {
+        let name = volume_name(path);
+        volumes
+            .push(json!({ "name": name, "emptyDir": { "medium": "Memory", "sizeLimit": size } }));
+        mounts.push(json!({ "name": name, "mountPath": path }));
+    }
+
+    // The profile's and [isolation]'s limits, unless the template sets
+    // its own; memory-backed scratch volumes count against the memory
+    // limit, as tmpfs does in a container.
+    let mut limits = serde_json::Map::new();
+    let memory = spec.limits.memory.or(iso.memory);
+    if let Some(m) = memory {
+        limits.insert("memory".into(), json!(m.to_string()));
+    }
+    let nano = spec.limits.nano_cpus.map(|n| n as i64).or(iso.nano_cpus);
+    if let Some(n) = nano {
+        limits.insert("cpu".into(), json!(format!("{}m", (n / 1_000_000).max(1))));
+    }
+    for (k, v) in &tpl.resources.limits {
+        limits.insert(k.clone(), json!(v));
+    }
+    let requests: serde_json::Map<String, Value> = tpl
+        .resources
+        .requests
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+
+    let mut pod_spec = json!({
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": false,
+        "enableServiceLinks": false,
+        "terminationGracePeriodSeconds": 0,
+        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECS,
+        "securityContext": {
+            "runAsNonRoot": true,
+            "runAsUser": iso.uid,
+            "runAsGroup": iso.gid,
+            "fsGroup": iso.gid,
+            "seccompProfile": { "type": "RuntimeDefault" },
+        },
+        "containers": [{
+            "name": CONTAINER,
+            "image": spec.image,
+            // An idle PID 1 that needs nothing but the image's `tail`; the
+            // guest comes in through an exec once its binary is copied in.
+            "command": ["tail", "-f", "/dev/null"],
+            "workingDir": "/",
+            "env": [
+                { "name": GUEST_MARKER_ENV, "value": "1" },
+                { "name": GUEST_KEEPER_ENV, "value": "1" },
+            ],
+            "securityContext": {
+                "readOnlyRootFilesystem": iso.read_only_root,
+                "allowPrivilegeEscalation": false,
+                "privileged": false,
+                "capabilities": { "drop": ["ALL"] },
+            },
+            "resources": { "limits": limits, "requests": requests },
+            "volumeMounts": mounts,
+        }],
+        "volumes": volumes,
+    });
+    let obj = pod_spec.as_object_mut().expect("a JSON object");
+    if !tpl.node_selector.is_empty() {
+        obj.insert("nodeSelector".into(), json!(tpl.node_selector));
+    }
+    if !tpl.tolerations.is_empty() {
+        let t: Vec<Value> = tpl
+            .tolerations
+            .iter()
+            .map(|t| {
+                let mut m = serde_json::Map::new();
+                for (k, v) in [
+                    ("key", &t.key),
+                    ("operator", &t.operator),
+                    ("value", &t.value),
+                    ("effect", &t.effect),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(k.into(), json!(v));
+                    }
+                }
+                if let Some(s) = t.toleration_seconds {
+                    m.insert("tolerationSeconds".into(), json!(s));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        obj.insert("tolerations".into(), json!(t));
+    }
+    if let Some(rc) = &tpl.runtime_class_name {
+        obj.insert("runtimeClassName".into(), json!(rc));
+    }
+    if let Some(sa) = &tpl.service_account {
+        obj.insert("serviceAccountName".into(), json!(sa));
+    }
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": name_prefix(&spec.pool),
+            "labels": labels,
+            "annotations": tpl.annotations,
+        },
+        "spec": pod_spec,
+    });
+    serde_json::from_value(pod).map_err(|e| format!("cannot build the pod manifest: {e}"))
+}
+
+/// Where a starting pod is, as far as its pool is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Still coming up: the phase to show (`Pending`, `ContainerCreating`,
+    /// `Pending (Unschedulable: 0/3 nodes are available: …)`).
+    Waiting(String),
+    Running,
+    /// It never will: the cluster's reason.
+    Failed(String),
+}
+
+/// Container waiting reasons that do not resolve by waiting: the image
+/// cannot be had or the container cannot be made as specified.
+const HOPELESS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+    "CrashLoopBackOff",
+];
+
+pub fn start_state(pod: &Pod) -> Start {
+    let Some(status) = &pod.status else {
+        return Start::Waiting("Pending".into());
+    };
+    let phase = status.phase.as_deref().unwrap_or("Pending");
+    let container = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find(|c| c.name == CONTAINER);
+    let state = container.and_then(|c| c.state.as_ref());
+    if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
+        let reason = w.reason.clone().unwrap_or_default();
+        let message = w.message.clone().unwrap_or_default();
+        if HOPELESS.contains(&reason.as_str()) {
+            return Start::Failed(join(&reason, &message));
+        }
+        if !reason.is_empty() {
+            return Start::Waiting(reason);
+        }
+    }
+    if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
+        let reason = t.reason.clone().unwrap_or_else(|| "Terminated".into());
+        let message = t.message.clone().unwrap_or_default();
+        return Start::Failed(join(
+            &format!("{reason} (exit code {})", t.exit_code),
+            &message,
+        ));
+    }
+    match phase {
+        "Running" if state.is_some_and(|s| s.running.is_some()) => Start::Running,
+        "Running" => Start::Waiting("ContainerCreating".into()),
+        "Failed" | "Succeeded" => Start::Failed(join(
+            status.reason.as_deref().unwrap_or(phase),
+            status.message.as_deref().unwrap_or(""),
+        )),
+        _ => {
+            let unschedulable = status.conditions.iter().flatten().find(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+            });
+            match unschedulable {
+                Some(c) => Start::Waiting(format!(
+                    "Pending ({})",
+                    join("Unschedulable", c.message.as_deref().unwrap_or(""))
+                )),
+                None => Start::Waiting("Pending".into()),
+            }
+        }
+    }
+}
+
+fn join(reason: &str, message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() {
+        reason.to_string()
+    } else {
+        format!("{reason}: {message}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::kubernetes::settings::{PodTemplate, Toleration};
+
+    fn spec() -> SandboxSpec {
+        SandboxSpec {
+            image: "python:3.12-slim".into(),
+            pool: "data_science/python".into(),
+            labels: vec![
+                ("io.sbx.managed".into(), "true".into()),
+                ("io.sbx.pool".into(), "data_science/python".into()),
+            ],
+            limits: Default::default(),
+            network: "none".into(),
+            isolation: Default::default(),
+            kubernetes: None,
+        }
+    }
+
+    fn pod_json(spec: &SandboxSpec, settings: &KubeSettings) -> Value {
+        serde_json::to_value(manifest(spec, settings).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_sandbox_pod_is_locked_down_whatever_the_template_says() {
+        let mut settings = KubeSettings::default();
+        settings.pod = PodTemplate {
+            runtime_class_name: Some("gvisor".into()),
+            service_account: Some("sandboxes".into()),
+            ..Default::default()
+        };
+        let p = pod_json(&spec(), &settings);
+        let s = &p["spec"];
+        assert_eq!(s["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(s["securityContext"]["runAsUser"], 1000);
+        assert_eq!(
+            s["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        assert_eq!(s["automountServiceAccountToken"], false);
+        assert_eq!(s["restartPolicy"], "Never");
+        assert_eq!(s["runtimeClassName"], "gvisor");
+        assert_eq!(s["serviceAccountName"], "sandboxes");
+        let c = &s["containers"][0];
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+        assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+        // Every scratch mount of a container is a size-limited memory
+        // volume in the pod, and the guest has its own directory.
+        let mounts: Vec<&str> = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        for (path, _, _) in SCRATCH_MOUNTS {
+            assert!(mounts.contains(path), "{path} missing from {mounts:?}");
+        }
+        assert!(mounts.contains(&GUEST_DIR));
+        for v in s["volumes"].as_array().unwrap() {
+            assert!(
+                v["emptyDir"]["sizeLimit"].is_string(),
+                "unbounded volume {v}"
+            );
+        }
+        assert_eq!(c["resources"]["limits"]["memory"], (1u64 << 30).to_string());
+        assert_eq!(c["resources"]["limits"]["cpu"], "2000m");
+    }
+
+    #[test]
+    fn labels_are_made_valid_and_the_template_cannot_override_sbx_labels() {
+        let mut settings = KubeSettings::default();
+        settings
+            .pod
+            .labels
+            .insert("io.sbx.pool".into(), "spoofed".into());
+        settings.pod.labels.insert("team".into(), "ml".into());
+        let p = pod_json(&spec(), &settings);
+        let labels = &p["metadata"]["labels"];
+        assert_eq!(labels["io.sbx.pool"], "data_science-python");
+        assert_eq!(labels["team"], "ml");
+        assert_eq!(p["metadata"]["generateName"], "sbx-data-science-python-");
+        assert_eq!(label_value(&"x".repeat(80)).len(), 63);
+        assert_eq!(label_value("-a b-"), "a-b");
+    }
+
+    #[test]
+    fn the_template_places_the_pod_and_may_replace_the_limits() {
+        let mut settings = KubeSettings::default();
+        settings
+            .pod
+            .node_selector
+            .insert("pool".into(), "sandbox".into());
+        settings.pod.tolerations.push(Toleration {
+            key: Some("sandbox".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoSchedule".into()),
+            ..Default::default()
+        });
+        settings
+            .pod
+            .resources
+            .limits
+            .insert("memory".into(), "256Mi".into());
+        settings
+            .pod
+            .resources
+            .requests
+            .insert("cpu".into(), "100m".into());
+        let p = pod_json(&spec(), &settings);
+        assert_eq!(p["spec"]["nodeSelector"]["pool"], "sandbox");
+        assert_eq!(p["spec"]["tolerations"][0]["operator"], "Exists");
+        let r = &p["spec"]["containers"][0]["resources"];
+        assert_eq!(r["limits"]["memory"], "256Mi");
+        assert_eq!(r["requests"]["cpu"], "100m");
+    }
+
+    #[test]
+    fn root_cannot_be_the_sandbox_user_in_a_pod() {
+        let mut s = spec();
+        s.isolation.uid = 0;
+        let e = manifest(&s, &KubeSettings::default()).unwrap_err();
+        assert!(e.contains("[isolation] uid"), "{e}");
+    }
+
+    fn pod(status: Value) -> Pod {
+        serde_json::from_value(json!({ "metadata": { "name": "p" }, "status": status })).unwrap()
+    }
+
+    #[test]
+    fn a_starting_pod_reports_its_phase_then_running() {
+        assert_eq!(
+            start_state(&pod(json!({ "phase": "Pending" }))),
+            Start::Waiting("Pending".into())
+        );
+        let creating = pod(json!({ "phase": "Pending", "containerStatuses": [{
+            "name": CONTAINER, "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+            "state": { "waiting": { "reason": "ContainerCreating" } } }] }));
+        assert_eq!(
+            start_state(&creating),
+            Start::Waiting("ContainerCreating".into())
+        );
+        let running = pod(json!({ "phase": "Running", "containerStatuses": [{
+            "name": CONTAINER, "image": "i", "imageID": "", "ready": true, "restartCount": 0,
+            "state": { "running": { "startedAt": "2026-11-28T12:00:00Z" } } }] }));
+        assert_eq!(start_state(&running), Start::Running);
+    }
+
+    #[test]
+    fn an_image_that_cannot_be_pulled_fails_with_the_clusters_message() {
+        let p = pod(json!({ "phase": "Pending", "containerStatuses": [{
+            "name": CONTAINER, "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+            "state": { "waiting": { "reason": "ImagePullBackOff",
+                "message": "Back-off pulling image \"nope:1\"" } } }] }));
+        assert_eq!(
+            start_state(&p),
+            Start::Failed("ImagePullBackOff: Back-off pulling image \"nope:1\"".into())
+        );
+    }
+
+    #[test]
+    fn an_unschedulable_pod_keeps_waiting_but_says_why() {
+        let p = pod(json!({ "phase": "Pending", "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/3 nodes are available: 3 Insufficient memory." }] }));
+        assert_eq!(
+            start_state(&p),
+            Start::Waiting(
+                "Pending (Unschedulable: 0/3 nodes are available: 3 Insufficient memory.)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_pod_that_ended_is_a_failure_with_its_reason() {
+        let p = pod(json!({ "phase": "Failed", "reason": "DeadlineExceeded",
+            "message": "Pod was active on the node longer than the specified deadline" }));
+        match start_state(&p) {
+            Start::Failed(m) => assert!(m.starts_with("DeadlineExceeded: Pod was active"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
