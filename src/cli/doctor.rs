@@ -140,42 +140,14 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
         }
     }
 
-    let engine = match DockerBackend::connect().await {
-        Ok(b) => match b.engine_info().await {
-            Ok(info) => {
-                r.line(
-                    Status::Ok,
-                    "engine",
-                    &format!(
-                        "{} {} at {} (API {})",
-                        b.name(),
-                        info.server_version,
-                        info.endpoint,
-                        info.api_version
-                    ),
-                    None,
-                );
-                Some((b, info))
-            }
-            Err(e) => {
-                r.line(
-                    Status::Fail,
-                    "engine",
-                    &e.to_string(),
-                    Some("check the engine's log"),
-                );
-                None
-            }
-        },
-        Err(e) => {
-            r.line(
-                Status::Fail,
-                "engine",
-                &e.to_string(),
-                Some("start the engine (`sudo systemctl start docker`, or `bash scripts/engine.sh`), or set DOCKER_HOST"),
-            );
-            None
-        }
+    let kubernetes = crate::backend::select_engine() == Ok(crate::backend::EngineKind::Kubernetes);
+    if kubernetes {
+        check_cluster(&mut r).await;
+    }
+    let engine = if kubernetes {
+        None
+    } else {
+        check_engine(&mut r).await
     };
 
     match Client::connect(false).await {
@@ -231,6 +203,8 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
         }
     }
 
+    // The agent's machine keeps no images or containers with Kubernetes,
+    // but its runtime directory and logs still live here.
     let disk_path = engine
         .as_ref()
         .and_then(|(_, info)| info.root_dir.clone())
@@ -264,4 +238,85 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
     }
 
     Ok(if r.failed { 1 } else { 0 })
+}
+
+/// With the Kubernetes backend: the API server answers with the kubeconfig
+/// found, and the namespace allows what the agent does (a pod list is the
+/// first call the Role must allow). Images are the nodes' business.
+async fn check_cluster(r: &mut Report) {
+    use crate::backend::kubernetes::KubeBackend;
+    match KubeBackend::connect().await {
+        Ok(b) => {
+            r.line(Status::Ok, "cluster", &b.describe(), None);
+            match b.ping().await {
+                Ok(()) => r.line(
+                    Status::Ok,
+                    "namespace",
+                    "pods can be listed (the Role in deploy/kubernetes/rbac.yaml grants the rest)",
+                    None,
+                ),
+                Err(e) => r.line(
+                    Status::Fail,
+                    "namespace",
+                    &e.to_string(),
+                    Some("kubectl apply -n NAMESPACE -f deploy/kubernetes/rbac.yaml"),
+                ),
+            }
+            r.line(
+                Status::Ok,
+                "images",
+                "pulled by the cluster's nodes (with kind: `kind load docker-image IMAGE`)",
+                None,
+            );
+        }
+        Err(e) => r.line(
+            Status::Fail,
+            "cluster",
+            &e.to_string(),
+            Some("set KUBECONFIG or [kubernetes] context; `kubectl cluster-info` must work"),
+        ),
+    }
+}
+
+/// The local engine answers; its details for the image and disk checks.
+async fn check_engine(
+    r: &mut Report,
+) -> Option<(DockerBackend, crate::backend::docker::EngineInfo)> {
+    match DockerBackend::connect().await {
+        Ok(b) => match b.engine_info().await {
+            Ok(info) => {
+                r.line(
+                    Status::Ok,
+                    "engine",
+                    &format!(
+                        "{} {} at {} (API {})",
+                        b.name(),
+                        info.server_version,
+                        info.endpoint,
+                        info.api_version
+                    ),
+                    None,
+                );
+                Some((b, info))
+            }
+            Err(e) => {
+                r.line(
+                    Status::Fail,
+                    "engine",
+                    &e.to_string(),
+                    Some("check the engine's log"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            r.line(
+                Status::Fail,
+                "engine",
+                &e.to_string(),
+                Some("start the engine (`sudo systemctl start docker`, or `bash scripts/engine.sh`), or set DOCKER_HOST"),
+            );
+            None
+        }
+    }
 }

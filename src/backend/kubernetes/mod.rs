@@ -530,4 +530,3 @@ impl Backend for KubeBackend {
         v
     }
 }
-
