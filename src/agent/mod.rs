@@ -293,7 +293,10 @@ impl Agent {
     /// gets told so instead of being served by the wrong engine.
     pub fn check_backend(&self, spec: &PoolSpec) -> Result<(), String> {
         if spec.backend == self.backend.name() {
-            return Ok(());
+            return match self.backend.mismatch(spec.kubernetes.as_ref()) {
+                Some(why) => Err(why),
+                None => Ok(()),
+            };
         }
         Err(format!(
             "the running agent uses {}, but this command asks for {}; run `sbx agent stop` and retry (or use --backend {})",

@@ -247,6 +247,12 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Why this backend cannot serve a pool asked for with `settings`
+    /// (a cluster namespace other than the one it was started for).
+    fn mismatch(&self, _settings: Option<&kubernetes::KubeSettings>) -> Option<String> {
+        None
+    }
+
     /// What the sandboxes being created for `pool` are doing, one phase
     /// each (`Pending`, `ContainerCreating`), for `sbx pool up` to show
     /// where creation takes long enough to be worth showing.

@@ -519,6 +519,16 @@ impl Backend for KubeBackend {
         .map_err(|e| self.api_err("list pods", e))
     }
 
+    fn mismatch(&self, settings: Option<&KubeSettings>) -> Option<String> {
+        let asked = settings.and_then(|s| s.namespace.as_deref())?;
+        (asked != self.namespace).then(|| {
+            format!(
+                "the running agent creates pods in namespace {}, but this command asks for {asked}; run `sbx agent stop` and retry",
+                self.namespace
+            )
+        })
+    }
+
     fn starting(&self, pool: &str) -> Vec<String> {
         let phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
         let mut v: Vec<String> = phases
