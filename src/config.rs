@@ -1525,7 +1525,7 @@ mod tests {
         );
         assert!(shown.contains("start_timeout = \"5m\""), "{shown}");
         assert!(
-            shown.contains("node_selector = { \"pool\" = \"sandbox\" }"),
+            shown.contains("node_selector = { pool = \"sandbox\" }"),
             "{shown}"
         );
         assert!(

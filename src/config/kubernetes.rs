@@ -83,7 +83,7 @@ impl KubeConfig {
         let map = |m: &BTreeMap<String, String>| {
             let items: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+                .map(|(k, v)| format!("{} = {}", super::toml_key(k), q(v)))
                 .collect();
             format!("{{ {} }}", items.join(", "))
         };
