@@ -3,6 +3,12 @@
 # when missing, once per machine), then unit and integration tests.
 #
 #   bash scripts/test.sh [extra cargo test arguments]
+#
+# With SBX_TEST_KUBECONFIG set, the integration suites also run against a
+# Kubernetes cluster (README, Development): SBX_TEST_KUBE_NAMESPACE
+# (default sbx-test), SBX_TEST_KUBE_CONTEXT (default: the kubeconfig's
+# current one), SBX_TEST_KIND_CLUSTER (a kind cluster to load the test
+# images into first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,4 +52,59 @@ if [ "${SBX_TEST_PODMAN:-1}" = 1 ] && [ $# -eq 0 ]; then
     echo "test.sh: running the integration suites against Podman" >&2
     SBX_TEST_BACKEND=podman cargo test --locked --test run --test languages --test options \
         --test fallback --test bench --test isolation -- --test-threads=2
+fi
+
+# The same suites against a real Kubernetes cluster, opt-in: no cluster is
+# assumed, and the matrix never runs against whatever cluster the shell
+# points at, only the one SBX_TEST_KUBECONFIG names.
+KUBE_SUITES=(--test run --test languages --test options --test isolation)
+# Tests whose assertions are about a local engine's own state (its socket,
+# images, volumes, network interfaces). Each fails saying so if run under
+# Kubernetes (common::local_engine_only), so this list and the tests cannot
+# drift apart silently.
+KUBE_LOCAL_ONLY=(
+    an_agent_that_cannot_start_tells_the_client_why
+    an_image_without_the_interpreter_gives_exit_127_with_a_reason
+    json_mode_reports_a_failure_of_sbx_itself_as_a_json_error
+    sbx_languages_lists_every_language_with_its_image_and_presence
+    sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown
+    a_program_has_no_network_and_cannot_reach_the_host
+    with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_volume
+    a_container_removed_behind_the_agents_back_leaves_no_volume
+)
+if [ $# -eq 0 ] && [ -z "${SBX_TEST_KUBECONFIG:-}" ]; then
+    echo "test.sh: the Kubernetes matrix was not run; set SBX_TEST_KUBECONFIG=PATH to a test cluster's kubeconfig to run it (README, Development)" >&2
+elif [ $# -eq 0 ]; then
+    if ! command -v kubectl >/dev/null 2>&1; then
+        echo "test.sh: the Kubernetes matrix needs kubectl on PATH (it lists and removes the tests' pods); install it or unset SBX_TEST_KUBECONFIG" >&2
+        exit 1
+    fi
+    ns=${SBX_TEST_KUBE_NAMESPACE:-sbx-test}
+    kctl=(kubectl --kubeconfig "$SBX_TEST_KUBECONFIG" --namespace "$ns")
+    [ -z "${SBX_TEST_KUBE_CONTEXT:-}" ] || kctl+=(--context "$SBX_TEST_KUBE_CONTEXT")
+    # What the agent needs (deploy/kubernetes/rbac.yaml), checked up front:
+    # a missing namespace or right is one clear line here, not dozens of
+    # failed tests.
+    for what in "create pods" "delete pods" "watch pods" "create pods/exec"; do
+        if ! "${kctl[@]}" auth can-i $what >/dev/null 2>&1; then
+            echo "test.sh: $SBX_TEST_KUBECONFIG cannot $what in namespace $ns; create the namespace and apply deploy/kubernetes/ (README, Kubernetes)" >&2
+            exit 1
+        fi
+    done
+    if [ -n "${SBX_TEST_KIND_CLUSTER:-}" ]; then
+        echo "test.sh: loading the test images into kind cluster $SBX_TEST_KIND_CLUSTER" >&2
+        kind load docker-image --name "$SBX_TEST_KIND_CLUSTER" "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL" >&2
+    else
+        echo "test.sh: the cluster's nodes must hold $SBX_TEST_IMAGE and $SBX_TEST_IMAGE_FULL (set SBX_TEST_KIND_CLUSTER to load them into kind)" >&2
+    fi
+    skips=()
+    for t in "${KUBE_LOCAL_ONLY[@]}"; do
+        if ! grep -A1 "fn $t()" tests/*.rs | grep -q "local_engine_only"; then
+            echo "test.sh: KUBE_LOCAL_ONLY names $t, which is not a test marked common::local_engine_only; fix the list" >&2
+            exit 1
+        fi
+        skips+=(--skip "$t")
+    done
+    echo "test.sh: running the integration suites against Kubernetes (namespace $ns), without ${#KUBE_LOCAL_ONLY[@]} tests of local-engine state: ${KUBE_LOCAL_ONLY[*]}" >&2
+    SBX_TEST_BACKEND=kubernetes cargo test --locked "${KUBE_SUITES[@]}" -- --test-threads=2 "${skips[@]}"
 fi

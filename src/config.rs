@@ -22,12 +22,19 @@
 //! [isolation]            # see isolation.rs and the README's table
 //! mode = "run"           # run | container
 //! memory = "1GiB"
+//!
+//! [kubernetes]           # see config/kubernetes.rs
+//! namespace = "sbx"
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
+pub mod kubernetes;
+
+use crate::backend::EngineKind;
 use crate::lang::Language;
 use crate::protocol::{Exhaustion, PoolSpec};
+pub use kubernetes::KubeConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +53,9 @@ pub struct Config {
     pub run: RunConfig,
     #[serde(default)]
     pub isolation: crate::isolation::IsolationConfig,
+    /// Where the Kubernetes backend puts its pods (config/kubernetes.rs).
+    #[serde(default)]
+    pub kubernetes: KubeConfig,
 }
 
 /// Defaults of the run options; the command line and profiles override them.
@@ -479,6 +489,7 @@ impl Config {
             timeout: raw.timeout.map(|t| t.0),
             output_limit: raw.output_limit.map(|o| o.0),
             build: raw.build.unwrap_or_default(),
+            kubernetes: self.kubernetes.clone(),
         })
     }
 
@@ -539,19 +550,25 @@ fn find_header(text: &str, dotted: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
-/// The table a byte offset sits in: the last `[header]` before it.
+/// The table a byte offset sits in: the last `[header]` or `[[header]]`
+/// at or before it.
 fn table_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
-    before.lines().rev().find_map(|l| {
-        let t = l.trim();
-        (t.starts_with('[') && !t.starts_with("[[")).then(|| {
-            t.trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        })
+    // The line the offset is on counts: an array-of-tables entry's errors
+    // point at its own header.
+    let end = text[offset.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| offset.min(text.len()) + i);
+    text[..end].lines().rev().find_map(|l| {
+        let t = l.split('#').next().unwrap_or("").trim();
+        let name = match t.strip_prefix("[[") {
+            // Not a line of a nested array such as `[[1, 2], [3]]`.
+            Some(rest) => rest.strip_suffix("]]")?,
+            None => t.strip_prefix('[')?.strip_suffix(']')?,
+        };
+        let header = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-. \"'".contains(c));
+        (header && !name.trim().is_empty()).then(|| name.trim().to_string())
     })
 }
 
@@ -737,9 +754,9 @@ impl<'de> Deserialize<'de> for BackendName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         match s.as_str() {
-            "docker" | "podman" => Ok(BackendName(s)),
+            "docker" | "podman" | "kubernetes" => Ok(BackendName(s)),
             _ => Err(serde::de::Error::custom(format!(
-                "unknown backend `{s}`; use docker or podman"
+                "unknown backend `{s}`; use docker, podman or kubernetes"
             ))),
         }
     }
@@ -969,6 +986,8 @@ pub struct Profile {
     pub timeout: Option<Duration>,
     pub output_limit: Option<u64>,
     pub build: BuildConfig,
+    /// `[kubernetes]`: the same for every profile.
+    pub kubernetes: KubeConfig,
 }
 
 /// FNV-1a, 64 bits, as 16 hex digits: stable across processes and
@@ -991,7 +1010,9 @@ impl Profile {
 
     /// Make this profile's `backend` the engine, unless `--backend` or
     /// `SBX_BACKEND` chose one. Through the environment, like `--backend`,
-    /// so that an agent this client spawns inherits it.
+    /// so that an agent this client spawns inherits it; on Kubernetes the
+    /// `[kubernetes]` context and namespace go the same way (the agent
+    /// needs them before any pool exists, to connect and to reap).
     pub fn apply_backend(&self) {
         let chosen = std::env::var_os(crate::backend::BACKEND_ENV).is_some_and(|v| !v.is_empty());
         if let (false, Some(b)) = (chosen, &self.backend) {
@@ -999,6 +1020,19 @@ impl Profile {
             // started any other thread yet.
             unsafe { std::env::set_var(crate::backend::BACKEND_ENV, b) };
         }
+        if self.backend_in_effect().as_deref() == Some(EngineKind::Kubernetes.name()) {
+            self.kubernetes.export_env();
+        }
+    }
+
+    /// The backend named by `--backend` / `SBX_BACKEND`, else by the
+    /// profile; `None` when sbx detects it.
+    pub fn backend_in_effect(&self) -> Option<String> {
+        std::env::var(crate::backend::BACKEND_ENV)
+            .ok()
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty() && b != "auto")
+            .or_else(|| self.backend.clone())
     }
 
     /// Environment every run of this profile gets, before `-e` flags.
@@ -1046,6 +1080,10 @@ impl Profile {
                     .collect(),
                 build_network: self.build.network.as_ref().map(|n| n.0.clone()),
             };
+            // Only pods need it; other engines' specs stay as they were, so
+            // their config hash does not change with `[kubernetes]`.
+            spec.kubernetes =
+                (backend == EngineKind::Kubernetes.name()).then(|| self.kubernetes.effective());
             spec
         };
         // The hash of what the config file says (command-line flags left
@@ -1059,8 +1097,34 @@ impl Profile {
     }
 
     /// The effective settings as TOML, the way `sbx profile show` prints
-    /// them: everything the profile leaves out shown with its default.
+    /// them: everything the profile leaves out shown with its default, and
+    /// `[kubernetes]` when the backend in effect is Kubernetes.
     pub fn to_toml(&self, cfg: &Config) -> String {
+        self.to_toml_on(
+            cfg,
+            self.backend_in_effect().as_deref(),
+            &self.kubernetes.effective(),
+        )
+    }
+
+    fn to_toml_on(
+        &self,
+        cfg: &Config,
+        backend: Option<&str>,
+        kube: &crate::backend::kubernetes::KubeSettings,
+    ) -> String {
+        let mut o = self.profile_toml(cfg);
+        if backend == Some(EngineKind::Kubernetes.name()) {
+            let _ = writeln!(
+                o,
+                "\n# [kubernetes] is the file's own, shared by every profile"
+            );
+            o.push_str(&self.kubernetes.to_toml(kube));
+        }
+        o
+    }
+
+    fn profile_toml(&self, cfg: &Config) -> String {
         use std::fmt::Write;
         fn q(s: &str) -> String {
             toml::Value::String(s.to_string()).to_string()
@@ -1189,6 +1253,8 @@ impl Profile {
         o
     }
 }
+
+use std::fmt::Write as _;
 
 /// The run timeout when neither `--timeout` nor the profile sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -1417,6 +1483,68 @@ mod tests {
     }
 
     #[test]
+    fn a_kubernetes_profile_sends_the_kubernetes_table_with_its_pools_and_others_do_not() {
+        let py = crate::lang::by_name("python").unwrap();
+        let text = "[kubernetes]\nstart_timeout = \"2m\"\n[kubernetes.pod]\nruntime_class_name = \"gvisor\"\n\
+                    [profiles.k]\nlang = \"python\"\nbackend = \"kubernetes\"\n";
+        let cfg = Config::parse(text).unwrap();
+        let p = cfg.profile(Some("k")).unwrap();
+        assert_eq!(p.backend.as_deref(), Some("kubernetes"));
+        let spec = p.pool_spec(&cfg, "kubernetes", py, &p.pool);
+        let k = spec.kubernetes.as_ref().expect("pods need their settings");
+        assert_eq!(k.start_timeout_secs, 120);
+        assert_eq!(k.pod.runtime_class_name.as_deref(), Some("gvisor"));
+        assert_eq!(p.pool_spec(&cfg, "docker", py, &p.pool).kubernetes, None);
+
+        // A changed [kubernetes] replaces pods, not containers.
+        let changed = Config::parse(&text.replace("gvisor", "kata")).unwrap();
+        let q = changed.profile(Some("k")).unwrap();
+        let hash = |cfg: &Config, p: &Profile, backend: &str| {
+            p.pool_spec(cfg, backend, py, &p.pool).profile.config_hash
+        };
+        assert_ne!(
+            hash(&cfg, &p, "kubernetes"),
+            hash(&changed, &q, "kubernetes")
+        );
+        assert_eq!(hash(&cfg, &p, "docker"), hash(&changed, &q, "docker"));
+    }
+
+    #[test]
+    fn profile_show_includes_the_kubernetes_table_only_on_kubernetes() {
+        let cfg = Config::parse(
+            "[kubernetes]\nnamespace = \"sbx\"\n[kubernetes.pod]\nnode_selector = { pool = \"sandbox\" }\n\
+             [[kubernetes.pod.tolerations]]\nkey = \"sandbox\"\noperator = \"Exists\"\n",
+        )
+        .unwrap();
+        let p = cfg.profile(None).unwrap();
+        let kube = cfg.kubernetes.0.clone();
+        let shown = p.to_toml_on(&cfg, Some("kubernetes"), &kube);
+        assert!(
+            shown.contains("[kubernetes]\nnamespace = \"sbx\"\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("start_timeout = \"5m\""), "{shown}");
+        assert!(
+            shown.contains("node_selector = { pool = \"sandbox\" }"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(
+                "[[kubernetes.pod.tolerations]]\nkey = \"sandbox\"\noperator = \"Exists\"\n"
+            ),
+            "{shown}"
+        );
+        // What it prints reads back as the same settings.
+        let table = &shown[shown.find("\n[kubernetes]").unwrap()..];
+        assert_eq!(Config::parse(table).unwrap().kubernetes.0, kube);
+        assert!(
+            !p.to_toml_on(&cfg, Some("docker"), &kube)
+                .contains("kubernetes")
+        );
+        assert!(!p.to_toml_on(&cfg, None, &kube).contains("[kubernetes"));
+    }
+
+    #[test]
     fn bad_profile_values_are_errors_naming_key_and_line() {
         for (text, line, needle) in [
             (
@@ -1425,6 +1553,11 @@ mod tests {
                 "unknown language `cobol`",
             ),
             ("[profiles.x]\nnetwork = \"host\"\n", 2, "network `host`"),
+            (
+                "[profiles.x]\nbackend = \"k8s\"\n",
+                2,
+                "use docker, podman or kubernetes",
+            ),
             (
                 "[profiles.x]\nlibraries = [\"--index-url=http://x\"]\n",
                 2,

@@ -199,10 +199,11 @@ fn an_agent_of_an_older_protocol_drains_and_makes_way_for_a_current_one() {
     let new_pid = one_agent(&sbx);
     assert_ne!(new_pid, old_pid);
     let status = stdout(&sbx.run(&["agent", "status"], ""));
-    assert!(status.contains("protocol 4"), "{status}");
+    let current = format!("protocol {}", protocol_version());
+    assert!(status.contains(&current), "{status}");
     let log = sbx.agent_log();
     assert!(
-        log.contains("of protocol 4 (sbx") && log.contains("(protocol 1) to stop"),
+        log.contains(&format!("of {current} (sbx")) && log.contains("(protocol 1) to stop"),
         "{log}"
     );
 
@@ -266,7 +267,11 @@ fn garbage_truncated_oversized_frames_and_vanishing_clients_cost_only_their_own_
     let sock = sbx.agent_dir().join("agent.sock");
 
     let hello = {
-        let json = br#"{"type":"hello","protocol":4,"version":"test"}"#;
+        let json = format!(
+            r#"{{"type":"hello","protocol":{},"version":"test"}}"#,
+            protocol_version()
+        );
+        let json = json.as_bytes();
         let mut f = ((json.len() + 1) as u32).to_be_bytes().to_vec();
         f.push(0);
         f.extend_from_slice(json);
@@ -790,4 +795,14 @@ fn a_restart_of_the_container_engine_is_survived_and_runs_resume() {
     run(&["agent", "stop"]);
     let left = engine.docker(&["ps", "-aq"]);
     assert_eq!(stdout(&left), "", "containers left in the engine");
+}
+
+/// The protocol this build speaks, read from its source so that a bump of
+/// `PROTOCOL_VERSION` does not leave these tests speaking an old one.
+fn protocol_version() -> u32 {
+    include_str!("../src/protocol.rs")
+        .lines()
+        .find_map(|l| l.strip_prefix("pub const PROTOCOL_VERSION: u32 = "))
+        .and_then(|v| v.trim_end_matches(';').parse().ok())
+        .expect("src/protocol.rs defines PROTOCOL_VERSION")
 }

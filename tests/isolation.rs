@@ -301,6 +301,9 @@ print(os.getuid(), os.getgid())
 
 #[test]
 fn a_program_has_no_network_and_cannot_reach_the_host() {
+    common::local_engine_only(
+        "that the container has no network interface but lo (a pod always has one; NetworkPolicy filters its traffic instead)",
+    );
     let sbx = sandbox("net", "run", "");
     let before = next_run_container(&sbx);
     // A listener on the host's loopback: the program must not reach it.
@@ -454,6 +457,7 @@ fn volume_exists(name: &str) -> bool {
 
 #[test]
 fn with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_volume() {
+    common::local_engine_only("the engine's anonymous volumes");
     let sbx = sandbox("refill", "container", "");
     let label = sbx.agent_label();
     let first = next_run_container(&sbx);
@@ -494,6 +498,7 @@ fn a_container_refuses_a_root_user_setting_with_a_clear_error() {
 
 #[test]
 fn a_container_removed_behind_the_agents_back_leaves_no_volume() {
+    common::local_engine_only("the engine's anonymous volumes");
     let sbx = sandbox("rmvolume", "run", "");
     let label = sbx.agent_label();
     next_run_container(&sbx);

@@ -367,6 +367,7 @@ fn bad_input_gets_a_one_line_error_and_a_distinct_exit_code() {
 
 #[test]
 fn an_agent_that_cannot_start_tells_the_client_why() {
+    common::local_engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
     let sbx = Sbx::new("noengine");
     let started = Instant::now();
     let out = sbx
@@ -386,6 +387,7 @@ fn an_agent_that_cannot_start_tells_the_client_why() {
 
 #[test]
 fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
+    common::local_engine_only("an image it imports into the local engine");
     // An empty image: no libc, no shell, no python. The static guest runs
     // in it anyway and reports what is missing.
     let image = "sbx-test/empty:1";

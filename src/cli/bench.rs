@@ -415,15 +415,17 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
         return Err(UsageError("--modes names no mode (use pool, fresh, exec)".into()).into());
     }
     let cfg = Config::load(config)?;
+    // The pool is the one `sbx run` uses for this language, on the same
+    // backend (a profile's `backend`, and on Kubernetes its namespace and
+    // context, reach the agent as they do for `sbx run`).
+    let profile = cfg.profile_for(lang)?;
+    profile.apply_backend();
     let engine = crate::backend::select_engine().map_err(UsageError)?;
     let files = vec![InputFile {
         path: lang.source_name.into(),
         mode: 0o644,
         contents: hello(lang).as_bytes().to_vec(),
     }];
-    // The pool is the one `sbx run` uses for this language. (Profiles, once
-    // they exist, select it here: `--profile P` belongs with them.)
-    let profile = cfg.profile_for(lang)?;
     let pool = super::run::request(&cfg, &profile, engine.name(), lang, files, Vec::new())?;
     let fresh = RunRequest {
         no_pool: true,

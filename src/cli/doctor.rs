@@ -142,6 +142,8 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
 
     let kubernetes = crate::backend::select_engine() == Ok(crate::backend::EngineKind::Kubernetes);
     if kubernetes {
+        // The context and namespace an agent would be started with.
+        cfg.kubernetes.export_env();
         check_cluster(&mut r).await;
     }
     let engine = if kubernetes {

@@ -1,4 +1,5 @@
-//! Harness for integration tests: the real `sbx` binary against real Docker.
+//! Harness for integration tests: the real `sbx` binary against a real
+//! engine (Docker by default; see [`engine`]).
 //!
 //! Every test gets its own runtime directory (so its own agent, socket and
 //! pools) and its own config file naming the test image. Dropping the
@@ -17,13 +18,88 @@ pub struct Sbx {
     pub config: PathBuf,
 }
 
-/// The engine under test: `SBX_TEST_BACKEND` (docker or podman; the same
-/// suite runs against each), Docker by default. Its CLI has the same name.
+/// The engine under test: `SBX_TEST_BACKEND` (docker, podman or
+/// kubernetes; the same suites run against each), Docker by default. The
+/// local engines' CLIs have the same name; Kubernetes is driven with
+/// `kubectl` (see [`kubectl`]).
 pub fn engine() -> String {
     std::env::var("SBX_TEST_BACKEND")
         .ok()
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| "docker".into())
+}
+
+pub fn on_kubernetes() -> bool {
+    engine() == "kubernetes"
+}
+
+/// For a test whose assertions are about a local engine's own state
+/// (volumes, images it imports, its socket): under Kubernetes it fails
+/// saying so, instead of passing without meaning anything. scripts/test.sh
+/// leaves these out of the Kubernetes matrix by name.
+pub fn local_engine_only(what: &str) {
+    assert!(
+        !on_kubernetes(),
+        "this test checks {what}, which only a local engine (docker, podman) has; \
+         it is not part of the Kubernetes matrix (see KUBE_LOCAL_ONLY in scripts/test.sh)"
+    );
+}
+
+/// The namespace the Kubernetes matrix runs in: `SBX_TEST_KUBE_NAMESPACE`,
+/// else `sbx-test`.
+pub fn kube_namespace() -> String {
+    std::env::var("SBX_TEST_KUBE_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "sbx-test".into())
+}
+
+/// kubeconfig context of the Kubernetes matrix (`SBX_TEST_KUBE_CONTEXT`),
+/// else the kubeconfig's current one.
+pub fn kube_context() -> Option<String> {
+    std::env::var("SBX_TEST_KUBE_CONTEXT")
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
+/// The kubeconfig of the Kubernetes matrix: `SBX_TEST_KUBECONFIG`, which
+/// the matrix requires so that it never runs against whatever cluster the
+/// developer's shell happens to point at.
+pub fn kubeconfig() -> String {
+    std::env::var("SBX_TEST_KUBECONFIG")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .expect(
+            "SBX_TEST_BACKEND=kubernetes needs SBX_TEST_KUBECONFIG naming the test cluster's kubeconfig (see the README's Development section)",
+        )
+}
+
+/// The `[kubernetes]` table every test's config gets on Kubernetes.
+fn kube_table() -> String {
+    let mut t = format!("\n[kubernetes]\nnamespace = \"{}\"\n", kube_namespace());
+    if let Some(c) = kube_context() {
+        t.push_str(&format!("context = \"{c}\"\n"));
+    }
+    t
+}
+
+/// `kubectl` aimed at the test cluster and namespace. Fails loudly when
+/// kubectl is not installed: the Kubernetes matrix cannot check what it
+/// left behind without it.
+pub fn kubectl() -> Command {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("kubectl").is_file()));
+    assert!(
+        found,
+        "kubectl is not on PATH: the Kubernetes matrix lists and removes pods with it; install kubectl"
+    );
+    let mut c = Command::new("kubectl");
+    c.env("KUBECONFIG", kubeconfig())
+        .args(["--namespace", &kube_namespace()]);
+    if let Some(ctx) = kube_context() {
+        c.args(["--context", &ctx]);
+    }
+    c
 }
 
 /// The image tests run in. scripts/test.sh builds it and sets the variable;
@@ -102,7 +178,25 @@ impl Sbx {
             .env("SBX_CONFIG", &self.config)
             .env("SBX_BACKEND", engine())
             .env_remove("NO_COLOR");
+        if on_kubernetes() {
+            self.ensure_kube_table();
+            // The namespace and context come from the config file, as a
+            // user's would, not from a developer's environment.
+            c.env("KUBECONFIG", kubeconfig())
+                .env_remove("SBX_KUBE_NAMESPACE")
+                .env_remove("SBX_KUBE_CONTEXT");
+        }
         c
+    }
+
+    /// Tests write configs of their own; on Kubernetes each one gets the
+    /// matrix's `[kubernetes]` table before sbx reads it.
+    fn ensure_kube_table(&self) {
+        let cfg = std::fs::read_to_string(&self.config).unwrap_or_default();
+        let has_table = cfg.lines().any(|l| l.trim() == "[kubernetes]");
+        if !has_table {
+            std::fs::write(&self.config, cfg + &kube_table()).unwrap();
+        }
     }
 
     /// Run `sbx ARGS` with `stdin` as its standard input.
@@ -207,17 +301,39 @@ impl Sbx {
     }
 }
 
-/// Containers (any state) carrying `label`.
+/// Containers (any state) carrying `label` (`key=value`); on Kubernetes,
+/// the names of the pods carrying it, in any phase.
 pub fn containers_with(label: &str) -> Vec<String> {
-    let out = Command::new(engine())
-        .args(["ps", "-a", "-q", "--filter", &format!("label={label}")])
-        .output()
-        .expect("the engine's CLI is available");
-    assert!(out.status.success(), "ps failed: {out:?}");
+    let out = if on_kubernetes() {
+        kubectl()
+            .args(["get", "pods", "-l", label, "-o", "name"])
+            .output()
+            .expect("kubectl runs")
+    } else {
+        Command::new(engine())
+            .args(["ps", "-a", "-q", "--filter", &format!("label={label}")])
+            .output()
+            .expect("the engine's CLI is available")
+    };
+    assert!(out.status.success(), "listing failed: {out:?}");
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
-        .map(String::from)
+        .map(|name| name.strip_prefix("pod/").unwrap_or(name).to_string())
         .collect()
+}
+
+/// Remove a container or pod by id, whatever its state.
+pub fn remove_container(id: &str) {
+    let mut c = if on_kubernetes() {
+        let mut c = kubectl();
+        c.args(["delete", "pod", id, "--wait=false", "--ignore-not-found"]);
+        c
+    } else {
+        let mut c = Command::new(engine());
+        c.args(["rm", "-f", id]);
+        c
+    };
+    let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
 impl Drop for Sbx {
@@ -284,11 +400,7 @@ pub struct RemoveOnDrop(pub String);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         for id in containers_with(&self.0) {
-            let _ = Command::new(engine())
-                .args(["rm", "-f", &id])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            remove_container(&id);
         }
     }
 }
