@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
     $completions = @(switch ($command) {
         'sbx' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -57,7 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused')
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -83,7 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused')
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -106,7 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Unmeasured rounds of --concurrency runs per mode before measuring')
             [CompletionResult]::new('--modes', '--modes', [CompletionResultType]::ParameterName, 'Modes to measure, comma-separated')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of the table (fields: see README, "sbx bench")')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -119,7 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;languages' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -132,7 +132,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;pool' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--exhaustion', '--exhaustion', [CompletionResultType]::ParameterName, 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]')
             [CompletionResult]::new('--prewarm', '--prewarm', [CompletionResultType]::ParameterName, 'Create --min containers as soon as the pool exists [config: prewarm]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -175,7 +175,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between two snapshots with --watch')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many snapshots with --watch')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table (same as --format json)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
@@ -190,7 +190,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;pool;down' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Cancel busy runs instead of waiting for them')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -222,7 +222,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -241,7 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;start' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -253,7 +253,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;stop' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -265,7 +265,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;restart' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -277,7 +277,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -291,7 +291,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print only the last N lines')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Print only the last N lines')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
@@ -305,7 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;serve' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -348,7 +348,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;doctor' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -360,7 +360,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -376,7 +376,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;list' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -388,7 +388,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;show' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -400,7 +400,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;check' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -431,7 +431,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;guest' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -445,7 +445,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--completions', '--completions', [CompletionResultType]::ParameterName, 'Directory for the completion scripts')
             [CompletionResult]::new('--man', '--man', [CompletionResultType]::ParameterName, 'Directory for the man pages')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')

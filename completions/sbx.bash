@@ -226,7 +226,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -252,7 +252,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -398,7 +398,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -424,7 +424,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -450,7 +450,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -476,7 +476,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -502,7 +502,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -528,7 +528,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -582,7 +582,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -608,7 +608,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -674,7 +674,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -708,7 +708,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -734,7 +734,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1096,7 +1096,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1122,7 +1122,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1148,7 +1148,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1256,7 +1256,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1330,7 +1330,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1356,7 +1356,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1382,7 +1382,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1478,7 +1478,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1504,7 +1504,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1570,7 +1570,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -19,7 +19,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
     var completions = [
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -53,7 +53,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
             cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -78,7 +78,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
             cand --max-output 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -100,7 +100,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --warmup 'Unmeasured rounds of --concurrency runs per mode before measuring'
             cand --modes 'Modes to measure, comma-separated'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -112,7 +112,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;languages'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -124,7 +124,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --exhaustion 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]'
             cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -165,7 +165,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --interval 'Time between two snapshots with --watch'
             cand --count 'Stop after this many snapshots with --watch'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table (same as --format json)'
             cand -w 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
@@ -179,7 +179,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --force 'Cancel busy runs instead of waiting for them'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -205,7 +205,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -223,7 +223,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -234,7 +234,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -245,7 +245,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;restart'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -256,7 +256,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -269,7 +269,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -n 'Print only the last N lines'
             cand --lines 'Print only the last N lines'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -f 'Keep printing new lines as the agent writes them (across rotation)'
             cand --follow 'Keep printing new lines as the agent writes them (across rotation)'
@@ -282,7 +282,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -316,7 +316,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -327,7 +327,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -342,7 +342,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;list'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -353,7 +353,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;show'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -364,7 +364,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;check'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -389,7 +389,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -402,7 +402,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --completions 'Directory for the completion scripts'
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'

@@ -25,9 +25,10 @@ function __fish_sbx_using_subcommand
 end
 
 complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_needs_command" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -52,9 +53,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -l file -d 'Place a local f
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -70,9 +72,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand exec" -l file -d 'Place a local 
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -88,27 +91,30 @@ complete -c sbx -n "__fish_sbx_using_subcommand bench" -l modes -d 'Modes to mea
 fresh\t'A container made and removed for each run (`sbx run --no-pool`)'
 exec\t'The engine\'s exec into a running container, per run'"
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand bench" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l json -d 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l json -d 'Print JSON instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -130,9 +136,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l prewarm -d 'Create --min containers as soon as the pool exists [config: prewarm]' -r -f -a "true\t''
 false\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -143,9 +150,10 @@ prometheus\t'Prometheus text exposition format (for node-exporter\'s textfile co
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l interval -d 'Time between two snapshots with --watch' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l count -d 'Stop after this many snapshots with --watch' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON instead of a table (same as --format json)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s w -l watch -d 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
@@ -153,9 +161,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l force -d 'Cancel busy runs instead of waiting for them'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -166,9 +175,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -181,51 +191,57 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subco
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s n -l lines -d 'Print only the last N lines' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep printing new lines as the agent writes them (across rotation)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -238,17 +254,19 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -258,25 +276,28 @@ complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_sub
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -286,9 +307,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -296,9 +318,10 @@ complete -c sbx -n "__fish_sbx_using_subcommand guest" -s h -l help -d 'Print he
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l completions -d 'Directory for the completion scripts' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l man -d 'Directory for the man pages' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
-podman\t''"
+podman\t''
+kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'

@@ -29,10 +29,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "SBX_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Container engine: docker, podman, or auto (Docker if its socket or
-    /// DOCKER_HOST is there, else Podman)
+    /// Container engine: docker, podman, kubernetes (pods in the cluster of
+    /// the kubeconfig), or auto (Docker if its socket or DOCKER_HOST is
+    /// there, else Podman)
     #[arg(long, global = true, env = "SBX_BACKEND", value_name = "ENGINE",
-          value_parser = ["auto", "docker", "podman"])]
+          value_parser = ["auto", "docker", "podman", "kubernetes"])]
     pub backend: Option<String>,
 
     /// Config profile for run, exec and pool up/stats/down [default: the
