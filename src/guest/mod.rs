@@ -19,7 +19,7 @@ pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -853,9 +853,16 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
             clean = false;
             continue;
         }
-        // Without root (a pod runs the guest as the program's user) the
-        // owner is already right and cannot be changed anyway.
-        let owner = if unsafe { libc::geteuid() } != 0 {
+        // Without root (a pod runs the guest as the program's user), a
+        // directory we do not own (a pod's emptyDir: root's, group
+        // fsGroup) is beyond the program's chmod as well as ours: nothing
+        // to reset, and nothing worth a log line after every run.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 && std::fs::metadata(path).is_ok_and(|m| m.uid() != euid) {
+            continue;
+        }
+        // Without root the owner is already right and cannot be changed.
+        let owner = if euid != 0 {
             None
         } else if mode & 0o1000 != 0 {
             Some((0, 0))
