@@ -350,22 +350,33 @@ impl KubeBackend {
         let name = created.metadata.name.clone().unwrap_or_default();
         self.set_phase(&name, &spec.pool, Some("Pending"));
         let limit = Duration::from_secs(settings.start_timeout_secs.max(1));
+        let id = format!("pod {}/{name}", self.namespace);
         let started = async {
-            self.wait_running(&name, &spec.pool, limit).await?;
+            // A pod that never runs is the cluster's verdict on the pod
+            // (image, scheduling), not a failure of the guest runner.
+            self.wait_running(&name, &spec.pool, limit)
+                .await
+                .map_err(|reason| BackendError::Engine {
+                    action: format!("start {id}"),
+                    reason,
+                })?;
             self.set_phase(&name, &spec.pool, Some("Running: copying the guest"));
-            self.copy_guest(&name).await?;
-            self.start_guest(&name).await
+            let guest = async {
+                self.copy_guest(&name).await?;
+                self.start_guest(&name).await
+            };
+            guest.await.map_err(|reason| BackendError::GuestFailed {
+                id: id.clone(),
+                reason,
+            })
         }
         .await;
         self.set_phase(&name, &spec.pool, None);
         match started {
             Ok(guest) => Ok(Sandbox { id: name, guest }),
-            Err(reason) => {
+            Err(e) => {
                 let _ = self.destroy(&name).await;
-                Err(BackendError::GuestFailed {
-                    id: format!("pod {}/{name}", self.namespace),
-                    reason,
-                })
+                Err(e)
             }
         }
     }
@@ -530,4 +541,3 @@ impl Backend for KubeBackend {
         v
     }
 }
-

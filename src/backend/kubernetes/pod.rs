@@ -309,10 +309,12 @@ mod tests {
 
     #[test]
     fn a_sandbox_pod_is_locked_down_whatever_the_template_says() {
-        let mut settings = KubeSettings::default();
-        settings.pod = PodTemplate {
-            runtime_class_name: Some("gvisor".into()),
-            service_account: Some("sandboxes".into()),
+        let settings = KubeSettings {
+            pod: PodTemplate {
+                runtime_class_name: Some("gvisor".into()),
+                service_account: Some("sandboxes".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let p = pod_json(&spec(), &settings);
