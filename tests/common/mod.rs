@@ -15,6 +15,8 @@ pub struct Sbx {
     pub root: PathBuf,
     pub runtime: PathBuf,
     pub config: PathBuf,
+    /// Set on every command after the harness's own (see [`Sbx::env`]).
+    pub env: Vec<(String, String)>,
 }
 
 /// The engine under test: `SBX_TEST_BACKEND` (docker or podman; the same
@@ -83,6 +85,7 @@ impl Sbx {
             root,
             runtime,
             config,
+            env: Vec::new(),
         }
     }
 
@@ -101,8 +104,17 @@ impl Sbx {
         c.env("XDG_RUNTIME_DIR", &self.runtime)
             .env("SBX_CONFIG", &self.config)
             .env("SBX_BACKEND", engine())
-            .env_remove("NO_COLOR");
+            .env_remove("NO_COLOR")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
+    }
+
+    /// Every later command (and the agent it starts) gets `key=value`,
+    /// e.g. another backend than the engine under test.
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) {
+        let value = value.as_ref().to_string_lossy().into_owned();
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value));
     }
 
     /// Run `sbx ARGS` with `stdin` as its standard input.
