@@ -128,6 +128,7 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
         network: req.pool.profile.network.clone(),
         isolation: req.pool.isolation.clone(),
         kubernetes: req.pool.kubernetes.clone(),
+        group: String::new(),
     };
     let mut sandbox = match agent.backend.create(&spec).await {
         Ok(sb) => Removed::new(agent.clone(), sb),

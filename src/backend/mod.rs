@@ -152,6 +152,10 @@ pub async fn connect() -> Result<std::sync::Arc<dyn Backend>, BackendError> {
 pub struct SandboxSpec {
     pub image: String,
     pub pool: String,
+    /// The one pool (one spec) the sandbox is for: creations of a group are
+    /// abandoned together ([`Backend::abandon_starting`]) even when an
+    /// older pool of the same name is still draining.
+    pub group: String,
     pub labels: Vec<(String, String)>,
     /// Memory, CPU and process limits of the container.
     pub limits: crate::config::Limits,
@@ -259,6 +263,12 @@ pub trait Backend: Send + Sync + 'static {
     fn starting(&self, _pool: &str) -> Vec<String> {
         Vec::new()
     }
+
+    /// Make the creations in flight for `group` fail promptly, leaving
+    /// nothing behind: a pool being drained does not wait for sandboxes
+    /// that may take minutes to start (pods). Creations that are quick
+    /// anyway (containers) are left to finish.
+    async fn abandon_starting(&self, _group: &str) {}
 
     /// Place `files` under the directory `dir` of a sandbox's container
     /// (created if missing), without going through its guest runner.

@@ -174,6 +174,7 @@ impl Reference {
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
             kubernetes: None,
+            group: String::new(),
         };
         let sandbox = backend.create(&spec).await?;
         let id = sandbox.id.clone();

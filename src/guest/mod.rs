@@ -19,7 +19,7 @@ pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -844,6 +844,9 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
         .and_then(Path::file_name);
     clean &= wipe(Path::new(CACHE_DIR), keep);
     clean &= remove_sysv_ipc();
+    if keeper_pid1() {
+        clean &= clean_pod_extras();
+    }
     // The program may have changed the modes of its own directories (or
     // the root of the cache); each run starts from the same ones.
     for (dir, mode, _) in wire::SCRATCH_MOUNTS {
@@ -853,9 +856,16 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
             clean = false;
             continue;
         }
-        // Without root (a pod runs the guest as the program's user) the
-        // owner is already right and cannot be changed anyway.
-        let owner = if unsafe { libc::geteuid() } != 0 {
+        // Without root (a pod runs the guest as the program's user), a
+        // directory we do not own (a pod's emptyDir: root's, group
+        // fsGroup) is beyond the program's chmod as well as ours: nothing
+        // to reset, and nothing worth a log line after every run.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 && std::fs::metadata(path).is_ok_and(|m| m.uid() != euid) {
+            continue;
+        }
+        // Without root the owner is already right and cannot be changed.
+        let owner = if euid != 0 {
             None
         } else if mode & 0o1000 != 0 {
             Some((0, 0))
@@ -877,6 +887,37 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
     }
     clean
 }
+
+/// In a pod the program runs as the guest's own user, so two more places
+/// it can write outlive a run: the guest's directory (a world-writable
+/// emptyDir; the guest never runs from its file again, so it goes too) and
+/// the kubelet's termination-message file. Both are emptied, or the next
+/// run could read what this one left.
+fn clean_pod_extras() -> bool {
+    let guest_dir = Path::new(wire::GUEST_BIN)
+        .parent()
+        .expect("the guest binary lives in a directory");
+    let mut clean = wipe(guest_dir, None);
+    let message = Path::new(TERMINATION_LOG);
+    if message.exists() {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(message)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {} // not ours to write
+            Err(e) => {
+                log(&format!("cannot empty {TERMINATION_LOG}: {e}"));
+                clean = false;
+            }
+        }
+    }
+    clean
+}
+
+/// Where Kubernetes lets a container leave a message about its end.
+const TERMINATION_LOG: &str = "/dev/termination-log";
 
 /// Remove everything in `dir` but the entry named `keep`, and check that
 /// nothing else is left.

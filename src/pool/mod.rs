@@ -230,6 +230,7 @@ impl Pool {
             network: spec.profile.network.clone(),
             isolation: spec.isolation.clone(),
             kubernetes: spec.kubernetes.clone(),
+            group: spec_id(&spec),
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
@@ -814,6 +815,9 @@ impl Pool {
         if force {
             let _ = self.cancel.send(true);
         }
+        self.backend
+            .abandon_starting(&self.sandbox_spec.group)
+            .await;
         for id in idle {
             self.spawn_destroy(id, Retire::Recycle(Removal::Shutdown));
         }

@@ -16,6 +16,8 @@ pub struct Sbx {
     pub root: PathBuf,
     pub runtime: PathBuf,
     pub config: PathBuf,
+    /// Set on every command after the harness's own (see [`Sbx::env`]).
+    pub env: Vec<(String, String)>,
 }
 
 /// The engine under test: `SBX_TEST_BACKEND` (docker, podman or
@@ -159,6 +161,7 @@ impl Sbx {
             root,
             runtime,
             config,
+            env: Vec::new(),
         }
     }
 
@@ -186,7 +189,16 @@ impl Sbx {
                 .env_remove("SBX_KUBE_NAMESPACE")
                 .env_remove("SBX_KUBE_CONTEXT");
         }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
+    }
+
+    /// Every later command (and the agent it starts) gets `key=value`,
+    /// e.g. another backend than the engine under test.
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) {
+        let value = value.as_ref().to_string_lossy().into_owned();
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value));
     }
 
     /// Tests write configs of their own; on Kubernetes each one gets the

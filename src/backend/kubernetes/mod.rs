@@ -66,8 +66,11 @@ pub struct KubeBackend {
     namespace: String,
     /// What `describe` says: server URL, context, namespace, version.
     described: String,
-    /// Pods being started: pod name → (pool, phase), for `starting`.
-    phases: Mutex<HashMap<String, (String, String)>>,
+    /// Pods being started, by name, for `starting` and `abandon_starting`.
+    phases: Mutex<HashMap<String, Starting>>,
+    /// When each group's creations were last abandoned: a pod whose create
+    /// request was still in flight then is deleted as soon as it exists.
+    abandoned: Mutex<HashMap<String, Instant>>,
 }
 
 impl KubeBackend {
@@ -121,6 +124,7 @@ impl KubeBackend {
             pods,
             namespace,
             phases: Mutex::new(HashMap::new()),
+            abandoned: Mutex::new(HashMap::new()),
         })
     }
 
@@ -128,11 +132,18 @@ impl KubeBackend {
         api_error(&self.namespace, action, e)
     }
 
-    fn set_phase(&self, pod: &str, pool: &str, phase: Option<&str>) {
+    fn set_phase(&self, pod: &str, spec: &SandboxSpec, phase: Option<&str>) {
         let mut phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
         match phase {
             Some(p) => {
-                phases.insert(pod.into(), (pool.into(), p.into()));
+                phases.insert(
+                    pod.into(),
+                    Starting {
+                        pool: spec.pool.clone(),
+                        group: spec.group.clone(),
+                        phase: p.into(),
+                    },
+                );
             }
             None => {
                 phases.remove(pod);
@@ -141,7 +152,12 @@ impl KubeBackend {
     }
 
     /// Follow the pod until it runs, fails, or `limit` passes.
-    async fn wait_running(&self, name: &str, pool: &str, limit: Duration) -> Result<(), String> {
+    async fn wait_running(
+        &self,
+        name: &str,
+        spec: &SandboxSpec,
+        limit: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         let mut last;
         loop {
@@ -156,7 +172,7 @@ impl KubeBackend {
                 Start::Running => return Ok(()),
                 Start::Failed(why) => return Err(why),
                 Start::Waiting(phase) => {
-                    self.set_phase(name, pool, Some(&phase));
+                    self.set_phase(name, spec, Some(&phase));
                     last = phase;
                 }
             }
@@ -196,7 +212,7 @@ impl KubeBackend {
                     Start::Running => return Ok(()),
                     Start::Failed(why) => return Err(why),
                     Start::Waiting(phase) => {
-                        self.set_phase(name, pool, Some(&phase));
+                        self.set_phase(name, spec, Some(&phase));
                         last = phase;
                     }
                 }
@@ -342,30 +358,54 @@ impl KubeBackend {
             action: format!("make a pod for pool `{}`", spec.pool),
             reason,
         })?;
+        let began = Instant::now();
         let created = self
             .pods
             .create(&PostParams::default(), &manifest)
             .await
             .map_err(|e| self.api_err("create a pod", e))?;
         let name = created.metadata.name.clone().unwrap_or_default();
-        self.set_phase(&name, &spec.pool, Some("Pending"));
+        self.set_phase(&name, spec, Some("Pending"));
+        let abandoned = {
+            let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+            abandoned.get(&spec.group).is_some_and(|at| *at >= began)
+        };
+        if abandoned {
+            self.set_phase(&name, spec, None);
+            let _ = self.destroy(&name).await;
+            return Err(BackendError::Engine {
+                action: format!("start pod {}/{name}", self.namespace),
+                reason: "its pool is shutting down".into(),
+            });
+        }
         let limit = Duration::from_secs(settings.start_timeout_secs.max(1));
+        let id = format!("pod {}/{name}", self.namespace);
         let started = async {
-            self.wait_running(&name, &spec.pool, limit).await?;
-            self.set_phase(&name, &spec.pool, Some("Running: copying the guest"));
-            self.copy_guest(&name).await?;
-            self.start_guest(&name).await
+            // A pod that never runs is the cluster's verdict on the pod
+            // (image, scheduling), not a failure of the guest runner.
+            self.wait_running(&name, spec, limit)
+                .await
+                .map_err(|reason| BackendError::Engine {
+                    action: format!("start {id}"),
+                    reason,
+                })?;
+            self.set_phase(&name, spec, Some("Running: copying the guest"));
+            let guest = async {
+                self.copy_guest(&name).await?;
+                self.start_guest(&name).await
+            };
+            guest.await.map_err(|reason| BackendError::GuestFailed {
+                id: id.clone(),
+                reason,
+            })
         }
         .await;
-        self.set_phase(&name, &spec.pool, None);
+        self.set_phase(&name, spec, None);
         match started {
             Ok(guest) => Ok(Sandbox { id: name, guest }),
-            Err(reason) => {
+            Err(e) => {
                 let _ = self.destroy(&name).await;
-                Err(BackendError::GuestFailed {
-                    id: format!("pod {}/{name}", self.namespace),
-                    reason,
-                })
+                Err(e)
             }
         }
     }
@@ -383,6 +423,13 @@ impl KubeBackend {
             .map_err(|e| self.api_err("list pods", e))?;
         Ok(list.items)
     }
+}
+
+/// A pod on its way to serving runs.
+struct Starting {
+    pool: String,
+    group: String,
+    phase: String,
 }
 
 fn timed_out(limit: Duration, last: &str) -> String {
@@ -533,10 +580,32 @@ impl Backend for KubeBackend {
         let phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
         let mut v: Vec<String> = phases
             .values()
-            .filter(|(p, _)| p == pool)
-            .map(|(_, phase)| phase.clone())
+            .filter(|s| s.pool == pool)
+            .map(|s| s.phase.clone())
             .collect();
         v.sort();
         v
+    }
+
+    async fn abandon_starting(&self, group: &str) {
+        {
+            let mut abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+            abandoned.insert(group.to_string(), Instant::now());
+        }
+        let pods: Vec<String> = {
+            let phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+            phases
+                .iter()
+                .filter(|(_, s)| s.group == group)
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        // Deleted, the pod's watch ends its creation with an error, and the
+        // creation's own clean-up finds it gone.
+        for name in pods {
+            if let Err(e) = self.destroy(&name).await {
+                eprintln!("sbx agent: cannot delete starting pod {name}: {e}");
+            }
+        }
     }
 }

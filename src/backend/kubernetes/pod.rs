@@ -300,6 +300,7 @@ mod tests {
             network: "none".into(),
             isolation: Default::default(),
             kubernetes: None,
+            group: "g".into(),
         }
     }
 
