@@ -454,3 +454,80 @@ fn a_pod_still_pending_at_the_start_timeout_fails_the_run_with_the_schedulers_re
     }
     c.assert_nothing_left();
 }
+
+#[test]
+fn bench_measures_pool_fresh_and_exec_runs_on_the_cluster() {
+    let c = cluster("bench");
+    let out = c.sbx.run(
+        &[
+            "bench", "--lang", "python", "--runs", "2", "--warmup", "0", "--json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}\n{}", stderr(&out), c.log());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["backend"], "kubernetes");
+    let modes: Vec<&str> = doc["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["pool", "fresh", "exec"]);
+    // The exec mode's reference is a pod of its own, driven by one exec
+    // per run (plus one to copy the program in), as an exec-based
+    // sandbox on a cluster would be.
+    let reference = c
+        .mock
+        .created()
+        .into_iter()
+        .find(|p| p.starts_with("sbx-python-bench-exec-"))
+        .expect("a reference pod");
+    let runs = c
+        .execs_of(&reference)
+        .iter()
+        .filter(|e| e.line().contains("sbx-exec"))
+        .count();
+    assert_eq!(runs, 2, "{}", c.log());
+    assert!(c.deleted().contains(&reference), "{}", c.log());
+    c.pool_down();
+    c.assert_nothing_left();
+}
+
+#[test]
+fn doctor_checks_the_cluster_and_names_the_rights_the_credentials_lack() {
+    let c = cluster("doctor");
+    let out = c.sbx.run(&["doctor"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let line = |check: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(check))
+            .unwrap_or_else(|| panic!("no {check} line in {text}"))
+            .to_string()
+    };
+    assert!(line("cluster").starts_with("ok"), "{text}");
+    assert!(line("cluster").contains("namespace sandboxes"), "{text}");
+    assert!(line("rights").starts_with("ok"), "{text}");
+    // Nothing of a local engine is checked against a cluster.
+    assert!(!text.contains(" engine "), "{text}");
+
+    let c = cluster_with(
+        "doctor-exec",
+        "no-exec",
+        KubeMock::builder().exec_forbidden_namespace("no-exec"),
+    );
+    let out = c.sbx.run(&["doctor"], "");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let rights = text
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("rights"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(rights.starts_with("FAIL"), "{text}");
+    assert!(
+        rights.contains("may not create pods/exec, get pods/exec"),
+        "{text}"
+    );
+    assert!(text.contains("rbac.yaml"), "the fix names the Role: {text}");
+}

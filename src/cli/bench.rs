@@ -147,7 +147,7 @@ fn hello(lang: &Language) -> &'static str {
 /// command, attached to this process), so if `sbx bench` dies the stream
 /// closes and it removes itself; otherwise removed at the end.
 struct Reference {
-    backend: DockerBackend,
+    backend: std::sync::Arc<dyn Backend>,
     sandbox: Option<crate::backend::Sandbox>,
     id: String,
     build: Option<Vec<String>>,
@@ -158,7 +158,7 @@ struct Reference {
 impl Reference {
     async fn create(lang: &'static Language, req: &RunRequest) -> anyhow::Result<Reference> {
         DockerBackend::check_guest()?;
-        let backend = DockerBackend::connect().await?;
+        let backend = crate::backend::connect().await?;
         let name = format!("{}-bench-exec", lang.name);
         let paths = crate::paths::RuntimePaths::from_env();
         let spec = SandboxSpec {
@@ -173,7 +173,7 @@ impl Reference {
             limits: req.pool.profile.limits,
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
-            kubernetes: None,
+            kubernetes: req.pool.kubernetes.clone(),
             group: String::new(),
         };
         let sandbox = backend.create(&spec).await?;

@@ -250,18 +250,24 @@ async fn check_cluster(r: &mut Report) {
     match KubeBackend::connect().await {
         Ok(b) => {
             r.line(Status::Ok, "cluster", &b.describe(), None);
-            match b.ping().await {
-                Ok(()) => r.line(
+            match b.missing_rights().await {
+                Ok(missing) if missing.is_empty() => r.line(
                     Status::Ok,
-                    "namespace",
-                    "pods can be listed (the Role in deploy/kubernetes/rbac.yaml grants the rest)",
+                    "rights",
+                    "every right of deploy/kubernetes/rbac.yaml in the namespace",
                     None,
+                ),
+                Ok(missing) => r.line(
+                    Status::Fail,
+                    "rights",
+                    &format!("the credentials may not {}", missing.join(", ")),
+                    Some("kubectl apply -n NAMESPACE -f deploy/kubernetes/rbac.yaml, and bind the Role to this user"),
                 ),
                 Err(e) => r.line(
                     Status::Fail,
-                    "namespace",
+                    "rights",
                     &e.to_string(),
-                    Some("kubectl apply -n NAMESPACE -f deploy/kubernetes/rbac.yaml"),
+                    Some("kubectl auth can-i --list -n NAMESPACE shows what this user may do"),
                 ),
             }
             r.line(

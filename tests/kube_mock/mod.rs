@@ -110,6 +110,7 @@ impl Logged {
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     forbidden: BTreeSet<String>,
+    exec_forbidden: BTreeSet<String>,
     missing: BTreeSet<String>,
     no_node_fits: bool,
 }
@@ -119,6 +120,13 @@ impl Builder {
     /// does not cover it.
     pub fn forbidden_namespace(mut self, ns: &str) -> Builder {
         self.forbidden.insert(ns.into());
+        self
+    }
+
+    /// Pods in `ns` may be managed but not exec'd into: a Role that lacks
+    /// its `pods/exec` rule.
+    pub fn exec_forbidden_namespace(mut self, ns: &str) -> Builder {
+        self.exec_forbidden.insert(ns.into());
         self
     }
 
@@ -547,7 +555,10 @@ async fn route(
                 (_, [_, "exec"]) => "create",
                 _ => "get",
             };
-            if state.scenarios.forbidden.contains(&ns) {
+            let is_exec = matches!(rest, [_, "exec"]);
+            if state.scenarios.forbidden.contains(&ns)
+                || (is_exec && state.scenarios.exec_forbidden.contains(&ns))
+            {
                 return forbidden(&ns, verb, rest);
             }
             match (m, rest) {
@@ -571,6 +582,12 @@ async fn route(
                 ),
             }
         }
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+        ] if m == "POST" => access_review(&state, logged.body),
         _ => status(
             404,
             "NotFound",
@@ -578,6 +595,26 @@ async fn route(
             json!({}),
         ),
     }
+}
+
+/// `kubectl auth can-i` as the API server answers it: the review echoed
+/// back with its status filled in, by the same rules the requests meet.
+fn access_review(state: &Arc<State>, body: Option<Value>) -> Response<Body> {
+    let Some(mut review) = body else {
+        return bad_request("a SelfSubjectAccessReview body is required");
+    };
+    let attrs = &review["spec"]["resourceAttributes"];
+    let ns = attrs["namespace"].as_str().unwrap_or("").to_string();
+    let exec = attrs["subresource"].as_str() == Some("exec");
+    let denied = state.scenarios.forbidden.contains(&ns)
+        || (exec && state.scenarios.exec_forbidden.contains(&ns));
+    let allowed = !denied;
+    review["status"] = if allowed {
+        json!({ "allowed": true, "reason": "RBAC: allowed by RoleBinding \"sbx-agent/sbx\" of Role \"sbx-agent\" to ServiceAccount \"sbx-agent/sbx\"" })
+    } else {
+        json!({ "allowed": false })
+    };
+    full(StatusCode::CREATED, &review)
 }
 
 fn forbidden(ns: &str, verb: &str, rest: &[&str]) -> Response<Body> {

@@ -32,7 +32,7 @@ use super::{
     SandboxSpec,
 };
 use crate::guest::wire::GUEST_BIN;
-use crate::protocol::FrameDecoder;
+use crate::protocol::{FrameDecoder, InputFile};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -58,10 +58,23 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Everything the agent does, as (verb, resource, subresource): the rules
+/// of the Role in deploy/kubernetes/rbac.yaml.
+const RIGHTS: &[(&str, &str, Option<&str>)] = &[
+    ("create", "pods", None),
+    ("get", "pods", None),
+    ("list", "pods", None),
+    ("watch", "pods", None),
+    ("delete", "pods", None),
+    ("create", "pods", Some("exec")),
+    ("get", "pods", Some("exec")),
+];
+
 const UNREACHABLE_HINT: &str =
     "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)";
 
 pub struct KubeBackend {
+    client: Client,
     pods: Api<Pod>,
     namespace: String,
     /// What `describe` says: server URL, context, namespace, version.
@@ -117,6 +130,7 @@ impl KubeBackend {
             .map_err(|e| unreachable(format!("{url}: {e}")))?;
         let pods = Api::namespaced(client.clone(), &namespace);
         Ok(KubeBackend {
+            client,
             described: format!(
                 "kubernetes {url} (context {context_name}, namespace {namespace}, server {}.{})",
                 version.major, version.minor
@@ -126,6 +140,44 @@ impl KubeBackend {
             phases: Mutex::new(HashMap::new()),
             abandoned: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The rights of deploy/kubernetes/rbac.yaml that the credentials lack
+    /// in the namespace (`create pods/exec`), asked of the API server the
+    /// way `kubectl auth can-i` does.
+    pub async fn missing_rights(&self) -> Result<Vec<String>, BackendError> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let reviews: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let mut missing = Vec::new();
+        for (verb, resource, subresource) in RIGHTS {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        namespace: Some(self.namespace.clone()),
+                        verb: Some(verb.to_string()),
+                        resource: Some(resource.to_string()),
+                        subresource: subresource.map(str::to_string),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let answer = reviews
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| self.api_err("review the agent's rights", e))?;
+            if !answer.status.is_some_and(|s| s.allowed) {
+                let what = match subresource {
+                    Some(sub) => format!("{verb} {resource}/{sub}"),
+                    None => format!("{verb} {resource}"),
+                };
+                missing.push(what);
+            }
+        }
+        Ok(missing)
     }
 
     fn api_err(&self, action: &str, e: kube::Error) -> BackendError {
@@ -233,46 +285,80 @@ impl KubeBackend {
             "head -c {} > {part} && chmod 755 {part} && mv -f {part} {GUEST_BIN}",
             bin.len()
         );
+        let out = self
+            .run_exec(name, &["sh".into(), "-c".into(), script], &bin)
+            .await?;
+        if out.code == 0 {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(format!(
+            "copying the guest runner into the pod failed (exit code {}){}",
+            out.code,
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!(": {err}")
+            }
+        ))
+    }
+
+    /// One command through the exec API, fed `input` (exactly: the command
+    /// must read no more than that), its output collected. The exit code
+    /// comes from the exec's closing status.
+    async fn run_exec(
+        &self,
+        name: &str,
+        argv: &[String],
+        input: &[u8],
+    ) -> Result<super::ExecOutput, String> {
         let params = AttachParams::default()
             .container(CONTAINER)
-            .stdin(true)
-            .stdout(false)
+            .stdin(!input.is_empty())
+            .stdout(true)
             .stderr(true);
         let mut proc = self
             .pods
-            .exec(name, ["sh", "-c", script.as_str()], &params)
+            .exec(name, argv.iter().map(String::as_str), &params)
             .await
             .map_err(|e| self.api_err("exec into the pod", e).to_string())?;
-        let mut stdin = proc.stdin().ok_or("the exec has no stdin")?;
+        let mut stdin = proc.stdin();
+        let mut stdout = proc.stdout().ok_or("the exec has no stdout")?;
         let mut stderr = proc.stderr().ok_or("the exec has no stderr")?;
         let status = proc.take_status().ok_or("the exec has no status")?;
         // Stdin stays open until the status is in: closing it ends the
         // whole stream under the older exec protocol, status included.
-        let mut err = Vec::new();
-        let (written, _) = tokio::join!(stdin.write_all(&bin), stderr.read_to_end(&mut err));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let feed = async {
+            if let Some(w) = stdin.as_mut() {
+                w.write_all(input).await?;
+            }
+            Ok::<(), std::io::Error>(())
+        };
+        let (fed, _, _) = tokio::join!(
+            feed,
+            stdout.read_to_end(&mut out),
+            stderr.read_to_end(&mut err)
+        );
         let status = status.await;
         drop(stdin);
-        let err = String::from_utf8_lossy(&err).trim().to_string();
-        match status {
-            Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
-            Some(s) => Err(format!(
-                "copying the guest runner into the pod failed: {}{}",
-                s.message.unwrap_or_default(),
-                if err.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({err})")
-                }
-            )),
-            None => Err(format!(
-                "copying the guest runner into the pod ended without a status{}",
-                match written {
-                    Err(e) => format!(": {e}"),
-                    Ok(()) if !err.is_empty() => format!(" ({err})"),
-                    Ok(()) => String::new(),
-                }
-            )),
-        }
+        let code = match &status {
+            Some(s) if s.status.as_deref() == Some("Success") => 0,
+            Some(s) => exit_code(s).ok_or_else(|| {
+                format!("the exec failed: {}", s.message.clone().unwrap_or_default())
+            })?,
+            None => {
+                return Err(format!(
+                    "the exec ended without a status{}",
+                    fed.err().map(|e| format!(": {e}")).unwrap_or_default()
+                ));
+            }
+        };
+        Ok(super::ExecOutput {
+            code,
+            stdout: out,
+            stderr: err,
+        })
     }
 
     /// Start `sbx guest` on an attached exec kept open for the pod's life.
@@ -439,6 +525,29 @@ fn timed_out(limit: Duration, last: &str) -> String {
     )
 }
 
+/// The exit code a failed exec's status reports (`NonZeroExitCode`, with
+/// the code as the `ExitCode` cause).
+fn exit_code(s: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> Option<i64> {
+    if s.reason.as_deref() != Some("NonZeroExitCode") {
+        return None;
+    }
+    s.details
+        .as_ref()?
+        .causes
+        .iter()
+        .flatten()
+        .find(|c| c.reason.as_deref() == Some("ExitCode"))?
+        .message
+        .as_deref()?
+        .parse()
+        .ok()
+}
+
+/// A word for `sh -c`, whatever it contains.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// One line saying what the cluster refused and what to do about it.
 fn api_error(namespace: &str, action: &str, e: kube::Error) -> BackendError {
     let engine = |reason: String| BackendError::Engine {
@@ -564,6 +673,72 @@ impl Backend for KubeBackend {
         })?
         .map(|_| ())
         .map_err(|e| self.api_err("list pods", e))
+    }
+
+    async fn upload(&self, id: &str, dir: &str, files: &[InputFile]) -> Result<(), BackendError> {
+        // One exec for all of them: the contents one after another on
+        // stdin, each file reading exactly its own length.
+        let mut script = format!("mkdir -p {}", shell_quote(dir));
+        let mut input = Vec::new();
+        for f in files {
+            let path = format!("{}/{}", dir.trim_end_matches('/'), f.path);
+            if let Some(parent) = std::path::Path::new(&path).parent() {
+                script += &format!(" && mkdir -p {}", shell_quote(&parent.to_string_lossy()));
+            }
+            script += &format!(
+                " && head -c {} > {q} && chmod {:o} {q}",
+                f.contents.len(),
+                f.mode,
+                q = shell_quote(&path)
+            );
+            input.extend_from_slice(&f.contents);
+        }
+        let out = self
+            .run_exec(id, &["sh".into(), "-c".into(), script], &input)
+            .await
+            .map_err(|reason| BackendError::Engine {
+                action: "copy files into a pod".into(),
+                reason,
+            })?;
+        if out.code != 0 {
+            return Err(BackendError::Engine {
+                action: "copy files into a pod".into(),
+                reason: format!(
+                    "exit code {}: {}",
+                    out.code,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        workdir: &str,
+    ) -> Result<super::ExecOutput, BackendError> {
+        // The exec API has neither environment nor working directory.
+        let mut full: Vec<String> = [
+            "sh",
+            "-c",
+            "cd \"$1\" && shift && exec env \"$@\"",
+            "sbx-exec",
+            workdir,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        full.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        full.extend(argv.iter().cloned());
+        self.run_exec(id, &full, &[])
+            .await
+            .map_err(|reason| BackendError::Engine {
+                action: "exec a command in a pod".into(),
+                reason,
+            })
     }
 
     fn mismatch(&self, settings: Option<&KubeSettings>) -> Option<String> {

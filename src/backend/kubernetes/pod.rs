@@ -9,6 +9,9 @@ use crate::guest::wire::{GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
+/// On pods of `network = "bridge"` profiles (see the NetworkPolicy).
+pub const NETWORK_LABEL: &str = "io.sbx.network";
+
 /// The one container of a sandbox pod.
 pub const CONTAINER: &str = "sandbox";
 /// Where the guest binary goes: a disk-backed emptyDir (the root filesystem
@@ -83,6 +86,11 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
     for (k, v) in &spec.labels {
         labels.insert(k.clone(), json!(label_value(v)));
     }
+    // The NetworkPolicy of deploy/kubernetes denies sandbox pods every
+    // packet except where this label says the profile asked for a network.
+    if spec.network == "bridge" {
+        labels.insert(NETWORK_LABEL.into(), json!("bridge"));
+    }
     let size = iso.tmpfs_size.to_string();
     let mut volumes = vec![json!({ "name": "guest", "emptyDir": { "sizeLimit": "256Mi" } })];
     let mut mounts = vec![json!({ "name": "guest", "mountPath": GUEST_DIR })];
@@ -131,6 +139,9 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
         "containers": [{
             "name": CONTAINER,
             "image": spec.image,
+            // Images are named by specific tags (the README says why); a
+            // node that has one does not ask a registry again.
+            "imagePullPolicy": "IfNotPresent",
             // An idle PID 1 that needs nothing but the image's `tail`; the
             // guest comes in through an exec once its binary is copied in.
             "command": ["tail", "-f", "/dev/null"],
@@ -369,6 +380,11 @@ mod tests {
         assert_eq!(labels["io.sbx.pool"], "data_science-python");
         assert_eq!(labels["team"], "ml");
         assert_eq!(p["metadata"]["generateName"], "sbx-data-science-python-");
+        assert_eq!(labels.get(NETWORK_LABEL), None, "no network by default");
+        let mut bridged = spec();
+        bridged.network = "bridge".into();
+        let p = pod_json(&bridged, &settings);
+        assert_eq!(p["metadata"]["labels"][NETWORK_LABEL], "bridge");
         assert_eq!(label_value(&"x".repeat(80)).len(), 63);
         assert_eq!(label_value("-a b-"), "a-b");
     }
