@@ -74,9 +74,7 @@ fn volume_name(path: &str) -> String {
 pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, String> {
     let iso = &spec.isolation;
     if iso.uid == 0 || iso.gid == 0 {
-        return Err(
-            "pods run as non-root: set [isolation] uid and gid to non-zero values".to_string(),
-        );
+        return Err("pods run as non-root: set [isolation] user to a non-zero uid:gid".to_string());
     }
     let tpl = &settings.pod;
     let mut labels = serde_json::Map::new();
@@ -425,7 +423,7 @@ mod tests {
         let mut s = spec();
         s.isolation.uid = 0;
         let e = manifest(&s, &KubeSettings::default()).unwrap_err();
-        assert!(e.contains("[isolation] uid"), "{e}");
+        assert!(e.contains("[isolation] user"), "{e}");
     }
 
     fn pod(status: Value) -> Pod {
