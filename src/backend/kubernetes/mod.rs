@@ -784,3 +784,109 @@ impl Backend for KubeBackend {
         }
     }
 }
+
+/// Against responses in the shape a v1.31 API server gives them: the
+/// fixtures under tests/fixtures/kubernetes follow `kubectl get -o json`
+/// output and the server's `Status` bodies field for field (written by
+/// hand: no cluster can run on the machines this was built on). The whole
+/// request sequence runs against the mock API server of tests/kubernetes.rs.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/kubernetes/",
+                $name
+            ))
+        };
+    }
+
+    fn pod(text: &str) -> Pod {
+        serde_json::from_str(text).expect("a pod")
+    }
+
+    #[test]
+    fn the_phases_of_a_starting_pod_are_read_from_its_status() {
+        assert_eq!(
+            pod::start_state(&pod(fixture!("pod-containercreating.json"))),
+            Start::Waiting("ContainerCreating".into())
+        );
+        assert_eq!(
+            pod::start_state(&pod(fixture!("pod-running.json"))),
+            Start::Running
+        );
+        match pod::start_state(&pod(fixture!("pod-unschedulable.json"))) {
+            Start::Waiting(w) => assert!(
+                w.starts_with("Pending (Unschedulable: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."),
+                "{w}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_pod_that_cannot_start_fails_with_the_clusters_own_words() {
+        match pod::start_state(&pod(fixture!("pod-imagepullbackoff.json"))) {
+            Start::Failed(why) => assert!(
+                why.starts_with("ImagePullBackOff: Back-off pulling image \"python:3.12-slim\""),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            pod::start_state(&pod(fixture!("pod-deadline-exceeded.json"))),
+            Start::Failed(
+                "DeadlineExceeded: Pod was active on the node longer than the specified deadline"
+                    .into()
+            )
+        );
+    }
+
+    fn api(text: &str) -> kube::Error {
+        kube::Error::Api(Box::new(serde_json::from_str(text).expect("a Status")))
+    }
+
+    #[test]
+    fn refusals_say_what_to_grant_or_create() {
+        let e = api_error(
+            "sbx",
+            "create a pod",
+            api(fixture!("status-forbidden.json")),
+        )
+        .to_string();
+        assert!(e.contains("create a pod in namespace sbx"), "{e}");
+        assert!(e.contains("403 Forbidden: pods is forbidden"), "{e}");
+        assert!(e.contains("deploy/kubernetes/rbac.yaml"), "{e}");
+        assert_eq!(e.lines().count(), 1);
+
+        let e = api_error(
+            "sbx",
+            "create a pod",
+            api(fixture!("status-namespace-not-found.json")),
+        )
+        .to_string();
+        assert!(e.contains("namespaces \"sbx\" not found"), "{e}");
+        assert!(e.contains("kubectl create namespace sbx"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_exec_reports_the_commands_exit_code() {
+        let status: k8s_openapi::apimachinery::pkg::apis::meta::v1::Status =
+            serde_json::from_str(fixture!("exec-status-nonzero.json")).unwrap();
+        assert_eq!(exit_code(&status), Some(1));
+        let other = k8s_openapi::apimachinery::pkg::apis::meta::v1::Status {
+            reason: Some("InternalError".into()),
+            ..Default::default()
+        };
+        assert_eq!(exit_code(&other), None, "not an exit code: an exec failure");
+    }
+
+    #[test]
+    fn shell_words_survive_any_content() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}

@@ -251,6 +251,13 @@ pub fn start_state(pod: &Pod) -> Start {
             return Start::Waiting(reason);
         }
     }
+    // The pod's own word on its end (DeadlineExceeded, Evicted) says more
+    // than its container's exit code.
+    if matches!(phase, "Failed" | "Succeeded")
+        && let Some(reason) = status.reason.as_deref()
+    {
+        return Start::Failed(join(reason, status.message.as_deref().unwrap_or("")));
+    }
     if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
         let reason = t.reason.clone().unwrap_or_else(|| "Terminated".into());
         let message = t.message.clone().unwrap_or_default();
