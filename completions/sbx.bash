@@ -37,6 +37,9 @@ _sbx() {
             sbx,help)
                 cmd="sbx__subcmd__help"
                 ;;
+            sbx,keeper)
+                cmd="sbx__subcmd__keeper"
+                ;;
             sbx,languages)
                 cmd="sbx__subcmd__languages"
                 ;;
@@ -111,6 +114,9 @@ _sbx() {
                 ;;
             sbx__subcmd__help,help)
                 cmd="sbx__subcmd__help__subcmd__help"
+                ;;
+            sbx__subcmd__help,keeper)
+                cmd="sbx__subcmd__help__subcmd__keeper"
                 ;;
             sbx__subcmd__help,languages)
                 cmd="sbx__subcmd__help__subcmd__languages"
@@ -215,7 +221,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool agent doctor profile guest generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool agent doctor profile guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,7 +755,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec bench languages pool agent doctor profile guest generate help"
+            opts="run exec bench languages pool agent doctor profile guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,6 +950,20 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__keeper)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__help__subcmd__languages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1077,6 +1097,32 @@ _sbx() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__keeper)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

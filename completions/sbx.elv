@@ -38,6 +38,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
+            cand keeper 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -398,6 +399,17 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'sbx;keeper'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'sbx;generate'= {
             cand --completions 'Directory for the completion scripts'
             cand --man 'Directory for the man pages'
@@ -421,6 +433,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
+            cand keeper 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -477,6 +490,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;profile;check'= {
         }
         &'sbx;help;guest'= {
+        }
+        &'sbx;help;keeper'= {
         }
         &'sbx;help;generate'= {
         }

@@ -37,6 +37,7 @@ fn main() {
     let long_lived = matches!(
         cli.command,
         Command::Guest
+            | Command::Keeper
             | Command::Agent(cli::agent::AgentArgs {
                 cmd: cli::agent::AgentCmd::Serve
             })
@@ -54,6 +55,7 @@ fn main() {
     let code = match cli.command {
         // Neither needs the client's runtime; the guest uses no runtime at all.
         Command::Guest => guest::main(),
+        Command::Keeper => guest::keeper_main(),
         Command::Generate(args) => match cli::generate::execute(args) {
             Ok(code) => code,
             Err(e) => {
@@ -91,7 +93,9 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
             Command::Agent(args) => cli::agent::execute(args).await,
             Command::Doctor(args) => cli::doctor::execute(args, config).await,
             Command::Profile(args) => cli::profile::execute(args, config),
-            Command::Guest | Command::Generate(_) => unreachable!("dispatched in main"),
+            Command::Guest | Command::Keeper | Command::Generate(_) => {
+                unreachable!("dispatched in main")
+            }
         }
     });
     // Not dropped: a pending read of our stdin would block the runtime's

@@ -34,10 +34,9 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
     let fill = pool.warm_up(target);
     tokio::pin!(fill);
     let mut shown = None;
-    let name = spec.name();
     let result = loop {
         let ready = pool.stats().idle.min(target);
-        let starting = agent.backend.starting(&name);
+        let starting = agent.backend.starting(pool.group());
         let now = (ready, starting);
         if shown.as_ref() != Some(&now) {
             let (ready, starting) = now.clone();

@@ -129,6 +129,7 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
         isolation: req.pool.isolation.clone(),
         kubernetes: req.pool.kubernetes.clone(),
         group: String::new(),
+        max_lifetime: None,
     };
     let mut sandbox = match agent.backend.create(&spec).await {
         Ok(sb) => Removed::new(agent.clone(), sb),

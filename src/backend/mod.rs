@@ -156,6 +156,9 @@ pub struct SandboxSpec {
     /// abandoned together ([`Backend::abandon_starting`]) even when an
     /// older pool of the same name is still draining.
     pub group: String,
+    /// The pool retires a sandbox after this long (`None`: never); a
+    /// backend whose sandboxes can outlive their agent may bound them by it.
+    pub max_lifetime: Option<std::time::Duration>,
     pub labels: Vec<(String, String)>,
     /// Memory, CPU and process limits of the container.
     pub limits: crate::config::Limits,
@@ -257,10 +260,11 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
-    /// What the sandboxes being created for `pool` are doing, one phase
-    /// each (`Pending`, `ContainerCreating`), for `sbx pool up` to show
-    /// where creation takes long enough to be worth showing.
-    fn starting(&self, _pool: &str) -> Vec<String> {
+    /// What the sandboxes being created for `group` (one pool, see
+    /// [`SandboxSpec::group`]) are doing, one phase each (`Pending`,
+    /// `ContainerCreating`), for `sbx pool up` to show where creation takes
+    /// long enough to be worth showing.
+    fn starting(&self, _group: &str) -> Vec<String> {
         Vec::new()
     }
 

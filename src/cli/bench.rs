@@ -175,6 +175,7 @@ impl Reference {
             isolation: req.pool.isolation.clone(),
             kubernetes: req.pool.kubernetes.clone(),
             group: String::new(),
+            max_lifetime: None,
         };
         let sandbox = backend.create(&spec).await?;
         let id = sandbox.id.clone();

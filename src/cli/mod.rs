@@ -67,6 +67,9 @@ pub enum Command {
     /// The runner inside each container (started by the agent, not by hand)
     #[command(hide = true)]
     Guest,
+    /// PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)
+    #[command(hide = true)]
+    Keeper,
     /// Write shell completions and man pages (for packagers and CI)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),

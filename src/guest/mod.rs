@@ -139,6 +139,12 @@ pub fn main() -> i32 {
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
     }
+    if keeper_pid1()
+        && let Err(e) = wait_for_keeper()
+    {
+        log(&e);
+        return 1;
+    }
     let clean = clean_up(None);
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -195,7 +201,71 @@ pub fn main() -> i32 {
         r.ctl.kill();
     }
     kill_all(0);
+    if keeper_pid1() {
+        // In a pod the keeper would idle on; ending it ends the pod's
+        // container, which then holds no resources until it is reaped.
+        unsafe {
+            libc::kill(1, libc::SIGTERM);
+        }
+    }
     0
+}
+
+/// `sbx keeper`: PID 1 of a Kubernetes sandbox pod. The program runs as
+/// the same user, so PID 1 must be nothing it can take over: not
+/// dumpable (no ptrace, no writes to /proc/1/mem), holding nothing,
+/// doing nothing but reap. It ends on SIGTERM (the guest sends one when
+/// the agent goes away) and the pod's container with it.
+pub fn keeper_main() -> i32 {
+    if std::env::var_os(wire::GUEST_KEEPER_ENV).is_none() {
+        eprintln!("sbx: `sbx keeper` runs only as PID 1 of pods created by the sbx agent");
+        return 2;
+    }
+    extern "C" fn on_term(_: libc::c_int) {
+        unsafe { libc::_exit(0) }
+    }
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_term as *const () as libc::sighandler_t);
+    }
+    loop {
+        let r = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
+        if r < 0 {
+            // No children (the guest adopts the program's orphans): wait
+            // for a signal.
+            unsafe { libc::pause() };
+        }
+    }
+}
+
+/// Beside a keeper, the clean-up relies on PID 1 being `sbx keeper`,
+/// which the pod's shell becomes once the guest binary is in place (and
+/// the first clean-up deletes that binary): wait for it, or refuse to
+/// serve.
+fn wait_for_keeper() -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let comm = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
+        if comm.trim() == "sbx" {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "PID 1 is `{}`, not `sbx keeper`, after 10s; the pod's command was changed?",
+                comm.trim()
+            ));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Largest file the program may write where the pod's limits do not
+/// reach (the kubelet's termination-message file lives on the node's
+/// disk); `None` outside pods.
+fn file_size_limit() -> Option<u64> {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| std::env::var(wire::GUEST_FSIZE_ENV).ok()?.parse().ok())
 }
 
 /// Report a run that never started, then get ready for the next.
@@ -448,9 +518,17 @@ fn run_step(
     // volunteers as the OOM killer's first choice, so a memory hog is
     // what dies, not the guest. Only async-signal-safe calls after fork.
     let user = program_user();
+    let fsize = file_size_limit();
     unsafe {
         cmd.pre_exec(move || {
             libc::setsid();
+            if let Some(n) = fsize {
+                let lim = libc::rlimit {
+                    rlim_cur: n,
+                    rlim_max: n,
+                };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            }
             let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
             if fd >= 0 {
                 libc::write(fd, b"1000".as_ptr().cast(), 4);

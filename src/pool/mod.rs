@@ -231,6 +231,7 @@ impl Pool {
             isolation: spec.isolation.clone(),
             kubernetes: spec.kubernetes.clone(),
             group: spec_id(&spec),
+            max_lifetime: spec.max_lifetime,
         };
         Arc::new(Pool {
             permits: Arc::new(Semaphore::new(spec.max_size)),
@@ -876,6 +877,11 @@ impl Pool {
             }
         }
         ids.len()
+    }
+
+    /// The group of this pool's sandboxes ([`SandboxSpec::group`]).
+    pub fn group(&self) -> &str {
+        &self.sandbox_spec.group
     }
 
     pub fn stats(&self) -> PoolStats {

@@ -246,6 +246,17 @@ impl KubeMock {
             .collect()
     }
 
+    /// Change a label of a pod, as another client of the API server could
+    /// (here: to make a pod look like another machine's).
+    pub fn set_label(&self, ns: &str, name: &str, key: &str, value: &str) {
+        let mut inner = self.state.lock();
+        let pod = inner
+            .pods
+            .get_mut(&(ns.to_string(), name.to_string()))
+            .expect("the pod exists");
+        pod["metadata"]["labels"][key] = json!(value);
+    }
+
     /// Names of every pod ever created, in order of creation.
     pub fn created(&self) -> Vec<String> {
         self.state.lock().created.clone()

@@ -70,6 +70,11 @@ const RIGHTS: &[(&str, &str, Option<&str>)] = &[
     ("get", "pods", Some("exec")),
 ];
 
+/// Longest a copy into a pod may take (the guest binary is tens of MB).
+const COPY_LIMIT: Duration = Duration::from_secs(300);
+/// Longest one `Backend::exec` may take (`sbx bench`'s reference runs).
+const EXEC_LIMIT: Duration = Duration::from_secs(600);
+
 const UNREACHABLE_HINT: &str =
     "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)";
 
@@ -84,6 +89,23 @@ pub struct KubeBackend {
     /// When each group's creations were last abandoned: a pod whose create
     /// request was still in flight then is deleted as soon as it exists.
     abandoned: Mutex<HashMap<String, Instant>>,
+    /// This machine ([`pod::HOST_LABEL`]): on every pod, in every selector.
+    host: String,
+}
+
+/// This machine, as a label value: the hostname (a pod's name, for an
+/// agent in the cluster) and the machine id, hashed.
+fn host_identity() -> String {
+    let mut name = [0u8; 256];
+    let hostname = if unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } == 0 {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        String::from_utf8_lossy(&name[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let machine = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    let id = crate::paths::fnv1a(format!("{hostname}\n{}", machine.trim()).as_bytes());
+    format!("{:016x}", id)
 }
 
 impl KubeBackend {
@@ -139,6 +161,7 @@ impl KubeBackend {
             namespace,
             phases: Mutex::new(HashMap::new()),
             abandoned: Mutex::new(HashMap::new()),
+            host: host_identity(),
         })
     }
 
@@ -191,7 +214,6 @@ impl KubeBackend {
                 phases.insert(
                     pod.into(),
                     Starting {
-                        pool: spec.pool.clone(),
                         group: spec.group.clone(),
                         phase: p.into(),
                     },
@@ -247,6 +269,7 @@ impl KubeBackend {
                 .map_err(|e| self.api_err("watch the pod", e).to_string())?;
             let mut stream = std::pin::pin!(stream);
             loop {
+                let left = deadline.saturating_duration_since(Instant::now());
                 let next = match tokio::time::timeout(left, stream.try_next()).await {
                     Err(_) => return Err(timed_out(limit, &last)),
                     Ok(Err(_)) | Ok(Ok(None)) => break,
@@ -286,7 +309,7 @@ impl KubeBackend {
             bin.len()
         );
         let out = self
-            .run_exec(name, &["sh".into(), "-c".into(), script], &bin)
+            .run_exec(name, &["sh".into(), "-c".into(), script], &bin, COPY_LIMIT)
             .await?;
         if out.code == 0 {
             return Ok(());
@@ -305,60 +328,83 @@ impl KubeBackend {
 
     /// One command through the exec API, fed `input` (exactly: the command
     /// must read no more than that), its output collected. The exit code
-    /// comes from the exec's closing status.
+    /// comes from the exec's closing status. Gives up after `limit`.
     async fn run_exec(
         &self,
         name: &str,
         argv: &[String],
         input: &[u8],
+        limit: Duration,
     ) -> Result<super::ExecOutput, String> {
         let params = AttachParams::default()
             .container(CONTAINER)
             .stdin(!input.is_empty())
             .stdout(true)
-            .stderr(true);
-        let mut proc = self
-            .pods
-            .exec(name, argv.iter().map(String::as_str), &params)
+            .stderr(true)
+            .max_stdin_buf_size(256 * 1024)
+            .max_stdout_buf_size(256 * 1024);
+        let exec = async {
+            let mut proc = self
+                .pods
+                .exec(name, argv.iter().map(String::as_str), &params)
+                .await
+                .map_err(|e| self.api_err("exec into the pod", e).to_string())?;
+            let mut stdin = proc.stdin();
+            let mut stdout = proc.stdout().ok_or("the exec has no stdout")?;
+            let mut stderr = proc.stderr().ok_or("the exec has no stderr")?;
+            let status = proc.take_status().ok_or("the exec has no status")?;
+            // Stdin stays open until the status is in: closing it ends the
+            // whole stream under the older exec protocol, status included.
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let ended = tokio::sync::Notify::new();
+            let status = async {
+                let s = status.await;
+                ended.notify_one();
+                s
+            };
+            let io = async {
+                let io = async {
+                    if let Some(w) = stdin.as_mut() {
+                        w.write_all(input).await?;
+                    }
+                    let (o, e) =
+                        tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+                    o.and(e).map(|_| ())
+                };
+                // The status comes last on a healthy stream. A stream that
+                // broke ends the exec's task without closing our readers:
+                // its end (status or none) bounds them.
+                tokio::select! {
+                    r = io => r,
+                    _ = async {
+                        ended.notified().await;
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    } => Ok(()),
+                }
+            };
+            let (status, fed) = tokio::join!(status, io);
+            drop(stdin);
+            let code = match &status {
+                Some(s) if s.status.as_deref() == Some("Success") => 0,
+                Some(s) => exit_code(s).ok_or_else(|| {
+                    format!("the exec failed: {}", s.message.clone().unwrap_or_default())
+                })?,
+                None => {
+                    return Err(format!(
+                        "the exec's stream broke before its status came{}",
+                        fed.err().map(|e| format!(": {e}")).unwrap_or_default()
+                    ));
+                }
+            };
+            Ok(super::ExecOutput {
+                code,
+                stdout: out,
+                stderr: err,
+            })
+        };
+        tokio::time::timeout(limit, exec)
             .await
-            .map_err(|e| self.api_err("exec into the pod", e).to_string())?;
-        let mut stdin = proc.stdin();
-        let mut stdout = proc.stdout().ok_or("the exec has no stdout")?;
-        let mut stderr = proc.stderr().ok_or("the exec has no stderr")?;
-        let status = proc.take_status().ok_or("the exec has no status")?;
-        // Stdin stays open until the status is in: closing it ends the
-        // whole stream under the older exec protocol, status included.
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let feed = async {
-            if let Some(w) = stdin.as_mut() {
-                w.write_all(input).await?;
-            }
-            Ok::<(), std::io::Error>(())
-        };
-        let (fed, _, _) = tokio::join!(
-            feed,
-            stdout.read_to_end(&mut out),
-            stderr.read_to_end(&mut err)
-        );
-        let status = status.await;
-        drop(stdin);
-        let code = match &status {
-            Some(s) if s.status.as_deref() == Some("Success") => 0,
-            Some(s) => exit_code(s).ok_or_else(|| {
-                format!("the exec failed: {}", s.message.clone().unwrap_or_default())
-            })?,
-            None => {
-                return Err(format!(
-                    "the exec ended without a status{}",
-                    fed.err().map(|e| format!(": {e}")).unwrap_or_default()
-                ));
-            }
-        };
-        Ok(super::ExecOutput {
-            code,
-            stdout: out,
-            stderr: err,
-        })
+            .unwrap_or_else(|_| Err(format!("the exec did not end within {}s", limit.as_secs())))
     }
 
     /// Start `sbx guest` on an attached exec kept open for the pod's life.
@@ -400,11 +446,31 @@ impl KubeBackend {
             let status = proc.take_status();
             let mut decoder = FrameDecoder::default();
             let mut buf = vec![0u8; 64 * 1024];
+            // A stream that broke ends the exec's task without closing
+            // stdout: the exec's end (its status, or none) is the sign,
+            // with a moment for output still buffered.
+            let ended = async {
+                match status {
+                    Some(s) => s.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(ended);
+            let mut status: Option<Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>> =
+                None;
+            let grace = tokio::time::sleep(Duration::from_secs(365 * 86400));
+            tokio::pin!(grace);
             let why = loop {
                 let n = tokio::select! {
                     r = stdout.read(&mut buf) => r,
                     // The sandbox was dropped: end the exec with it.
                     _ = tx.closed() => return,
+                    s = &mut ended, if status.is_none() => {
+                        status = Some(s);
+                        grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(1));
+                        continue;
+                    }
+                    _ = &mut grace => break "the guest's exec stream broke".to_string(),
                 };
                 match n {
                     Ok(0) => break "the guest's exec stream ended".to_string(),
@@ -419,13 +485,15 @@ impl KubeBackend {
                     Err(e) => break format!("the guest's exec stream failed: {e}"),
                 }
             };
-            let why = match status {
-                Some(s) => match tokio::time::timeout(Duration::from_secs(1), s).await {
-                    Ok(Some(s)) if s.message.as_ref().is_some_and(|m| !m.is_empty()) => {
-                        format!("{why}: {}", s.message.unwrap_or_default())
-                    }
-                    _ => why,
-                },
+            let status = match status {
+                Some(s) => s,
+                None => tokio::time::timeout(Duration::from_secs(1), ended)
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            let why = match status.and_then(|s| s.message).filter(|m| !m.is_empty()) {
+                Some(m) => format!("{why}: {m}"),
                 None => why,
             };
             let _ = tx.send(GuestEvent::Closed(why)).await;
@@ -440,10 +508,22 @@ impl KubeBackend {
 
     async fn create_pod(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
         let settings = spec.kubernetes.clone().unwrap_or_default();
-        let manifest = pod::manifest(spec, &settings).map_err(|reason| BackendError::Engine {
-            action: format!("make a pod for pool `{}`", spec.pool),
-            reason,
-        })?;
+        let guest_size = super::guest_binary()
+            .map_err(|reason| BackendError::Engine {
+                action: "prepare the guest runner".into(),
+                reason,
+            })?
+            .len() as u64;
+        // Room for the binary while it is copied in (it is deleted once
+        // running), rounded up to MiB.
+        let guest_size = (guest_size + (16 << 20)).div_ceil(1 << 20) << 20;
+        let manifest =
+            pod::manifest(spec, &settings, &self.host, guest_size).map_err(|reason| {
+                BackendError::Engine {
+                    action: format!("make a pod for pool `{}`", spec.pool),
+                    reason,
+                }
+            })?;
         let began = Instant::now();
         let created = self
             .pods
@@ -452,16 +532,12 @@ impl KubeBackend {
             .map_err(|e| self.api_err("create a pod", e))?;
         let name = created.metadata.name.clone().unwrap_or_default();
         self.set_phase(&name, spec, Some("Pending"));
-        let abandoned = {
-            let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
-            abandoned.get(&spec.group).is_some_and(|at| *at >= began)
-        };
-        if abandoned {
+        if self.abandoned_since(&spec.group, began) {
             self.set_phase(&name, spec, None);
             let _ = self.destroy(&name).await;
             return Err(BackendError::Engine {
                 action: format!("start pod {}/{name}", self.namespace),
-                reason: "its pool is shutting down".into(),
+                reason: "its pool is shutting down; retry".into(),
             });
         }
         let limit = Duration::from_secs(settings.start_timeout_secs.max(1));
@@ -491,15 +567,30 @@ impl KubeBackend {
             Ok(guest) => Ok(Sandbox { id: name, guest }),
             Err(e) => {
                 let _ = self.destroy(&name).await;
+                if self.abandoned_since(&spec.group, began) {
+                    // Deleted by the pool's drain, not refused by the cluster.
+                    return Err(BackendError::Engine {
+                        action: format!("start pod {}/{name}", self.namespace),
+                        reason: "its pool is shutting down; retry".into(),
+                    });
+                }
                 Err(e)
             }
         }
     }
 
+    fn abandoned_since(&self, group: &str, began: Instant) -> bool {
+        let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+        abandoned.get(group).is_some_and(|at| *at >= began)
+    }
+
     async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<Pod>, BackendError> {
+        // Only this machine's: another machine's agent may carry the same
+        // labels otherwise, and its pods are not ours to reap.
         let selector = labels
             .iter()
             .map(|(k, v)| format!("{k}={}", pod::label_value(v)))
+            .chain([format!("{}={}", pod::HOST_LABEL, self.host)])
             .collect::<Vec<_>>()
             .join(",");
         let list = self
@@ -513,7 +604,6 @@ impl KubeBackend {
 
 /// A pod on its way to serving runs.
 struct Starting {
-    pool: String,
     group: String,
     phase: String,
 }
@@ -694,7 +784,7 @@ impl Backend for KubeBackend {
             input.extend_from_slice(&f.contents);
         }
         let out = self
-            .run_exec(id, &["sh".into(), "-c".into(), script], &input)
+            .run_exec(id, &["sh".into(), "-c".into(), script], &input, COPY_LIMIT)
             .await
             .map_err(|reason| BackendError::Engine {
                 action: "copy files into a pod".into(),
@@ -733,7 +823,7 @@ impl Backend for KubeBackend {
         .collect();
         full.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
         full.extend(argv.iter().cloned());
-        self.run_exec(id, &full, &[])
+        self.run_exec(id, &full, &[], EXEC_LIMIT)
             .await
             .map_err(|reason| BackendError::Engine {
                 action: "exec a command in a pod".into(),
@@ -751,11 +841,11 @@ impl Backend for KubeBackend {
         })
     }
 
-    fn starting(&self, pool: &str) -> Vec<String> {
+    fn starting(&self, group: &str) -> Vec<String> {
         let phases = self.phases.lock().unwrap_or_else(|e| e.into_inner());
         let mut v: Vec<String> = phases
             .values()
-            .filter(|s| s.pool == pool)
+            .filter(|s| s.group == group)
             .map(|s| s.phase.clone())
             .collect();
         v.sort();

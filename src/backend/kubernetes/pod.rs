@@ -5,9 +5,21 @@
 
 use super::settings::KubeSettings;
 use crate::backend::SandboxSpec;
-use crate::guest::wire::{GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS};
+use crate::guest::wire::{
+    GUEST_BIN, GUEST_FSIZE_ENV, GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS,
+};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
+
+/// The agent's machine: agents on two machines may share a uid and a
+/// runtime directory path (the rest of their labels), and must never take
+/// each other's pods for a crashed predecessor's.
+pub const HOST_LABEL: &str = "io.sbx.host";
+
+/// The shell of PID 1 until the guest binary is there.
+pub fn keeper_command() -> String {
+    format!("until [ -x {GUEST_BIN} ]; do sleep 0.1; done; exec {GUEST_BIN} keeper")
+}
 
 /// On pods of `network = "bridge"` profiles (see the NetworkPolicy).
 pub const NETWORK_LABEL: &str = "io.sbx.network";
@@ -17,10 +29,13 @@ pub const CONTAINER: &str = "sandbox";
 /// Where the guest binary goes: a disk-backed emptyDir (the root filesystem
 /// is read-only). Must be the directory of `wire::GUEST_BIN`.
 pub const GUEST_DIR: &str = "/sbx/bin";
-/// A pod that outlives this is ended by the kubelet even if no agent is
-/// left to delete it (an agent killed with SIGKILL on a machine that never
-/// runs sbx again).
-pub const ACTIVE_DEADLINE_SECS: i64 = 24 * 3600;
+/// How long past its pool's `max_lifetime` a pod may live before the
+/// kubelet ends it, should no agent be left to delete it.
+const DEADLINE_MARGIN_SECS: u64 = 600;
+/// What a pod reserves on its node unless the template says otherwise
+/// (at most its limit): warm pods mostly idle, and reserving their full
+/// limits would make small clusters refuse them as Unschedulable.
+const DEFAULT_REQUESTS: &[(&str, &str)] = &[("cpu", "100m"), ("memory", "128Mi")];
 
 /// A label value as Kubernetes accepts it: at most 63 characters of
 /// `[A-Za-z0-9_.-]`, starting and ending with an alphanumeric. Applied both
@@ -71,7 +86,12 @@ fn volume_name(path: &str) -> String {
 /// read-only root filesystem, every capability dropped, no privilege
 /// escalation, the runtime's default seccomp profile, no service account
 /// token, size-limited scratch volumes.
-pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, String> {
+pub fn manifest(
+    spec: &SandboxSpec,
+    settings: &KubeSettings,
+    host: &str,
+    guest_size: u64,
+) -> Result<Pod, String> {
     let iso = &spec.isolation;
     if iso.uid == 0 || iso.gid == 0 {
         return Err("pods run as non-root: set [isolation] user to a non-zero uid:gid".to_string());
@@ -84,13 +104,21 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
     for (k, v) in &spec.labels {
         labels.insert(k.clone(), json!(label_value(v)));
     }
+    labels.insert(HOST_LABEL.into(), json!(label_value(host)));
     // The NetworkPolicy of deploy/kubernetes denies sandbox pods every
     // packet except where this label says the profile asked for a network.
     if spec.network == "bridge" {
         labels.insert(NETWORK_LABEL.into(), json!("bridge"));
     }
     let size = iso.tmpfs_size.to_string();
-    let mut volumes = vec![json!({ "name": "guest", "emptyDir": { "sizeLimit": "256Mi" } })];
+    // Memory-backed, as every scratch volume: tmpfs enforces the size on
+    // each write, where a disk-backed emptyDir is only checked now and
+    // then by the kubelet (the program can write here, see the guest).
+    let guest_size = guest_size.to_string();
+    let mut volumes = vec![json!({
+        "name": "guest",
+        "emptyDir": { "medium": "Memory", "sizeLimit": guest_size }
+    })];
     let mut mounts = vec![json!({ "name": "guest", "mountPath": GUEST_DIR })];
     for (path, _, _) in SCRATCH_MOUNTS {
         let name = volume_name(path);
@@ -114,19 +142,43 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
     for (k, v) in &tpl.resources.limits {
         limits.insert(k.clone(), json!(v));
     }
-    let requests: serde_json::Map<String, Value> = tpl
+    let mut requests: serde_json::Map<String, Value> = tpl
         .resources
         .requests
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
+    let amount = |v: &Value| -> Option<f64> {
+        v.as_str()
+            .and_then(|q| crate::config::kubernetes::quantity(q).ok())
+    };
+    for (name, default) in DEFAULT_REQUESTS {
+        if requests.contains_key(*name) {
+            continue;
+        }
+        let request = match limits.get(*name) {
+            Some(limit) if amount(limit) < amount(&json!(default)) => limit.clone(),
+            _ => json!(default),
+        };
+        requests.insert(name.to_string(), request);
+    }
+    for (name, request) in &requests {
+        if let (Some(r), Some(l)) = (amount(request), limits.get(name).and_then(amount))
+            && r > l
+        {
+            return Err(format!(
+                "the {name} request ({}) of [kubernetes.pod.resources] is above the pod's {name} limit ({}, from the profile or [isolation] unless the template sets one); lower the request or raise the limit",
+                request.as_str().unwrap_or_default(),
+                limits[name].as_str().unwrap_or_default()
+            ));
+        }
+    }
 
     let mut pod_spec = json!({
         "restartPolicy": "Never",
         "automountServiceAccountToken": false,
         "enableServiceLinks": false,
         "terminationGracePeriodSeconds": 0,
-        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECS,
         "securityContext": {
             "runAsNonRoot": true,
             "runAsUser": iso.uid,
@@ -140,13 +192,15 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
             // Images are named by specific tags (the README says why); a
             // node that has one does not ask a registry again.
             "imagePullPolicy": "IfNotPresent",
-            // An idle PID 1 that needs nothing but the image's `tail`; the
-            // guest comes in through an exec once its binary is copied in.
-            "command": ["tail", "-f", "/dev/null"],
+            // PID 1 waits for the guest binary, then becomes `sbx keeper`
+            // (see the guest) before any program runs; the guest comes in
+            // through an exec.
+            "command": ["sh", "-c", keeper_command()],
             "workingDir": "/",
             "env": [
                 { "name": GUEST_MARKER_ENV, "value": "1" },
                 { "name": GUEST_KEEPER_ENV, "value": "1" },
+                { "name": GUEST_FSIZE_ENV, "value": iso.tmpfs_size.to_string() },
             ],
             "securityContext": {
                 "readOnlyRootFilesystem": iso.read_only_root,
@@ -160,6 +214,12 @@ pub fn manifest(spec: &SandboxSpec, settings: &KubeSettings) -> Result<Pod, Stri
         "volumes": volumes,
     });
     let obj = pod_spec.as_object_mut().expect("a JSON object");
+    if let Some(life) = spec.max_lifetime {
+        obj.insert(
+            "activeDeadlineSeconds".into(),
+            json!(life.as_secs() + DEADLINE_MARGIN_SECS),
+        );
+    }
     if !tpl.node_selector.is_empty() {
         obj.insert("nodeSelector".into(), json!(tpl.node_selector));
     }
@@ -219,13 +279,14 @@ pub enum Start {
 
 /// Container waiting reasons that do not resolve by waiting: the image
 /// cannot be had or the container cannot be made as specified.
+/// (A first `ErrImagePull` or `CreateContainerError` may be transient, a
+/// registry's rate limit say: the kubelet retries, and the pod fails at
+/// the back-off that follows or at the start timeout, with the message.)
 const HOPELESS: &[&str] = &[
-    "ErrImagePull",
     "ImagePullBackOff",
     "InvalidImageName",
     "ErrImageNeverPull",
     "CreateContainerConfigError",
-    "CreateContainerError",
     "RunContainerError",
     "CrashLoopBackOff",
 ];
@@ -248,7 +309,7 @@ pub fn start_state(pod: &Pod) -> Start {
             return Start::Failed(join(&reason, &message));
         }
         if !reason.is_empty() {
-            return Start::Waiting(reason);
+            return Start::Waiting(join(&reason, &message));
         }
     }
     // The pod's own word on its end (DeadlineExceeded, Evicted) says more
@@ -317,11 +378,12 @@ mod tests {
             isolation: Default::default(),
             kubernetes: None,
             group: "g".into(),
+            max_lifetime: None,
         }
     }
 
     fn pod_json(spec: &SandboxSpec, settings: &KubeSettings) -> Value {
-        serde_json::to_value(manifest(spec, settings).unwrap()).unwrap()
+        serde_json::to_value(manifest(spec, settings, "host-1", 40 << 20).unwrap()).unwrap()
     }
 
     #[test]
@@ -426,10 +488,64 @@ mod tests {
     }
 
     #[test]
+    fn a_pod_reserves_little_unless_told_and_never_more_than_its_limit() {
+        let p = pod_json(&spec(), &KubeSettings::default());
+        let r = &p["spec"]["containers"][0]["resources"];
+        assert_eq!(r["requests"]["cpu"], "100m");
+        assert_eq!(r["requests"]["memory"], "128Mi");
+
+        let mut small = spec();
+        small.limits.memory = Some(64 << 20);
+        let p = pod_json(&small, &KubeSettings::default());
+        let r = &p["spec"]["containers"][0]["resources"];
+        assert_eq!(r["requests"]["memory"], (64u64 << 20).to_string());
+
+        let mut settings = KubeSettings::default();
+        settings
+            .pod
+            .resources
+            .requests
+            .insert("memory".into(), "2Gi".into());
+        let e = manifest(&spec(), &settings, "h", 1).unwrap_err();
+        assert!(
+            e.contains("memory request (2Gi)") && e.contains("lower the request"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pid_1_becomes_the_keeper_and_the_pod_lives_as_long_as_its_pool_allows() {
+        let p = pod_json(&spec(), &KubeSettings::default());
+        let c = &p["spec"]["containers"][0];
+        assert_eq!(c["command"][2], keeper_command());
+        assert!(keeper_command().ends_with("exec /sbx/bin/sbx keeper"));
+        let env: Vec<&str> = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert!(env.contains(&GUEST_KEEPER_ENV) && env.contains(&GUEST_FSIZE_ENV));
+        assert_eq!(p["metadata"]["labels"][HOST_LABEL], "host-1");
+        assert!(
+            p["spec"]["activeDeadlineSeconds"].is_null(),
+            "no lifetime, no deadline"
+        );
+
+        let mut s = spec();
+        s.max_lifetime = Some(std::time::Duration::from_secs(3600));
+        let p = pod_json(&s, &KubeSettings::default());
+        assert_eq!(
+            p["spec"]["activeDeadlineSeconds"],
+            3600 + DEADLINE_MARGIN_SECS
+        );
+    }
+
+    #[test]
     fn root_cannot_be_the_sandbox_user_in_a_pod() {
         let mut s = spec();
         s.isolation.uid = 0;
-        let e = manifest(&s, &KubeSettings::default()).unwrap_err();
+        let e = manifest(&s, &KubeSettings::default(), "h", 1).unwrap_err();
         assert!(e.contains("[isolation] user"), "{e}");
     }
 
@@ -465,6 +581,18 @@ mod tests {
         assert_eq!(
             start_state(&p),
             Start::Failed("ImagePullBackOff: Back-off pulling image \"nope:1\"".into())
+        );
+    }
+
+    #[test]
+    fn a_first_pull_error_is_waited_out_as_the_kubelet_retries_it() {
+        let p = pod(json!({ "phase": "Pending", "containerStatuses": [{
+            "name": CONTAINER, "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+            "state": { "waiting": { "reason": "ErrImagePull",
+                "message": "429 Too Many Requests" } } }] }));
+        assert_eq!(
+            start_state(&p),
+            Start::Waiting("ErrImagePull: 429 Too Many Requests".into())
         );
     }
 
