@@ -443,11 +443,23 @@ impl Pool {
     }
 
     /// Create a sandbox; the caller has already counted it as initializing.
-    async fn create_counted(&self, why: Creation) -> Result<Sandbox, PoolError> {
+    async fn create_counted(self: &Arc<Self>, why: Creation) -> Result<Sandbox, PoolError> {
         let res = self.backend.create(&self.sandbox_spec).await;
         let mut inner = self.lock();
         inner.initializing -= 1;
         match res {
+            Ok(sb) if inner.closed => {
+                // Closed while it was being made: counted as being removed
+                // in the same breath as it stops counting as initializing,
+                // so a drain never sees the pool empty while it still exists.
+                inner.created += 1;
+                inner.counters.created(why);
+                let retire = Retire::Recycle(Removal::Shutdown);
+                inner.mark(retire);
+                drop(inner);
+                self.spawn_destroy(sb.id, retire);
+                Err(self.closed_err())
+            }
             Ok(sb) => {
                 inner.created += 1;
                 inner.counters.created(why);
