@@ -566,3 +566,62 @@ fn doctor_checks_the_cluster_and_names_the_rights_the_credentials_lack() {
     );
     assert!(text.contains("rbac.yaml"), "the fix names the Role: {text}");
 }
+
+#[test]
+fn a_watch_the_server_expires_is_resumed_from_a_fresh_read() {
+    let c = cluster_with(
+        "expired",
+        "sandboxes",
+        KubeMock::builder().expire_first_watch(),
+    );
+    assert_eq!(c.sbx.exec_ok("python", "print('up')"), "up\n");
+    let pod = c.mock.created()[0].clone();
+    let watches = c
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.is_watch() && r.param("fieldSelector") == Some(&format!("metadata.name={pod}"))
+        })
+        .count();
+    assert!(
+        watches >= 2,
+        "the expired watch was followed by another:\n{}",
+        c.log()
+    );
+    c.pool_down();
+    c.assert_nothing_left();
+}
+
+#[test]
+fn a_guest_stream_cut_without_a_word_is_noticed_and_its_pod_replaced() {
+    let c = cluster("cut");
+    c.sbx.limit_pool_to_one_container();
+    assert_eq!(c.sbx.exec_ok("python", "print('first')"), "first\n");
+    let first = c.mock.created()[0].clone();
+    c.mock.cut_execs(&first);
+    // A run that arrives in the very instant of the cut fails with "retry",
+    // as with a container killed then; one that comes a moment later must
+    // not be sent into the dead stream to wait for an answer that never
+    // comes: the pod is replaced and the run served.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let out = c
+        .sbx
+        .run(&["exec", "--lang", "python", "print('second')"], "");
+    assert!(out.status.success(), "{}\n{}", stderr(&out), c.log());
+    assert_eq!(stdout(&out), "second\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || c.deleted().contains(&first)),
+        "the pod with the broken stream is deleted:\n{}",
+        c.log()
+    );
+    assert!(c.mock.created().len() >= 2);
+    c.pool_down();
+    c.assert_nothing_left();
+}

@@ -113,6 +113,7 @@ pub struct Builder {
     exec_forbidden: BTreeSet<String>,
     missing: BTreeSet<String>,
     no_node_fits: bool,
+    expire_first_watch: bool,
 }
 
 impl Builder {
@@ -127,6 +128,13 @@ impl Builder {
     /// its `pods/exec` rule.
     pub fn exec_forbidden_namespace(mut self, ns: &str) -> Builder {
         self.exec_forbidden.insert(ns.into());
+        self
+    }
+
+    /// The first watch of each pod ends at once with a 410 `Expired` ERROR
+    /// event, as when the version it asked for was compacted away.
+    pub fn expire_first_watch(mut self) -> Builder {
+        self.expire_first_watch = true;
         self
     }
 
@@ -169,6 +177,7 @@ impl Builder {
                 ..Default::default()
             }),
             changed: watch::channel(0).0,
+            cut: tokio::sync::broadcast::channel(16).0,
         });
         rt.spawn(serve(listener, state.clone()));
         let kubeconfig = dir.join("kubeconfig");
@@ -246,6 +255,12 @@ impl KubeMock {
             .collect()
     }
 
+    /// Cut every exec stream open to `pod` the way a failing node or proxy
+    /// does: the connection drops, no close frame, no status.
+    pub fn cut_execs(&self, pod: &str) {
+        let _ = self.state.cut.send(pod.to_string());
+    }
+
     /// Change a label of a pod, as another client of the API server could
     /// (here: to make a pod look like another machine's).
     pub fn set_label(&self, ns: &str, name: &str, key: &str, value: &str) {
@@ -306,6 +321,8 @@ struct State {
     inner: Mutex<Inner>,
     /// The latest resourceVersion, for watches to wait on.
     changed: watch::Sender<u64>,
+    /// Pods whose exec streams are to be cut (see [`KubeMock::cut_execs`]).
+    cut: tokio::sync::broadcast::Sender<String>,
 }
 
 #[derive(Default)]
@@ -316,6 +333,8 @@ struct Inner {
     events: Vec<Event>,
     requests: Vec<Logged>,
     created: Vec<String>,
+    /// Pods whose first watch was answered with 410 Expired.
+    expired: BTreeSet<String>,
 }
 
 struct Event {
@@ -1049,7 +1068,14 @@ fn watch_pods(state: &Arc<State>, ns: &str, q: &Logged) -> Response<Body> {
         .param("timeoutSeconds")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1800u64);
-    let one_pod = named(q.param("fieldSelector")).is_some();
+    let one_pod = named(q.param("fieldSelector"));
+    let expire = match &one_pod {
+        Some(pod) if state.scenarios.expire_first_watch => {
+            state.lock().expired.insert(pod.to_string())
+        }
+        _ => false,
+    };
+    let one_pod = one_pod.is_some();
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     let state = state.clone();
     let ns = ns.to_string();
@@ -1063,6 +1089,19 @@ fn watch_pods(state: &Arc<State>, ns: &str, q: &Logged) -> Response<Body> {
             l.push('\n');
             Bytes::from(l)
         };
+        if expire {
+            let status = json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": format!("too old resource version: {since} ({})", since + 1),
+                "reason": "Expired",
+                "code": 410
+            });
+            let _ = tx.send(line("ERROR", &status)).await;
+            return;
+        }
         if since == 0 {
             // No version: the current state first, as ADDED.
             let current: Vec<Value> = {
@@ -1184,12 +1223,13 @@ fn exec(
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let docker_name = name.to_string();
+    let cut = state.cut.subscribe();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        bridge(ws, &docker_name, command, io).await;
+        bridge(ws, &docker_name, command, io, cut).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -1234,8 +1274,13 @@ fn pump(mut from: impl AsyncRead + Unpin + Send + 'static, channel: u8, to: mpsc
     });
 }
 
-async fn bridge<S>(ws: WebSocketStream<S>, container: &str, command: Vec<String>, io: Streams)
-where
+async fn bridge<S>(
+    ws: WebSocketStream<S>,
+    container: &str,
+    command: Vec<String>,
+    io: Streams,
+    mut cut: tokio::sync::broadcast::Receiver<String>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut stream) = ws.split();
@@ -1297,6 +1342,12 @@ where
     });
     let client_gone = loop {
         tokio::select! {
+            Ok(pod) = cut.recv() => if pod == container {
+                // Dropped mid-stream: neither close frame nor status.
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return;
+            },
             out = out_rx.recv() => match out {
                 Some(m) => {
                     if sink.send(Message::binary(m)).await.is_err() {

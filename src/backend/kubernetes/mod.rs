@@ -467,7 +467,8 @@ impl KubeBackend {
                     _ = tx.closed() => return,
                     s = &mut ended, if status.is_none() => {
                         status = Some(s);
-                        grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(1));
+                        // Whatever the stream carried is buffered by now.
+                        grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(100));
                         continue;
                     }
                     _ = &mut grace => break "the guest's exec stream broke".to_string(),
