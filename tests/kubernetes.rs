@@ -625,3 +625,27 @@ fn a_guest_stream_cut_without_a_word_is_noticed_and_its_pod_replaced() {
     c.pool_down();
     c.assert_nothing_left();
 }
+
+#[test]
+fn an_agent_refuses_pools_for_another_namespace_or_context_than_its_own() {
+    let mut c = cluster("mismatch");
+    assert_eq!(c.sbx.exec_ok("python", "print(1)"), "1\n");
+    for (var, value, says) in [
+        ("SBX_KUBE_NAMESPACE", "elsewhere", "namespace sandboxes"),
+        ("SBX_KUBE_CONTEXT", "other-cluster", "context (current)"),
+    ] {
+        let before = c.sbx.env.clone();
+        c.sbx.env(var, value);
+        let out = c.sbx.run(&["exec", "--lang", "python", "print(2)"], "");
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains(says) && err.contains(value) && err.contains("sbx agent stop"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        c.sbx.env = before;
+    }
+    c.pool_down();
+    c.assert_nothing_left();
+}

@@ -91,6 +91,9 @@ pub struct KubeBackend {
     abandoned: Mutex<HashMap<String, Instant>>,
     /// This machine ([`pod::HOST_LABEL`]): on every pod, in every selector.
     host: String,
+    /// The kubeconfig context named when the agent started (`None`: the
+    /// current one), to refuse pools asked for with another.
+    context: Option<String>,
 }
 
 /// This machine, as a label value: the hostname (a pod's name, for an
@@ -162,6 +165,7 @@ impl KubeBackend {
             phases: Mutex::new(HashMap::new()),
             abandoned: Mutex::new(HashMap::new()),
             host: host_identity(),
+            context,
         })
     }
 
@@ -833,13 +837,24 @@ impl Backend for KubeBackend {
     }
 
     fn mismatch(&self, settings: Option<&KubeSettings>) -> Option<String> {
-        let asked = settings.and_then(|s| s.namespace.as_deref())?;
-        (asked != self.namespace).then(|| {
-            format!(
+        let settings = settings?;
+        if let Some(asked) = settings.namespace.as_deref()
+            && asked != self.namespace
+        {
+            return Some(format!(
                 "the running agent creates pods in namespace {}, but this command asks for {asked}; run `sbx agent stop` and retry",
                 self.namespace
-            )
-        })
+            ));
+        }
+        if settings.context != self.context {
+            let name = |c: &Option<String>| c.clone().unwrap_or_else(|| "(current)".into());
+            return Some(format!(
+                "the running agent uses kubeconfig context {}, but this command asks for {}; run `sbx agent stop` and retry",
+                name(&self.context),
+                name(&settings.context)
+            ));
+        }
+        None
     }
 
     fn starting(&self, group: &str) -> Vec<String> {
