@@ -868,42 +868,21 @@ impl Backend for DockerBackend {
         res
     }
 
-    async fn remove_labelled(
+    async fn list_labelled(
         &self,
         labels: &[(String, String)],
-        keep_instance: Option<&str>,
-    ) -> Result<usize, BackendError> {
-        let list = self.list_labelled(labels).await?;
-        let mut removed = 0;
-        for c in list {
-            let instance = c
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(super::LABEL_INSTANCE))
-                .map(String::as_str);
-            if keep_instance.is_some() && instance == keep_instance {
-                continue;
-            }
-            if let Some(id) = c.id {
-                self.destroy(&id).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    async fn list_instances(
-        &self,
-        labels: &[(String, String)],
-    ) -> Result<Vec<String>, BackendError> {
-        let list = self.list_labelled(labels).await?;
-        let mut instances: Vec<String> = list
+    ) -> Result<Vec<super::Labelled>, BackendError> {
+        Ok(self
+            .containers_labelled(labels)
+            .await?
             .into_iter()
-            .filter_map(|c| c.labels?.remove(super::LABEL_INSTANCE))
-            .collect();
-        instances.sort();
-        instances.dedup();
-        Ok(instances)
+            .filter_map(|c| {
+                Some(super::Labelled {
+                    id: c.id?,
+                    instance: c.labels.and_then(|mut l| l.remove(super::LABEL_INSTANCE)),
+                })
+            })
+            .collect())
     }
 
     async fn upload(&self, id: &str, dir: &str, files: &[InputFile]) -> Result<(), BackendError> {
@@ -980,7 +959,7 @@ impl Backend for DockerBackend {
 
 impl DockerBackend {
     /// Every container (running or not) carrying all of `labels`.
-    async fn list_labelled(
+    async fn containers_labelled(
         &self,
         labels: &[(String, String)],
     ) -> Result<Vec<bollard::models::ContainerSummary>, BackendError> {

@@ -213,22 +213,46 @@ pub trait Backend: Send + Sync + 'static {
     /// Remove a sandbox (idempotent: a container already gone is success).
     async fn destroy(&self, id: &str) -> Result<(), BackendError>;
 
-    /// Remove every container carrying all of `labels`, except those whose
+    /// Every sandbox of this backend carrying all of `labels`.
+    async fn list_labelled(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<Labelled>, BackendError>;
+
+    /// Remove every sandbox carrying all of `labels`, except those whose
     /// instance label equals `keep_instance`. Returns how many were removed.
     async fn remove_labelled(
         &self,
         labels: &[(String, String)],
         keep_instance: Option<&str>,
-    ) -> Result<usize, BackendError>;
+    ) -> Result<usize, BackendError> {
+        let mut removed = 0;
+        for found in self.list_labelled(labels).await? {
+            if keep_instance.is_some() && found.instance.as_deref() == keep_instance {
+                continue;
+            }
+            self.destroy(&found.id).await?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
 
-    /// The distinct instance labels among containers carrying all of
+    /// The distinct instance labels among sandboxes carrying all of
     /// `labels`, so a starting agent can tell a crashed predecessor's
     /// leftovers from those of one that is still draining.
     async fn list_instances(
         &self,
-        _labels: &[(String, String)],
+        labels: &[(String, String)],
     ) -> Result<Vec<String>, BackendError> {
-        Ok(Vec::new())
+        let mut instances: Vec<String> = self
+            .list_labelled(labels)
+            .await?
+            .into_iter()
+            .filter_map(|found| found.instance)
+            .collect();
+        instances.sort();
+        instances.dedup();
+        Ok(instances)
     }
 
     /// The image a pool with `build.libraries` runs: built once with the
@@ -322,6 +346,14 @@ pub fn guest_binary() -> Result<bytes::Bytes, String> {
         Ok(bytes::Bytes::from(bin))
     })
     .clone()
+}
+
+/// A sandbox found by its labels ([`Backend::list_labelled`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labelled {
+    pub id: String,
+    /// Its [`LABEL_INSTANCE`] label, if it has one.
+    pub instance: Option<String>,
 }
 
 /// What [`Backend::exec`] collected.

@@ -152,12 +152,11 @@ impl Backend for MemoryBackend {
         }
         Ok(())
     }
-    async fn remove_labelled(
+    async fn list_labelled(
         &self,
         _labels: &[(String, String)],
-        _keep: Option<&str>,
-    ) -> Result<usize, BackendError> {
-        Ok(0)
+    ) -> Result<Vec<crate::backend::Labelled>, BackendError> {
+        Ok(Vec::new())
     }
 }
 

@@ -589,7 +589,7 @@ impl KubeBackend {
         abandoned.get(group).is_some_and(|at| *at >= began)
     }
 
-    async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<Pod>, BackendError> {
+    async fn pods_labelled(&self, labels: &[(String, String)]) -> Result<Vec<Pod>, BackendError> {
         // Only this machine's: another machine's agent may carry the same
         // labels otherwise, and its pods are not ours to reap.
         let selector = labels
@@ -715,43 +715,21 @@ impl Backend for KubeBackend {
         }
     }
 
-    async fn remove_labelled(
+    async fn list_labelled(
         &self,
         labels: &[(String, String)],
-        keep_instance: Option<&str>,
-    ) -> Result<usize, BackendError> {
-        let keep = keep_instance.map(pod::label_value);
-        let mut removed = 0;
-        for p in self.list_labelled(labels).await? {
-            let instance = p
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(LABEL_INSTANCE));
-            if keep.is_some() && instance == keep.as_ref() {
-                continue;
-            }
-            if let Some(name) = &p.metadata.name {
-                self.destroy(name).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    async fn list_instances(
-        &self,
-        labels: &[(String, String)],
-    ) -> Result<Vec<String>, BackendError> {
-        let mut instances: Vec<String> = self
-            .list_labelled(labels)
+    ) -> Result<Vec<super::Labelled>, BackendError> {
+        Ok(self
+            .pods_labelled(labels)
             .await?
             .into_iter()
-            .filter_map(|p| p.metadata.labels?.remove(LABEL_INSTANCE))
-            .collect();
-        instances.sort();
-        instances.dedup();
-        Ok(instances)
+            .filter_map(|p| {
+                Some(super::Labelled {
+                    id: p.metadata.name?,
+                    instance: p.metadata.labels.and_then(|mut l| l.remove(LABEL_INSTANCE)),
+                })
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), BackendError> {
