@@ -77,6 +77,20 @@ fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
     }
 }
 
+/// The engine is already removing the container (see `destroy`).
+fn is_removal_in_progress(e: &bollard::errors::Error) -> bool {
+    match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        } => true,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message,
+        } => message.contains("container state improper"),
+        _ => false,
+    }
+}
+
 fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(
         e,
@@ -833,22 +847,28 @@ impl Backend for DockerBackend {
             .force(true)
             .v(true)
             .build();
-        let res = match self.docker.remove_container(id, Some(opts)).await {
+        let res = match self.docker.remove_container(id, Some(opts.clone())).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            // Auto-remove already in progress: done once it is gone, so a
-            // caller (`pool down`) can promise nothing is left.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => {
+            // Auto-remove already in progress (409; Podman says 500, "could
+            // not be stopped: container state improper" while its container
+            // is between exiting and being removed): done once it is gone,
+            // so a caller (`pool down`) can promise nothing is left. Asked
+            // again meanwhile, in case it settled as merely stopped.
+            Err(e) if is_removal_in_progress(&e) => {
                 let mut gone = false;
-                for _ in 0..100 {
+                for attempt in 0..100 {
                     match self.docker.inspect_container(id, None).await {
                         Err(e) if is_not_found(&e) => {
                             gone = true;
                             break;
                         }
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                        _ => {
+                            if attempt % 10 == 9 {
+                                let _ = self.docker.remove_container(id, Some(opts.clone())).await;
+                            }
+                            tokio::time::sleep(Duration::from_millis(50)).await
+                        }
                     }
                 }
                 if gone {
@@ -972,10 +992,19 @@ impl DockerBackend {
             .all(true)
             .filters(&filters)
             .build();
-        self.docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| engine_err("list containers", e))
+        // Podman briefly lists a container being auto-removed in a state
+        // ("stopped") the Docker API has no word for, which the client
+        // cannot read: such a listing is asked again.
+        let mut attempt = 0;
+        loop {
+            match self.docker.list_containers(Some(opts.clone())).await {
+                Err(bollard::errors::Error::JsonSerdeError { .. }) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                res => return res.map_err(|e| engine_err("list containers", e)),
+            }
+        }
     }
 }
 
