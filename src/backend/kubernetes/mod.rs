@@ -1,11 +1,11 @@
 //! Pools of pods in a Kubernetes cluster, for when one machine is not enough.
 //!
 //! A sandbox is one pod (see pod.rs for its manifest) whose only container
-//! idles under `tail -f /dev/null`. Once the pod runs, the agent copies the
-//! guest binary in through one exec and then starts `sbx guest` with a
-//! second, attached exec that stays open for the pod's life: runs travel
-//! over that stream exactly as over a container's attach stream, one round
-//! trip each, no exec per run.
+//! waits for the guest binary and then idles as `sbx keeper`. Once the pod
+//! runs, the agent copies the guest binary in through one exec and then
+//! starts `sbx guest` with a second, attached exec that stays open for the
+//! pod's life: runs travel over that stream exactly as over a container's
+//! attach stream, one round trip each, no exec per run.
 //!
 //! API calls, all in the one configured namespace (the Role in
 //! deploy/kubernetes/rbac.yaml grants exactly these): pods create, get,

@@ -26,7 +26,7 @@ pub const NETWORK_LABEL: &str = "io.sbx.network";
 
 /// The one container of a sandbox pod.
 pub const CONTAINER: &str = "sandbox";
-/// Where the guest binary goes: a disk-backed emptyDir (the root filesystem
+/// Where the guest binary goes: a memory-backed emptyDir (the root filesystem
 /// is read-only). Must be the directory of `wire::GUEST_BIN`.
 pub const GUEST_DIR: &str = "/sbx/bin";
 /// How long past its pool's `max_lifetime` a pod may live before the
