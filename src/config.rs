@@ -1014,7 +1014,10 @@ impl Profile {
     /// `[kubernetes]` context and namespace go the same way (the agent
     /// needs them before any pool exists, to connect and to reap).
     pub fn apply_backend(&self) {
-        let chosen = std::env::var_os(crate::backend::BACKEND_ENV).is_some_and(|v| !v.is_empty());
+        // `auto` asks for nothing in particular: the profile's choice stands,
+        // as `backend_in_effect` says.
+        let chosen = std::env::var(crate::backend::BACKEND_ENV)
+            .is_ok_and(|v| !v.trim().is_empty() && v.trim() != "auto");
         if let (false, Some(b)) = (chosen, &self.backend) {
             // Sound: the client's runtime is single-threaded and has not
             // started any other thread yet.

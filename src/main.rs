@@ -90,7 +90,7 @@ fn run_client(command: Command, config: Option<std::path::PathBuf>) -> i32 {
             Command::Bench(args) => cli::bench::execute(args, config).await,
             Command::Languages(args) => cli::languages::execute(args, config).await,
             Command::Pool(args) => cli::pool::execute(args, config).await,
-            Command::Agent(args) => cli::agent::execute(args).await,
+            Command::Agent(args) => cli::agent::execute(args, config).await,
             Command::Doctor(args) => cli::doctor::execute(args, config).await,
             Command::Profile(args) => cli::profile::execute(args, config),
             Command::Guest | Command::Keeper | Command::Generate(_) => {

@@ -649,3 +649,31 @@ fn an_agent_refuses_pools_for_another_namespace_or_context_than_its_own() {
     c.pool_down();
     c.assert_nothing_left();
 }
+
+#[test]
+fn agent_restart_serves_the_backend_and_namespace_the_config_names() {
+    let mut c = cluster("restart");
+    // Nothing in the environment chooses: the config does, as for a run.
+    c.sbx.env("SBX_BACKEND", "auto");
+    c.sbx.env("SBX_KUBE_NAMESPACE", "");
+    let mut cfg = std::fs::read_to_string(&c.sbx.config).unwrap_or_default();
+    cfg.push_str("\n[kubernetes]\nnamespace = \"from-config\"\n\n[profiles.default]\nbackend = \"kubernetes\"\n");
+    std::fs::write(&c.sbx.config, cfg).unwrap();
+    let out = c.sbx.run(&["agent", "restart"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = stdout(&c.sbx.run(&["agent", "status"], ""));
+    assert!(
+        status.contains("engine: kubernetes") && status.contains("namespace from-config"),
+        "{status}"
+    );
+    assert_eq!(c.sbx.exec_ok("python", "print(3)"), "3\n");
+    assert!(
+        c.mock
+            .created()
+            .iter()
+            .all(|p| c.mock.pod_names("from-config").contains(p)),
+        "{}",
+        c.log()
+    );
+    c.pool_down();
+}

@@ -43,9 +43,10 @@ pub enum AgentCmd {
     Serve,
 }
 
-pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
+pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyhow::Result<i32> {
     match args.cmd {
         AgentCmd::Start => {
+            apply_profile_backend(config);
             let mut client = Client::connect(true).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
                 crate::say!("agent running (pid {pid}) on {socket}");
@@ -63,6 +64,7 @@ pub async fn execute(args: AgentArgs) -> anyhow::Result<i32> {
             if let Some(message) = stop_agent().await? {
                 crate::say!("{message}");
             }
+            apply_profile_backend(config);
             let mut client = Client::connect(true).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
                 crate::say!("agent running (pid {pid}) on {socket}");
@@ -236,6 +238,20 @@ fn tail_start(text: &[u8], n: usize) -> usize {
         }
     }
     0
+}
+
+/// An agent started by hand serves the backend a run would choose: the
+/// selected profile's `backend` (and on Kubernetes the `[kubernetes]`
+/// context and namespace) unless `--backend` or the environment says
+/// otherwise. A config that does not load changes nothing here: the next
+/// run reports it.
+fn apply_profile_backend(config: Option<&std::path::Path>) {
+    if let Some(profile) = crate::config::Config::load(config)
+        .ok()
+        .and_then(|c| c.selected().ok())
+    {
+        profile.apply_backend();
+    }
 }
 
 #[cfg(test)]
