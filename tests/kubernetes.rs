@@ -50,6 +50,21 @@ impl Cluster {
             .join("\n")
     }
 
+    /// `sbx ARGS` that must fail with a one-line error: its exit code, that
+    /// error and its stdout.
+    fn refused(&self, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+        let out = self.sbx.run(args, stdin);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{err}\n{}", self.log());
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line: {err}\n{}",
+            self.log()
+        );
+        (out.status.code(), err, stdout(&out))
+    }
+
     fn execs_of(&self, pod: &str) -> Vec<Logged> {
         self.mock
             .requests()
@@ -250,10 +265,8 @@ fn an_image_the_cluster_cannot_pull_fails_the_run_with_the_clusters_reason() {
         format!("[languages.python]\nimage = \"{image}\"\n"),
     )
     .unwrap();
-    let out = c.sbx.run(&["exec", "--lang", "python", "print(1)"], "");
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(125), "{err}\n{}", c.log());
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    let (code, err, out) = c.refused(&["exec", "--lang", "python", "print(1)"], "");
+    assert_eq!(code, Some(125), "{err}\n{}", c.log());
     assert!(err.contains(image), "names the image: {err}");
     // A first ErrImagePull may be a registry's passing trouble; the
     // back-off that follows is the cluster giving up.
@@ -261,7 +274,7 @@ fn an_image_the_cluster_cannot_pull_fails_the_run_with_the_clusters_reason() {
         err.contains("ImagePullBackOff"),
         "the cluster's reason: {err}"
     );
-    assert_eq!(stdout(&out), "");
+    assert_eq!(out, "");
     let created = c.mock.created();
     assert!(!created.is_empty());
     assert!(
@@ -283,15 +296,7 @@ fn a_namespace_the_user_may_not_use_is_an_error_naming_the_role_to_grant() {
         "forbidden",
         KubeMock::builder().forbidden_namespace("forbidden"),
     );
-    let out = c.sbx.run(&["exec", "--lang", "python", "print(1)"], "");
-    let err = stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line: {err}\n{}",
-        c.log()
-    );
+    let (_, err, _) = c.refused(&["exec", "--lang", "python", "print(1)"], "");
     for needle in ["Forbidden", "deploy/kubernetes/rbac.yaml", "forbidden"] {
         assert!(err.contains(needle), "{needle:?} missing from: {err}");
     }
@@ -305,15 +310,7 @@ fn a_namespace_that_does_not_exist_is_an_error_saying_to_create_it() {
         "missing",
         KubeMock::builder().missing_namespace("missing"),
     );
-    let out = c.sbx.run(&["exec", "--lang", "python", "print(1)"], "");
-    let err = stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line: {err}\n{}",
-        c.log()
-    );
+    let (_, err, _) = c.refused(&["exec", "--lang", "python", "print(1)"], "");
     for needle in [
         "namespaces \\\"missing\\\" not found",
         "kubectl create namespace missing",
@@ -470,16 +467,12 @@ fn a_pod_still_pending_at_the_start_timeout_fails_the_run_with_the_schedulers_re
     cfg.push_str("\n[kubernetes]\nstart_timeout = \"2s\"\n[kubernetes.pod.node_selector]\nmock = \"unschedulable\"\n");
     std::fs::write(&c.sbx.config, cfg).unwrap();
     let started = std::time::Instant::now();
-    let out = c
-        .sbx
-        .run(&["run", "--lang", "python", "-"], "print('never')");
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(125), "{err}");
+    let (code, err, _) = c.refused(&["run", "--lang", "python", "-"], "print('never')");
+    assert_eq!(code, Some(125), "{err}");
     assert!(
         err.contains("did not start within 2s") && err.contains("Unschedulable"),
         "{err}"
     );
-    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(started.elapsed() < Duration::from_secs(60));
     let created = c.mock.created();
     assert!(!created.is_empty());
@@ -636,14 +629,11 @@ fn an_agent_refuses_pools_for_another_namespace_or_context_than_its_own() {
     ] {
         let before = c.sbx.env.clone();
         c.sbx.env(var, value);
-        let out = c.sbx.run(&["exec", "--lang", "python", "print(2)"], "");
-        let err = stderr(&out);
-        assert!(!out.status.success(), "{err}");
+        let (_, err, _) = c.refused(&["exec", "--lang", "python", "print(2)"], "");
         assert!(
             err.contains(says) && err.contains(value) && err.contains("sbx agent stop"),
             "{err}"
         );
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
         c.sbx.env = before;
     }
     c.pool_down();

@@ -20,7 +20,6 @@
 mod pod;
 mod settings;
 
-#[allow(unused_imports)] // the config's side of these is in config.rs
 pub use settings::{
     CONTEXT_ENV, DEFAULT_START_TIMEOUT_SECS, KubeSettings, NAMESPACE_ENV, PodTemplate, Resources,
     Toleration,
