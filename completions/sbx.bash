@@ -629,7 +629,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,6 +672,10 @@ _sbx() {
                     return 0
                     ;;
                 --max-output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1565,7 +1569,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1608,6 +1612,10 @@ _sbx() {
                     return 0
                     ;;
                 --max-output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -12,6 +12,7 @@
 //! asked to make way: it gives up the socket at once, finishes its own runs
 //! in the background, and this client starts a current agent.
 
+use crate::model::target::Target;
 use crate::paths::{RuntimePaths, lock_file};
 use crate::protocol::{
     ErrorKind, Frame, FrameError, Kind, OutFile, Request, Response, RunExit, protocol_version,
@@ -80,35 +81,35 @@ enum Handshake {
 }
 
 impl Client {
-    /// Connect to the running agent; with `spawn`, start one if needed (or
-    /// replace one of another version).
-    pub async fn connect(spawn: bool) -> Result<Client, ClientError> {
+    /// Connect to the running agent; with `spawn`, start one serving that
+    /// target if needed (or replace one of another version).
+    pub async fn connect(spawn: Option<&Target>) -> Result<Client, ClientError> {
         let paths = RuntimePaths::from_env();
-        let stream = match try_connect(&paths).await {
-            Ok(s) => s,
-            Err(e) if !spawn => {
+        let stream = match (try_connect(&paths).await, spawn) {
+            (Ok(s), _) => s,
+            (Err(e), None) => {
                 crate::verbose!("no agent on {} ({e})", paths.socket().display());
                 return Err(ClientError::NotRunning);
             }
-            Err(e) => {
+            (Err(e), Some(target)) => {
                 crate::verbose!(
                     "no agent on {} ({e}); starting one",
                     paths.socket().display()
                 );
-                spawn_agent(&paths).await?
+                spawn_agent(&paths, target).await?
             }
         };
-        match Client::handshake(stream, paths.clone()).await? {
-            Handshake::Ok(client) => Ok(client),
-            Handshake::Mismatch(_, message) if !spawn => Err(mismatch(&message)),
-            Handshake::Mismatch(old, message) => {
+        match (Client::handshake(stream, paths.clone()).await?, spawn) {
+            (Handshake::Ok(client), _) => Ok(client),
+            (Handshake::Mismatch(_, message), None) => Err(mismatch(&message)),
+            (Handshake::Mismatch(old, message), Some(target)) => {
                 crate::verbose!("{message}");
                 let reply = match old.retire(false, true).await {
                     Err(ClientError::Lost(..)) => terminate_old_agent(&paths).await?,
                     other => other?,
                 };
                 crate::verbose!("{reply}");
-                let stream = spawn_agent(&paths).await?;
+                let stream = spawn_agent(&paths, target).await?;
                 match Client::handshake(stream, paths).await? {
                     Handshake::Ok(client) => Ok(client),
                     Handshake::Mismatch(_, message) => Err(mismatch(&message)),
@@ -380,7 +381,9 @@ fn log_tail(paths: &RuntimePaths, from: u64) -> String {
         .unwrap_or_else(|| format!("it exited without a message; see {}", paths.log().display()))
 }
 
-async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
+/// Start an agent serving `target` and connect to it. The target reaches
+/// it through its environment, the one place it leaves this process.
+async fn spawn_agent(paths: &RuntimePaths, target: &Target) -> Result<Stream, ClientError> {
     paths.ensure()?;
     let lock_path = paths.spawn_lock();
     let _lock = tokio::task::spawn_blocking(move || lock_file(&lock_path, true))
@@ -409,6 +412,12 @@ async fn spawn_agent(paths: &RuntimePaths) -> Result<Stream, ClientError> {
     let mut cmd = std::process::Command::new(exe);
     if crate::verbose::on() {
         cmd.arg("-v");
+    }
+    for (var, value) in target.agent_env() {
+        match value {
+            Some(v) => cmd.env(var, v),
+            None => cmd.env_remove(var),
+        };
     }
     cmd.args(["agent", "serve"])
         .stdin(Stdio::null())

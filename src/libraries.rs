@@ -125,7 +125,7 @@ impl ImageBuild {
         format!(
             "sbx-lib/{}:{}",
             self.lang,
-            crate::config::stable_hash(key.as_bytes())
+            crate::model::hash::stable_hash(key.as_bytes())
         )
     }
 

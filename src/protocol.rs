@@ -43,7 +43,7 @@
 //!    image) and `Response::Progress` before its `Done`; other requests get
 //!    a single reply.
 //!
-//! File contents inside JSON messages (`RunRequest::files`,
+//! File contents inside JSON messages (`RunSpec::files`,
 //! `Response::OutFile`) are base64 strings: JSON cannot carry arbitrary bytes,
 //! and base64 keeps them exact.
 //! 3. Either side closes. A client that disconnects mid-run cancels the run.
@@ -55,13 +55,16 @@
 //! can recognise an agent of another version and ask it to make way. The
 //! rest may change with [`PROTOCOL_VERSION`].
 
+use crate::model::kube::KubeSettings;
+use crate::model::pool::{Limits, PoolSettings};
+pub use crate::model::run::{InputFile, OutFile};
+use crate::model::run::{RunOutcome, RunSpec};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -265,33 +268,18 @@ pub struct PoolSpec {
     pub backend: String,
     pub lang: String,
     pub image: String,
-    pub min_size: usize,
-    pub max_size: usize,
-    /// An idle container older than this is recycled (replaced at
-    /// `min_size`); `None`: never.
-    pub idle_timeout: Option<Duration>,
-    /// How long `Exhaustion::Wait` waits for a container; `None`: forever.
-    pub acquisition_timeout: Option<Duration>,
-    /// How often idle containers are checked; `None`: never.
-    pub health_check_interval: Option<Duration>,
-    /// A container older than this is recycled; `None`: no limit.
-    pub max_lifetime: Option<Duration>,
-    /// A container is recycled after this many runs; `None`: no limit.
-    pub max_uses: Option<u64>,
-    pub exhaustion: Exhaustion,
-    /// Create `min_size` containers as soon as the pool exists (otherwise
-    /// from its first run on).
-    pub prewarm: bool,
+    /// Size and replacement policy (`[pool]` and the profile's own keys).
+    pub settings: PoolSettings,
     /// What a config profile adds (empty for the built-in defaults).
     #[serde(default)]
     pub profile: ProfileSpec,
     /// How its containers are locked down and what one serves.
     #[serde(default)]
-    pub isolation: crate::isolation::Isolation,
+    pub isolation: crate::model::isolation::Isolation,
     /// `[kubernetes]` of the client's config, for pools of the Kubernetes
     /// backend (`None` for the others).
     #[serde(default)]
-    pub kubernetes: Option<crate::backend::kubernetes::KubeSettings>,
+    pub kubernetes: Option<KubeSettings>,
 }
 
 impl PoolSpec {
@@ -322,7 +310,7 @@ pub struct ProfileSpec {
     pub config_hash: String,
     /// Installed once into a derived image the pool's containers run.
     pub libraries: Vec<String>,
-    pub limits: crate::config::Limits,
+    pub limits: Limits,
     /// `none` or `bridge`.
     pub network: String,
     /// Most bytes of output a run may produce (enforced by the run path).
@@ -335,102 +323,17 @@ pub struct ProfileSpec {
     pub build_network: Option<String>,
 }
 
-/// What a run gets when every container of its pool is busy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Exhaustion {
-    /// Queue (first come, first served) for up to `acquisition_timeout`.
-    #[default]
-    Wait,
-    /// Fail at once.
-    FailFast,
-    /// Run in an extra container outside the pool, removed afterwards.
-    Temporary,
-}
-
-impl Exhaustion {
-    pub const NAMES: &str = "wait, fail-fast, temporary";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Exhaustion::Wait => "wait",
-            Exhaustion::FailFast => "fail-fast",
-            Exhaustion::Temporary => "temporary",
-        }
-    }
-}
-
-impl std::str::FromStr for Exhaustion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "wait" => Ok(Exhaustion::Wait),
-            "fail-fast" => Ok(Exhaustion::FailFast),
-            "temporary" => Ok(Exhaustion::Temporary),
-            _ => Err(format!(
-                "`{s}` is not an exhaustion strategy (use {})",
-                Exhaustion::NAMES
-            )),
-        }
-    }
-}
-
-/// A file placed in the sandbox before a run: the program's source and any
-/// `--file` inputs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputFile {
-    /// Relative to the working directory; normal components only.
-    pub path: String,
-    /// Permission bits (e.g. 0o644, 0o755 for an executable input).
-    pub mode: u32,
-    #[serde(with = "b64")]
-    pub contents: Vec<u8>,
-}
-
+/// A run for the agent: which pool (or, with `no_pool`, which image and
+/// engine) serves it, and the run itself, passed to the guest unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRequest {
     pub pool: PoolSpec,
-    /// The source file first, then the `--file` inputs, all placed in the
-    /// sandbox's source directory (`/sbx/work`).
-    pub files: Vec<InputFile>,
-    /// Compile step, run in the source directory before `argv`; a non-zero
-    /// exit ends the run with that code and the compiler's output.
-    pub build: Option<Vec<String>>,
-    /// Full command line, e.g. `["python3", "/sbx/work/main.py", "arg1"]`.
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    /// Working directory of the program (`-w`); `None` is the source dir.
-    pub workdir: Option<String>,
-    pub timeout_ms: u64,
-    /// Bytes kept per output stream; the rest is discarded and reported.
-    pub max_output: u64,
-    /// Send back what the program wrote under its output directory.
-    pub collect_out: bool,
     /// Run in a container made for this run alone and removed before the
     /// reply (`--no-pool`); `pool` then only names the image and engine,
     /// and no pool is created or touched.
     #[serde(default)]
     pub no_pool: bool,
-    /// The toolchain cache directory to keep after the run; everything
-    /// else under the cache area is wiped like the rest (see lang.rs).
-    #[serde(default)]
-    pub keep_cache: Option<String>,
-}
-
-/// Serde adapter: bytes as a base64 string.
-pub mod b64 {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        STANDARD.decode(text).map_err(serde::de::Error::custom)
-    }
+    pub run: RunSpec,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -546,18 +449,8 @@ pub enum Response {
 /// How a run ended, with what a script needs to account for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunExit {
-    /// Program exit code, or 128 + signal number when killed by a signal;
-    /// the compiler's code when the build step failed.
-    pub code: i32,
-    pub timed_out: bool,
-    /// The build step failed; `code` is the compiler's.
-    pub build_failed: bool,
-    pub stdout_truncated: bool,
-    pub stderr_truncated: bool,
-    /// The kernel's OOM killer killed a process of the run: it exceeded
-    /// the container's memory limit.
-    #[serde(default)]
-    pub oom_killed: bool,
+    /// What the guest reported.
+    pub outcome: RunOutcome,
     /// From sending the program to the container until it ended (build
     /// step included), in milliseconds.
     pub duration_ms: u64,
@@ -566,17 +459,6 @@ pub struct RunExit {
     pub container: String,
     pub image: String,
     pub pool: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutFile {
-    /// Relative to the output directory.
-    pub path: String,
-    pub mode: u32,
-    #[serde(with = "b64")]
-    pub data: Vec<u8>,
-    /// False for a file's first chunk (create or truncate), true after.
-    pub append: bool,
 }
 
 /// One pool's figures, as `sbx pool stats --json` prints them (the field

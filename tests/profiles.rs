@@ -147,8 +147,8 @@ fn profile_list_show_and_check_describe_the_file_without_starting_anything() {
         "min_size = 2",
         "max_size = 6",
         "idle_timeout = \"5m\"",
-        "memory = \"512m\"",
-        "cpus = 1",
+        "memory = \"512MiB\"",
+        "cpus = 1.0",
         "network = \"none\"",
     ] {
         assert!(shown.lines().any(|l| l == line), "no `{line}` in:\n{shown}");
@@ -157,6 +157,19 @@ fn profile_list_show_and_check_describe_the_file_without_starting_anything() {
     let round = sbx.write("shown.toml", &shown);
     let out = sbx.run(&["profile", "check", round.to_str().unwrap()], "");
     assert!(out.status.success(), "{}: {}", shown, stderr(&out));
+    // ... and loads back unchanged: shown again from that file, it is the same.
+    let out = sbx.run(
+        &[
+            "--config",
+            round.to_str().unwrap(),
+            "profile",
+            "show",
+            "datasci",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), shown);
 
     let out = sbx.run(&["profile", "check"], "");
     assert!(out.status.success(), "{}", stderr(&out));

@@ -32,6 +32,7 @@ use crate::backend::docker::DockerBackend;
 use crate::backend::{
     Backend, LABEL_AGENT, LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER, LABEL_POOL,
 };
+use crate::model::target::{BACKEND_ENV, CONTEXT_ENV, EngineKind, NAMESPACE_ENV, Target};
 use crate::paths::{RuntimePaths, lock_file, uid};
 use crate::pool::{Lease, Pool, PoolError};
 use crate::protocol::{PoolSpec, protocol_version};
@@ -84,6 +85,10 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// `SBX_AGENT_LOG_MAX` (bytes): the log is rotated past this size.
     pub log_max: u64,
+    /// The engine it drives: `SBX_BACKEND`, `SBX_KUBE_CONTEXT` and
+    /// `SBX_KUBE_NAMESPACE` as the client that spawned it set them (see
+    /// `Target::agent_env`); detected when started without them.
+    pub target: Target,
 }
 
 impl Settings {
@@ -92,7 +97,7 @@ impl Settings {
             match std::env::var(name) {
                 Err(_) => Ok(Some(default)),
                 Ok(v) if matches!(v.trim(), "0" | "never" | "none" | "off") => Ok(None),
-                Ok(v) => crate::cli::parse_duration(&v)
+                Ok(v) => crate::model::units::parse_duration(&v)
                     .map(Some)
                     .map_err(|e| anyhow::anyhow!("invalid {name}: {e}; fix or unset it")),
             }
@@ -105,7 +110,17 @@ impl Settings {
                 anyhow::anyhow!("invalid SBX_AGENT_LOG_MAX `{v}`: expected a size in bytes")
             })?,
         };
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let engine = EngineKind::parse(var(BACKEND_ENV).as_deref())
+            .map_err(|e| anyhow::anyhow!("invalid {BACKEND_ENV}: {e}"))?
+            .unwrap_or_else(crate::backend::detect);
+        let target = Target {
+            engine,
+            context: var(CONTEXT_ENV).filter(|_| engine == EngineKind::Kubernetes),
+            namespace: var(NAMESPACE_ENV).filter(|_| engine == EngineKind::Kubernetes),
+        };
         Ok(Settings {
+            target,
             idle_exit: duration("SBX_AGENT_IDLE_EXIT", Duration::from_secs(15 * 60))?,
             drain_timeout,
             log_max,
@@ -510,7 +525,7 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     }
 
     DockerBackend::check_guest()?;
-    let backend: Arc<dyn Backend> = crate::backend::connect().await?;
+    let backend: Arc<dyn Backend> = crate::backend::connect(&settings.target).await?;
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let (stop, mut stop_rx) = watch::channel(false);
     let agent = Arc::new(Agent {

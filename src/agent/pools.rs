@@ -30,7 +30,7 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
         Ok(p) => p,
         Err(e) => return reply_error(w, ErrorKind::Engine, e.to_string()).await,
     };
-    let target = warm.max(spec.min_size).min(spec.max_size);
+    let target = warm.max(spec.settings.min_size).min(spec.settings.max_size);
     let fill = pool.warm_up(target);
     tokio::pin!(fill);
     let mut shown = None;

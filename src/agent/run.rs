@@ -5,7 +5,8 @@
 use super::Agent;
 use super::conn::{ConnReader, ConnWriter, reply, reply_error};
 use crate::backend::{GuestConn, GuestEvent, Sandbox, SandboxSpec};
-use crate::guest::wire::{FromGuest, GuestExit, RunSpec, ToGuest};
+use crate::guest::wire::{FromGuest, ToGuest};
+use crate::model::run::RunOutcome;
 use crate::pool::PoolError;
 use crate::protocol::{
     ErrorKind, Frame, Kind, Request, Response, RunExit, RunRequest, read_frame, write_frame,
@@ -169,27 +170,14 @@ fn short(id: &str) -> String {
 }
 
 fn run_exit(
-    exit: GuestExit,
+    outcome: RunOutcome,
     duration_ms: u64,
     wait_ms: u64,
     container: String,
     req: &RunRequest,
 ) -> RunExit {
-    let GuestExit {
-        code,
-        timed_out,
-        build_failed,
-        stdout_truncated,
-        stderr_truncated,
-        oom_killed,
-    } = exit;
     RunExit {
-        code,
-        timed_out,
-        build_failed,
-        stdout_truncated,
-        stderr_truncated,
-        oom_killed,
+        outcome,
         duration_ms,
         wait_ms,
         container,
@@ -201,7 +189,7 @@ fn run_exit(
 /// How a relayed run ended.
 struct Relayed {
     /// The guest's report, or why the container failed.
-    outcome: Result<GuestExit, String>,
+    outcome: Result<RunOutcome, String>,
     /// The client is still there to be told (it did not go away, and no
     /// cancellation already answered it).
     client_open: bool,
@@ -243,17 +231,7 @@ async fn relay(
     });
 
     let started = Instant::now();
-    let run = ToGuest::Run(RunSpec {
-        build: req.build.clone(),
-        argv: req.argv.clone(),
-        files: req.files.clone(),
-        env: req.env.clone(),
-        workdir: req.workdir.clone(),
-        timeout_ms: req.timeout_ms,
-        max_output: req.max_output,
-        collect_out: req.collect_out,
-        keep_cache: req.keep_cache.clone(),
-    });
+    let run = ToGuest::Run(req.run.clone());
     if let Err(e) = guest.send(&run).await {
         reader.abort();
         return Relayed {
@@ -265,7 +243,8 @@ async fn relay(
 
     tokio::pin!(cancel);
     let mut cancelled = false;
-    let deadline = tokio::time::sleep(Duration::from_millis(req.timeout_ms) + GUEST_GRACE);
+    let deadline =
+        tokio::time::sleep(Duration::from_millis(req.run.timeout_ms).saturating_add(GUEST_GRACE));
     tokio::pin!(deadline);
     let mut client_open = true;
     let mut stdin_open = true;

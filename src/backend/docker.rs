@@ -34,8 +34,8 @@ use super::{
 use crate::guest::wire::{
     GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
 };
-use crate::isolation::Isolation;
 use crate::libraries::{BuildEvent, ImageBuild};
+use crate::model::isolation::Isolation;
 use crate::protocol::{FrameDecoder, InputFile};
 use async_trait::async_trait;
 use bollard::Docker;
@@ -102,17 +102,8 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
 }
 
 impl DockerBackend {
-    /// Connect to the engine `select_engine` picks (see there), negotiate
-    /// the API version and prepare the guest upload.
-    pub async fn connect() -> Result<DockerBackend, BackendError> {
-        let kind = super::select_engine().map_err(|reason| BackendError::Unreachable {
-            endpoint: std::env::var(super::BACKEND_ENV).unwrap_or_default(),
-            reason,
-            hint: "fix the --backend / SBX_BACKEND setting",
-        })?;
-        Self::connect_to(kind).await
-    }
-
+    /// Connect to the engine `kind`, negotiate the API version and
+    /// prepare the guest upload.
     pub async fn connect_to(kind: EngineKind) -> Result<DockerBackend, BackendError> {
         let endpoint = kind.endpoint();
         let hint = unreachable_hint(kind);

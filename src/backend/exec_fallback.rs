@@ -13,7 +13,7 @@
 //! and translates each `Run` into engine calls.
 
 use super::{EVENT_BUFFER, GuestConn, GuestEvent};
-use crate::guest::wire::{FromGuest, GuestExit, GuestFile, RunSpec, ToGuest};
+use crate::guest::wire::{FromGuest, GuestFile, RunOutcome, RunSpec, ToGuest};
 use crate::protocol::{Kind, read_frame};
 use bollard::Docker;
 use bollard::container::{AttachContainerResults, LogOutput};
@@ -170,8 +170,8 @@ async fn run(
     spec: RunSpec,
     input: &mut mpsc::Receiver<Input>,
     tx: &mpsc::Sender<GuestEvent>,
-) -> GuestExit {
-    let mut exit = GuestExit::default();
+) -> RunOutcome {
+    let mut exit = RunOutcome::default();
     let spec = RunSpec {
         build: spec.build.map(|b| b.iter().map(|a| relocate(a)).collect()),
         argv: spec.argv.iter().map(|a| relocate(a)).collect(),

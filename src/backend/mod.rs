@@ -23,26 +23,10 @@ pub const LABEL_AGENT: &str = "io.sbx.agent";
 pub const LABEL_INSTANCE: &str = "io.sbx.instance";
 pub const LABEL_POOL: &str = "io.sbx.pool";
 
-/// The container engines sbx drives. Podman is reached through its
-/// Docker-compatible API with the same client; the differences are handled
-/// in `docker.rs` where they arise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineKind {
-    Docker,
-    Podman,
-    /// Pods in a cluster (kubernetes/mod.rs), not a local engine.
-    Kubernetes,
-}
+pub use crate::model::target::{EngineKind, Target};
 
+/// Where each engine is reached (Kubernetes: through the kubeconfig).
 impl EngineKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Podman => "podman",
-            EngineKind::Kubernetes => "kubernetes",
-        }
-    }
-
     /// The engine's API endpoint: `DOCKER_HOST` / `CONTAINER_HOST` (each
     /// engine's own convention) or its standard socket.
     pub fn endpoint(self) -> String {
@@ -62,7 +46,7 @@ impl EngineKind {
                         format!("unix:///run/user/{uid}/podman/podman.sock")
                     }
                 }),
-            EngineKind::Kubernetes => kubernetes::describe_target(),
+            EngineKind::Kubernetes => "the kubeconfig's cluster".into(),
         }
     }
 
@@ -73,77 +57,45 @@ impl EngineKind {
     }
 }
 
-/// Environment variable naming the engine (`--backend` sets it, so that an
-/// agent spawned by the client inherits the choice).
-pub const BACKEND_ENV: &str = "SBX_BACKEND";
-
-/// Which engine to use: the one `SBX_BACKEND` names, else Docker when
-/// `DOCKER_HOST` is set or its socket exists, else Podman when its socket
-/// exists, else Docker (whose connection error then explains).
-pub fn select_engine() -> Result<EngineKind, String> {
-    select(
-        std::env::var(BACKEND_ENV).ok().as_deref(),
+/// The engine sbx uses when nothing names one: Docker when `DOCKER_HOST`
+/// is set or its socket exists, else Podman when its socket exists, else
+/// Docker (whose connection error then explains what to start).
+pub fn detect() -> EngineKind {
+    detect_from(
         std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty()),
         EngineKind::Docker.socket_exists(),
         EngineKind::Podman.socket_exists(),
     )
 }
 
-fn select(
-    requested: Option<&str>,
-    docker_host: bool,
-    docker_socket: bool,
-    podman_socket: bool,
-) -> Result<EngineKind, String> {
-    match requested.map(str::trim) {
-        Some("docker") => Ok(EngineKind::Docker),
-        Some("podman") => Ok(EngineKind::Podman),
-        Some("kubernetes") => Ok(EngineKind::Kubernetes),
-        None | Some("") | Some("auto") => Ok(if docker_host || docker_socket || !podman_socket {
-            EngineKind::Docker
-        } else {
-            EngineKind::Podman
-        }),
-        Some(other) => Err(format!(
-            "unknown backend `{other}` in {BACKEND_ENV}; use docker, podman, kubernetes or auto"
-        )),
+fn detect_from(docker_host: bool, docker_socket: bool, podman_socket: bool) -> EngineKind {
+    if docker_host || docker_socket || !podman_socket {
+        EngineKind::Docker
+    } else {
+        EngineKind::Podman
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{EngineKind::*, select};
-
-    #[test]
-    fn an_explicit_choice_wins_over_what_is_installed() {
-        assert_eq!(select(Some("podman"), true, true, false), Ok(Podman));
-        assert_eq!(select(Some("docker"), false, false, true), Ok(Docker));
-        assert!(
-            select(Some("lxc"), true, true, true)
-                .unwrap_err()
-                .contains("lxc")
-        );
-    }
+    use super::{EngineKind::*, detect_from};
 
     #[test]
     fn auto_prefers_docker_and_falls_back_to_podman_only_when_docker_is_absent() {
-        assert_eq!(select(None, false, true, true), Ok(Docker));
-        assert_eq!(select(Some("auto"), true, false, true), Ok(Docker));
-        assert_eq!(select(None, false, false, true), Ok(Podman));
+        assert_eq!(detect_from(false, true, true), Docker);
+        assert_eq!(detect_from(true, false, true), Docker);
+        assert_eq!(detect_from(false, false, true), Podman);
         // Neither: Docker, whose connection error then explains what to start.
-        assert_eq!(select(None, false, false, false), Ok(Docker));
+        assert_eq!(detect_from(false, false, false), Docker);
     }
 }
 
-/// Connect to the backend `select_engine` picks.
-pub async fn connect() -> Result<std::sync::Arc<dyn Backend>, BackendError> {
-    let kind = select_engine().map_err(|reason| BackendError::Unreachable {
-        endpoint: std::env::var(BACKEND_ENV).unwrap_or_default(),
-        reason,
-        hint: "fix the --backend / SBX_BACKEND setting",
-    })?;
-    Ok(match kind {
-        EngineKind::Kubernetes => std::sync::Arc::new(kubernetes::KubeBackend::connect().await?),
+/// Connect to the engine of `target`.
+pub async fn connect(target: &Target) -> Result<std::sync::Arc<dyn Backend>, BackendError> {
+    Ok(match target.engine {
+        EngineKind::Kubernetes => {
+            std::sync::Arc::new(kubernetes::KubeBackend::connect(target).await?)
+        }
         engine => std::sync::Arc::new(docker::DockerBackend::connect_to(engine).await?),
     })
 }
@@ -161,12 +113,12 @@ pub struct SandboxSpec {
     pub max_lifetime: Option<std::time::Duration>,
     pub labels: Vec<(String, String)>,
     /// Memory, CPU and process limits of the container.
-    pub limits: crate::config::Limits,
+    pub limits: crate::model::pool::Limits,
     /// `bridge` gives the container the engine's default network; anything
     /// else (`none`, the default) none at all.
     pub network: String,
     /// Limits and lock-down of the container (see isolation.rs).
-    pub isolation: crate::isolation::Isolation,
+    pub isolation: crate::model::isolation::Isolation,
     /// Where and how pods are placed; only the Kubernetes backend reads it.
     pub kubernetes: Option<kubernetes::KubeSettings>,
 }

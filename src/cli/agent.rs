@@ -2,6 +2,7 @@
 //! client spawns).
 
 use crate::client::{Client, ClientError, stop_agent};
+use crate::model::units::format_duration;
 use crate::paths::RuntimePaths;
 use crate::protocol::{Request, Response};
 use clap::{Args, Subcommand};
@@ -43,11 +44,10 @@ pub enum AgentCmd {
     Serve,
 }
 
-pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyhow::Result<i32> {
+pub async fn execute(args: AgentArgs, g: &super::Globals) -> anyhow::Result<i32> {
     match args.cmd {
         AgentCmd::Start => {
-            apply_profile_backend(config);
-            let mut client = Client::connect(true).await?;
+            let mut client = Client::connect(Some(&target(g)?)).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
                 crate::say!("agent running (pid {pid}) on {socket}");
             }
@@ -64,14 +64,13 @@ pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyho
             if let Some(message) = stop_agent().await? {
                 crate::say!("{message}");
             }
-            apply_profile_backend(config);
-            let mut client = Client::connect(true).await?;
+            let mut client = Client::connect(Some(&target(g)?)).await?;
             if let Response::Status { pid, socket, .. } = client.request(&Request::Status).await? {
                 crate::say!("agent running (pid {pid}) on {socket}");
             }
             Ok(0)
         }
-        AgentCmd::Status => match Client::connect(false).await {
+        AgentCmd::Status => match Client::connect(None).await {
             Ok(mut client) => {
                 if let Response::Status {
                     pid,
@@ -94,7 +93,11 @@ pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyho
                         out,
                         "agent: running, pid {pid}, sbx {version}, protocol {protocol}"
                     );
-                    let _ = writeln!(out, "uptime: {}", human(Duration::from_millis(uptime_ms)));
+                    let _ = writeln!(
+                        out,
+                        "uptime: {}",
+                        format_duration(Duration::from_secs(uptime_ms / 1000))
+                    );
                     let _ = writeln!(out, "socket: {socket}");
                     let _ = writeln!(out, "log: {log}");
                     let health = if engine_ok {
@@ -121,7 +124,7 @@ pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyho
                     } else {
                         format!(
                             "exits after {} without clients",
-                            human(Duration::from_millis(idle_exit_ms))
+                            format_duration(Duration::from_secs(idle_exit_ms / 1000))
                         )
                     };
                     let _ = writeln!(out, "lifetime: {lifetime}");
@@ -139,17 +142,6 @@ pub async fn execute(args: AgentArgs, config: Option<&std::path::Path>) -> anyho
         },
         AgentCmd::Logs { follow, lines } => logs(follow, lines).await,
         AgentCmd::Serve => unreachable!("dispatched in main before the client runtime starts"),
-    }
-}
-
-/// `1h 2m 3s`, to the second.
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s}s"),
-        _ => format!("{h}h {m}m {s}s"),
     }
 }
 
@@ -243,15 +235,14 @@ fn tail_start(text: &[u8], n: usize) -> usize {
 /// An agent started by hand serves the backend a run would choose: the
 /// selected profile's `backend` (and on Kubernetes the `[kubernetes]`
 /// context and namespace) unless `--backend` or the environment says
-/// otherwise. A config that does not load changes nothing here: the next
-/// run reports it.
-fn apply_profile_backend(config: Option<&std::path::Path>) {
-    if let Some(profile) = crate::config::Config::load(config)
-        .ok()
-        .and_then(|c| c.selected().ok())
-    {
-        profile.apply_backend();
-    }
+/// otherwise. A config that does not load leaves the choice to
+/// `--backend` and detection: the next run reports the config's error.
+fn target(g: &super::Globals) -> anyhow::Result<crate::model::target::Target> {
+    let cfg = g.load().unwrap_or_default();
+    let profile = cfg
+        .selected(&g.choice)
+        .or_else(|_| cfg.profile(None).map_err(crate::UsageError))?;
+    Ok(cfg.target(&profile, &g.choice)?)
 }
 
 #[cfg(test)]
@@ -265,12 +256,5 @@ mod tests {
         assert_eq!(&t[tail_start(t, 9)..], b"a\nb\nc\n");
         assert_eq!(&t[tail_start(t, 0)..], b"");
         assert_eq!(&b"x\ny"[tail_start(b"x\ny", 1)..], b"y");
-    }
-
-    #[test]
-    fn uptimes_read_like_durations() {
-        assert_eq!(human(Duration::from_secs(5)), "5s");
-        assert_eq!(human(Duration::from_secs(65)), "1m 5s");
-        assert_eq!(human(Duration::from_secs(3725)), "1h 2m 5s");
     }
 }

@@ -20,16 +20,15 @@ use crate::UsageError;
 use crate::backend::docker::DockerBackend;
 use crate::backend::{Backend, LABEL_AGENT, LABEL_MANAGED, LABEL_OWNER, LABEL_POOL, SandboxSpec};
 use crate::client::Client;
-use crate::config::Config;
 use crate::guest::wire::{HOME_DIR, OUT_DIR, WORK_DIR};
 use crate::lang::Language;
+use crate::model::target::Target;
 use crate::protocol::{InputFile, Request, RunRequest};
 use clap::{Args, ValueEnum};
 use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -156,9 +155,13 @@ struct Reference {
 }
 
 impl Reference {
-    async fn create(lang: &'static Language, req: &RunRequest) -> anyhow::Result<Reference> {
+    async fn create(
+        lang: &'static Language,
+        req: &RunRequest,
+        target: &Target,
+    ) -> anyhow::Result<Reference> {
         DockerBackend::check_guest()?;
-        let backend = crate::backend::connect().await?;
+        let backend = crate::backend::connect(target).await?;
         let name = format!("{}-bench-exec", lang.name);
         let paths = crate::paths::RuntimePaths::from_env();
         let spec = SandboxSpec {
@@ -183,18 +186,18 @@ impl Reference {
             backend,
             sandbox: Some(sandbox),
             id,
-            build: req.build.clone(),
-            argv: req.argv.clone(),
+            build: req.run.build.clone(),
+            argv: req.run.argv.clone(),
             // What the guest gives a run, so both do the same work.
             env: [("HOME", HOME_DIR), ("TMPDIR", "/tmp"), ("SBX_OUT", OUT_DIR)]
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .chain(req.env.iter().cloned())
+                .chain(req.run.env.iter().cloned())
                 .collect(),
         };
         if let Err(e) = reference
             .backend
-            .upload(&reference.id, WORK_DIR, &req.files)
+            .upload(&reference.id, WORK_DIR, &req.run.files)
             .await
         {
             reference.remove().await;
@@ -255,15 +258,16 @@ fn check(mode: Mode, code: i32, stdout: &[u8], stderr: &[u8]) -> anyhow::Result<
     )
 }
 
-async fn through_agent(mode: Mode, req: &RunRequest) -> anyhow::Result<()> {
-    let client = Client::connect(true).await?;
+async fn through_agent(mode: Mode, req: &RunRequest, target: &Target) -> anyhow::Result<()> {
+    let client = Client::connect(Some(target)).await?;
     let out = client
         .run(Request::Run(req.clone()), false, true, &mut |_| {})
         .await?;
-    check(mode, out.exit.code, &out.stdout, &out.stderr)
+    check(mode, out.exit.outcome.code, &out.stdout, &out.stderr)
 }
 
 struct Bench {
+    target: Target,
     pool: RunRequest,
     fresh: RunRequest,
     reference: Option<Reference>,
@@ -274,8 +278,8 @@ impl Bench {
     async fn once(&self, mode: Mode) -> anyhow::Result<Duration> {
         let start = Instant::now();
         match mode {
-            Mode::Pool => through_agent(mode, &self.pool).await?,
-            Mode::Fresh => through_agent(mode, &self.fresh).await?,
+            Mode::Pool => through_agent(mode, &self.pool, &self.target).await?,
+            Mode::Fresh => through_agent(mode, &self.fresh, &self.target).await?,
             Mode::Exec => {
                 self.reference
                     .as_ref()
@@ -405,7 +409,7 @@ fn load_average() -> Option<f64> {
         .ok()
 }
 
-pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32> {
     let lang = super::run::language(&args.lang)?;
     let mut modes: Vec<Mode> = Vec::new();
     for m in &args.modes {
@@ -416,19 +420,17 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
     if modes.is_empty() {
         return Err(UsageError("--modes names no mode (use pool, fresh, exec)".into()).into());
     }
-    let cfg = Config::load(config)?;
+    let cfg = g.load()?;
     // The pool is the one `sbx run` uses for this language, on the same
     // backend (a profile's `backend`, and on Kubernetes its namespace and
     // context, reach the agent as they do for `sbx run`).
-    let profile = cfg.profile_for(lang)?;
-    profile.apply_backend();
-    let engine = crate::backend::select_engine().map_err(UsageError)?;
+    let resolved = cfg.resolve(&g.choice, lang, None)?;
     let files = vec![InputFile {
         path: lang.source_name.into(),
         mode: 0o644,
         contents: hello(lang).as_bytes().to_vec(),
     }];
-    let pool = super::run::request(&cfg, &profile, engine.name(), lang, files, Vec::new())?;
+    let pool = super::run::request(&cfg, &resolved, lang, files, Vec::new());
     let fresh = RunRequest {
         no_pool: true,
         ..pool.clone()
@@ -439,7 +441,7 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
     bar.set_prefix("warm-up");
     let reference = if modes.contains(&Mode::Exec) {
         bar.set_message("creating the exec mode's container");
-        match Reference::create(lang, &pool).await {
+        match Reference::create(lang, &pool, &resolved.target).await {
             Ok(r) => Some(r),
             Err(e) => {
                 bar.finish_and_clear();
@@ -450,6 +452,7 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
         None
     };
     let mut bench = Bench {
+        target: resolved.target.clone(),
         pool,
         fresh,
         reference,
@@ -481,7 +484,7 @@ pub async fn execute(args: BenchArgs, config: Option<&Path>) -> anyhow::Result<i
     let report = Report {
         lang: lang.name.into(),
         image: bench.pool.pool.image.clone(),
-        backend: engine.name().into(),
+        backend: bench.target.engine.name().into(),
         runs: args.runs,
         concurrency: args.concurrency,
         warmup_rounds: args.warmup,

@@ -6,6 +6,7 @@ use crate::backend::docker::DockerBackend;
 use crate::client::{Client, ClientError};
 use crate::config::Config;
 use crate::lang::LANGUAGES;
+use crate::model::target::{EngineKind, Target};
 use crate::paths::RuntimePaths;
 use crate::protocol::{Request, Response};
 use clap::Args;
@@ -71,7 +72,8 @@ fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
 }
 
-pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i32> {
+    let config = g.config_path();
     let mut r = Report {
         color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         failed: false,
@@ -140,19 +142,24 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
         }
     }
 
-    let kubernetes = crate::backend::select_engine() == Ok(crate::backend::EngineKind::Kubernetes);
+    // The engine an agent would be started for (a broken profile or
+    // --backend leaves it to detection; the config line above says why).
+    let target = cfg
+        .selected(&g.choice)
+        .ok()
+        .and_then(|p| cfg.target(&p, &g.choice).ok())
+        .unwrap_or_else(|| Target::engine(crate::backend::detect()));
+    let kubernetes = target.engine == EngineKind::Kubernetes;
     if kubernetes {
-        // The context and namespace an agent would be started with.
-        cfg.kubernetes.export_env();
-        check_cluster(&mut r).await;
+        check_cluster(&mut r, &target).await;
     }
     let engine = if kubernetes {
         None
     } else {
-        check_engine(&mut r).await
+        check_engine(&mut r, target.engine).await
     };
 
-    match Client::connect(false).await {
+    match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::Status).await {
             Ok(Response::Status { pid, engine, .. }) => r.line(
                 Status::Ok,
@@ -245,9 +252,9 @@ pub async fn execute(_args: DoctorArgs, config: Option<&Path>) -> anyhow::Result
 /// With the Kubernetes backend: the API server answers with the kubeconfig
 /// found, and the namespace allows what the agent does (a pod list is the
 /// first call the Role must allow). Images are the nodes' business.
-async fn check_cluster(r: &mut Report) {
+async fn check_cluster(r: &mut Report, target: &Target) {
     use crate::backend::kubernetes::KubeBackend;
-    match KubeBackend::connect().await {
+    match KubeBackend::connect(target).await {
         Ok(b) => {
             r.line(Status::Ok, "cluster", &b.describe(), None);
             match b.missing_rights().await {
@@ -289,8 +296,9 @@ async fn check_cluster(r: &mut Report) {
 /// The local engine answers; its details for the image and disk checks.
 async fn check_engine(
     r: &mut Report,
+    engine: EngineKind,
 ) -> Option<(DockerBackend, crate::backend::docker::EngineInfo)> {
-    match DockerBackend::connect().await {
+    match DockerBackend::connect_to(engine).await {
         Ok(b) => match b.engine_info().await {
             Ok(info) => {
                 r.line(

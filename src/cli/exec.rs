@@ -1,10 +1,9 @@
 //! `sbx exec --lang L [CODE]`: run a snippet given inline or on stdin.
 
-use super::RunOptions;
+use super::{Globals, RunOptions};
 use crate::UsageError;
 use clap::Args;
 use std::io::Read;
-use std::path::Path;
 
 #[derive(Args, Debug)]
 #[command(
@@ -19,7 +18,7 @@ pub struct ExecArgs {
     #[arg(short, long, value_name = "LANG")]
     pub lang: Option<String>,
 
-    /// The code; read from stdin when omitted
+    /// The code; read from stdin when omitted or `-`
     #[arg(value_name = "CODE")]
     pub code: Option<String>,
 
@@ -31,13 +30,15 @@ pub struct ExecArgs {
     pub args: Vec<String>,
 }
 
-pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn execute(args: ExecArgs, g: &Globals) -> anyhow::Result<i32> {
     let lang = match &args.lang {
         Some(name) => super::run::language(name)?,
-        None => super::run::profile_lang(config)?
+        None => super::run::profile_lang(g)?
             .ok_or_else(|| UsageError("exec needs --lang (or a profile that sets lang)".into()))?,
     };
-    let (source, forward_stdin) = match args.code {
+    // `-` is stdin, as for `sbx run -` and most Unix tools; the one-character
+    // program `-` is not one anybody means.
+    let (source, forward_stdin) = match args.code.filter(|c| c != "-") {
         Some(code) => (code.into_bytes(), !args.opts.no_stdin),
         None => {
             let mut s = Vec::new();
@@ -47,5 +48,5 @@ pub async fn execute(args: ExecArgs, config: Option<&Path>) -> anyhow::Result<i3
             (s, false)
         }
     };
-    super::run::submit(config, lang, source, args.args, &args.opts, forward_stdin).await
+    super::run::submit(g, lang, source, args.args, &args.opts, forward_stdin).await
 }

@@ -5,13 +5,12 @@
 //! agent, so listing languages never starts an agent.
 
 use crate::backend::docker::DockerBackend;
-use crate::config::Config;
 use crate::lang::LANGUAGES;
+use crate::model::target::EngineKind;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 #[derive(Args, Debug)]
@@ -36,17 +35,19 @@ struct Row {
     compiled: bool,
 }
 
-/// The engine sbx would use (`--backend`, else auto-detected).
-async fn engine() -> Result<DockerBackend, String> {
-    tokio::time::timeout(Duration::from_secs(5), DockerBackend::connect())
+/// The engine sbx would use (`--backend`, else the profile's, else
+/// auto-detected).
+async fn engine(engine: EngineKind) -> Result<DockerBackend, String> {
+    tokio::time::timeout(Duration::from_secs(5), DockerBackend::connect_to(engine))
         .await
         .map_err(|_| "no answer within 5s".to_string())?
         .map_err(|e| e.to_string())
 }
 
-pub async fn execute(args: LanguagesArgs, config: Option<&Path>) -> anyhow::Result<i32> {
-    let cfg = Config::load(config)?;
-    let docker = engine().await;
+pub async fn execute(args: LanguagesArgs, g: &super::Globals) -> anyhow::Result<i32> {
+    let cfg = g.load()?;
+    let target = cfg.target(&cfg.selected(&g.choice)?, &g.choice)?;
+    let docker = engine(target.engine).await;
     let mut present: HashMap<String, Option<bool>> = HashMap::new();
     let mut rows = Vec::new();
     for l in LANGUAGES {

@@ -11,6 +11,9 @@ pub mod profile;
 pub mod run;
 pub mod stats;
 
+use crate::UsageError;
+use crate::config::{Choice, Config};
+use crate::exit;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -81,7 +84,7 @@ pub struct RunOptions {
     /// Kill the run (build included) after this long, e.g. 500ms, 30s, 2m;
     /// exit code 124 [default: the profile's timeout, else `[run] timeout`
     /// of the config, else 60s]
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = crate::model::units::parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
 
     /// Set an environment variable for the program (repeatable)
@@ -106,8 +109,13 @@ pub struct RunOptions {
     /// Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the
     /// rest is discarded and reported [default: `[run] max_output` of the
     /// config, else 10MiB]
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = crate::model::units::parse_size, value_name = "SIZE")]
     pub max_output: Option<u64>,
+
+    /// Let the program use at most N of the sandbox's CPUs at once (its
+    /// processes are pinned to N of them) [default: all the sandbox has]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub cpus: Option<u32>,
 
     /// Print one JSON object with the outcome and both outputs instead of
     /// streaming them (see README: "JSON results")
@@ -126,29 +134,6 @@ pub struct RunOptions {
     pub no_pool: bool,
 }
 
-/// Sizes: `65536`, `64K`/`64KiB`, `10M`/`10MiB`, `1G`/`1GiB` (powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (try 65536, 64KiB, 10MiB)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}` (use KiB, MiB or GiB)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size `{s}` is too large"))
-}
-
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -156,59 +141,131 @@ pub fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Human durations: `250ms`, `30s`, `5m`, `1h`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (try 500ms, 30s, 5m, 1h)"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}` (use ms, s, m or h)"
-            ));
+/// Parse the command line and run the command; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    crate::verbose::set(cli.verbose);
+    crate::verbose::set_quiet(cli.quiet);
+    let streams_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
+    let long_lived = matches!(
+        cli.command,
+        Command::Guest
+            | Command::Keeper
+            | Command::Agent(agent::AgentArgs {
+                cmd: agent::AgentCmd::Serve
+            })
+    );
+    if !streams_a_program && !long_lived {
+        // Commands that print reports end quietly when their reader goes
+        // away (`sbx pool stats | head -1`), as Unix tools do, instead of
+        // panicking on EPIPE. A run keeps ignoring SIGPIPE: its stderr and
+        // exit code must still arrive after stdout is closed, and the agent
+        // and guest must survive a vanished peer.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    let globals = Globals {
+        config: cli.config,
+        choice: Choice {
+            profile: cli.profile,
+            backend: cli.backend,
+        },
+    };
+    match cli.command {
+        // Neither needs the client's runtime; the guest uses no runtime at all.
+        Command::Guest => crate::guest::main(),
+        Command::Keeper => crate::guest::keeper_main(),
+        Command::Generate(args) => match generate::execute(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sbx: cannot write the generated files: {e:#}");
+                exit::SBX_ERROR
+            }
+        },
+        Command::Agent(agent::AgentArgs {
+            cmd: agent::AgentCmd::Serve,
+        }) => crate::agent::serve(crate::paths::RuntimePaths::from_env()),
+        command => run_client(command, &globals),
+    }
+}
+
+fn run_client(command: Command, g: &Globals) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sbx: cannot start the async runtime: {e}");
+            return exit::SBX_ERROR;
         }
     };
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err(format!("duration `{s}` must be positive"));
+    let result = rt.block_on(async {
+        match command {
+            Command::Run(args) => run::execute(args, g).await,
+            Command::Exec(args) => exec::execute(args, g).await,
+            Command::Bench(args) => bench::execute(args, g).await,
+            Command::Languages(args) => languages::execute(args, g).await,
+            Command::Pool(args) => pool::execute(args, g).await,
+            Command::Agent(args) => agent::execute(args, g).await,
+            Command::Doctor(args) => doctor::execute(args, g).await,
+            Command::Profile(args) => profile::execute(args, g),
+            Command::Guest | Command::Keeper | Command::Generate(_) => {
+                unreachable!("dispatched in main")
+            }
+        }
+    });
+    // Not dropped: a pending read of our stdin would block the runtime's
+    // shutdown, and the process exits right after this anyway.
+    std::mem::forget(rt);
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sbx: {e:#}");
+            exit_code_of(&e)
+        }
     }
-    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// The exit code for a failure of the command itself (README, exit codes).
+pub fn exit_code_of(e: &anyhow::Error) -> i32 {
+    if e.is::<UsageError>() {
+        exit::USAGE
+    } else if matches!(
+        e.downcast_ref::<crate::client::ClientError>(),
+        Some(crate::client::ClientError::Agent {
+            kind: crate::protocol::ErrorKind::Exhausted,
+            ..
+        })
+    ) {
+        exit::EXHAUSTED
+    } else {
+        exit::SBX_ERROR
+    }
+}
+
+/// The global options every client command gets.
+pub struct Globals {
+    /// `--config` / `SBX_CONFIG`.
+    pub config: Option<PathBuf>,
+    /// `--profile` and `--backend`.
+    pub choice: Choice,
+}
+
+impl Globals {
+    pub fn config_path(&self) -> Option<&std::path::Path> {
+        self.config.as_deref()
+    }
+
+    pub fn load(&self) -> Result<Config, crate::config::ConfigError> {
+        Config::load(self.config_path())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_read_like_humans_write_them() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3 weeks").is_err());
-    }
-
-    #[test]
-    fn sizes_read_like_humans_write_them() {
-        assert_eq!(parse_size("65536").unwrap(), 65536);
-        assert_eq!(parse_size("64K").unwrap(), 64 * 1024);
-        assert_eq!(parse_size("10MiB").unwrap(), 10 * 1024 * 1024);
-        assert_eq!(parse_size("1 gb").unwrap(), 1 << 30);
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5 parsecs").is_err());
-        assert!(parse_size("99999999999999G").is_err());
-    }
 
     #[test]
     fn env_pairs_need_a_key() {

@@ -1,14 +1,16 @@
 //! `sbx pool up|stats|down`.
 
+use super::Globals;
 use crate::UsageError;
 use crate::client::{Client, ClientError};
-use crate::config::{Config, PoolConfig, parse_limit_count, parse_limit_duration};
+use crate::config::{parse_limit_count, parse_limit_duration};
+use crate::model::pool::Exhaustion;
+use crate::model::pool::PoolSettings;
 use crate::protocol::PoolStats;
-use crate::protocol::{Exhaustion, Request, Response};
+use crate::protocol::{Request, Response};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 
 #[derive(Args, Debug)]
@@ -100,7 +102,7 @@ fn count_limit(s: &str) -> Result<Limit<u64>, String> {
 
 impl PoolOptions {
     /// `base` (the config's [pool] section) with these flags applied.
-    pub fn apply(&self, base: &PoolConfig) -> Result<PoolConfig, UsageError> {
+    pub fn apply(&self, base: &PoolSettings) -> Result<PoolSettings, UsageError> {
         let mut p = base.clone();
         p.min_size = self.min_size.unwrap_or(p.min_size);
         p.max_size = self.max_size.unwrap_or(p.max_size);
@@ -130,27 +132,28 @@ impl PoolOptions {
     }
 }
 
-pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn execute(args: PoolArgs, g: &Globals) -> anyhow::Result<i32> {
     match args.cmd {
         PoolCmd::Up {
             lang,
             warm,
             options,
         } => {
-            let cfg = Config::load(config)?;
+            let cfg = g.load()?;
             let lang = match lang {
                 Some(name) => super::run::language(&name)?,
-                None => cfg.selected()?.lang.unwrap_or(&crate::lang::LANGUAGES[0]),
+                None => cfg
+                    .selected(&g.choice)?
+                    .lang
+                    .unwrap_or(&crate::lang::LANGUAGES[0]),
             };
-            let profile = cfg.profile_for(lang)?;
-            let settings = options.apply(&profile.pool)?;
-            profile.apply_backend();
-            let backend = crate::backend::select_engine().map_err(crate::UsageError)?;
-            let pool = profile.pool_spec(&cfg, backend.name(), lang, &settings);
+            let settings = options.apply(&cfg.profile_for(&g.choice, lang)?.pool)?;
+            let resolved = cfg.resolve(&g.choice, lang, Some(&settings))?;
+            let pool = resolved.pool;
             let warm = warm
                 .unwrap_or(settings.min_size.max(1))
                 .min(settings.max_size);
-            let mut client = Client::connect(true).await?;
+            let mut client = Client::connect(Some(&resolved.target)).await?;
             client.send(&Request::PoolUp { pool, warm }).await?;
             let bar = progress_bar();
             let mut building: Option<ProgressBar> = None;
@@ -198,21 +201,12 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
             }
         }
         PoolCmd::Stats(args) => {
-            check_profile(config)?;
-            super::stats::execute(args).await
+            let profile = check_profile(g)?;
+            super::stats::execute(args, profile).await
         }
-        PoolCmd::Down { force } => match Client::connect(false).await {
+        PoolCmd::Down { force } => match Client::connect(None).await {
             Ok(mut client) => {
-                let profile = match crate::config::selected_profile() {
-                    Some(name) => {
-                        // Named but not defined is a typo, not "nothing to do".
-                        Config::load(config)?
-                            .profile(Some(name))
-                            .map_err(UsageError)?;
-                        Some(name.to_string())
-                    }
-                    None => None,
-                };
+                let profile = check_profile(g)?.map(String::from);
                 if let Response::Done { message } = client
                     .request(&Request::PoolDrain { force, profile })
                     .await?
@@ -230,20 +224,19 @@ pub async fn execute(args: PoolArgs, config: Option<&Path>) -> anyhow::Result<i3
     }
 }
 
-/// A `--profile NAME` that the config file does not define is a typo, not
-/// "no pools".
-pub fn check_profile(config: Option<&Path>) -> anyhow::Result<()> {
-    if let Some(name) = crate::config::selected_profile() {
-        Config::load(config)?
-            .profile(Some(name))
-            .map_err(UsageError)?;
+/// The `--profile NAME` given, checked: one the config file does not
+/// define is a typo, not "no pools" or "nothing to do".
+pub fn check_profile(g: &Globals) -> anyhow::Result<Option<&str>> {
+    let name = g.choice.profile.as_deref().filter(|n| !n.is_empty());
+    if let Some(name) = name {
+        g.load()?.profile(Some(name)).map_err(UsageError)?;
     }
-    Ok(())
+    Ok(name)
 }
 
 /// With `--profile NAME`, only that profile's pools.
-pub fn of_profile(pools: Vec<PoolStats>) -> Vec<PoolStats> {
-    let Some(name) = crate::config::selected_profile() else {
+pub fn of_profile(pools: Vec<PoolStats>, profile: Option<&str>) -> Vec<PoolStats> {
+    let Some(name) = profile else {
         return pools;
     };
     let prefix = format!("{name}-");

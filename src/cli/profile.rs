@@ -40,7 +40,8 @@ pub enum ProfileCmd {
     },
 }
 
-pub fn execute(args: ProfileArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub fn execute(args: ProfileArgs, g: &super::Globals) -> anyhow::Result<i32> {
+    let config = g.config_path();
     match args.cmd {
         ProfileCmd::List => {
             let cfg = Config::load(config)?;
@@ -81,9 +82,10 @@ pub fn execute(args: ProfileArgs, config: Option<&Path>) -> anyhow::Result<i32> 
         }
         ProfileCmd::Show { name } => {
             let cfg = Config::load(config)?;
-            let name = name.or_else(|| crate::config::selected_profile().map(String::from));
+            let name = name.or_else(|| g.choice.profile.clone().filter(|n| !n.is_empty()));
             let p = cfg.profile(name.as_deref()).map_err(UsageError)?;
-            print!("{}", p.to_toml(&cfg));
+            let engine = cfg.engine_named(&p, &g.choice)?;
+            print!("{}", p.to_toml(&cfg, engine));
             Ok(0)
         }
         ProfileCmd::Check { file } => {

@@ -1,11 +1,12 @@
 //! `sbx run FILE`: run a program file in a warm sandbox.
 
-use super::RunOptions;
+use super::{Globals, RunOptions};
 use crate::UsageError;
 use crate::client::{Client, RunOutput};
-use crate::config::Config;
+use crate::config::{Config, Resolved};
 use crate::exit;
 use crate::lang::{self, Language};
+use crate::model::run::RunSpec;
 use crate::protocol::{InputFile, OutFile, Request, RunRequest};
 use base64::Engine;
 use clap::Args;
@@ -13,7 +14,6 @@ use serde::Serialize;
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
 
 #[derive(Args, Debug)]
 #[command(
@@ -54,29 +54,23 @@ pub fn language(name: &str) -> Result<&'static Language, UsageError> {
 /// Most input (program plus `--file`s) one run takes: it travels in one
 /// message, base64-encoded, below the protocol's frame limit.
 const MAX_INPUT: u64 = 8 * 1024 * 1024;
-const DEFAULT_TIMEOUT: Duration = crate::config::DEFAULT_TIMEOUT;
-const DEFAULT_MAX_OUTPUT: u64 = 10 * 1024 * 1024;
 
 /// The language of the selected profile, for a program whose command line
 /// and file name do not say.
-pub fn profile_lang(config: Option<&Path>) -> anyhow::Result<Option<&'static Language>> {
-    Ok(Config::load(config)?.selected()?.lang)
+pub fn profile_lang(g: &Globals) -> anyhow::Result<Option<&'static Language>> {
+    Ok(g.load()?.selected(&g.choice)?.lang)
 }
 
 /// Build the request for one run, stream it (or collect it for `--json`);
 /// returns the exit code.
 pub async fn submit(
-    config: Option<&Path>,
+    g: &Globals,
     lang: &'static Language,
     source: Vec<u8>,
     args: Vec<String>,
     opts: &RunOptions,
     forward_stdin: bool,
 ) -> anyhow::Result<i32> {
-    let cfg = Config::load(config)?;
-    let profile = cfg.profile_for(lang)?;
-    profile.apply_backend();
-    let backend = crate::backend::select_engine().map_err(UsageError)?;
     let mut files = vec![InputFile {
         path: lang.source_name.into(),
         mode: 0o644,
@@ -120,7 +114,10 @@ pub async fn submit(
         Some(dir) => Some(OutWriter::new(dir)?),
         None => None,
     };
-    let mut run = request(&cfg, &profile, backend.name(), lang, files, args)?;
+    let cfg = g.load()?;
+    let resolved = cfg.resolve(&g.choice, lang, None)?;
+    let mut req = request(&cfg, &resolved, lang, files, args);
+    let run = &mut req.run;
     if let Some(t) = opts.timeout {
         run.timeout_ms = t.as_millis() as u64;
     }
@@ -130,11 +127,12 @@ pub async fn submit(
     run.env.extend(opts.env.iter().cloned());
     run.workdir = opts.workdir.clone();
     run.collect_out = out.is_some();
-    run.no_pool = opts.no_pool;
-    let no_pool = run.no_pool;
-    let req = Request::Run(run);
+    run.cpus = opts.cpus;
+    req.no_pool = opts.no_pool;
+    let no_pool = req.no_pool;
+    let req = Request::Run(req);
     let result = async {
-        let client = Client::connect(true).await?;
+        let client = Client::connect(Some(&resolved.target)).await?;
         let mut on_file = |f: OutFile| {
             if let Some(w) = out.as_mut() {
                 w.chunk(f);
@@ -147,20 +145,22 @@ pub async fn submit(
     .await;
     let output = match result {
         Ok(o) => o,
-        Err(e) if opts.json => {
-            let msg = e.to_string();
-            println!(
-                "{}",
-                serde_json::json!({ "error": msg, "exit_code": exit::SBX_ERROR })
-            );
-            return Err(e.into());
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            if opts.json {
+                // The document and the process agree on the code.
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": e.to_string(), "exit_code": super::exit_code_of(&e) })
+                );
+            }
+            return Err(e);
         }
-        Err(e) => return Err(e.into()),
     };
-    let code = if output.exit.timed_out {
+    let code = if output.exit.outcome.timed_out {
         exit::TIMEOUT
     } else {
-        output.exit.code
+        output.exit.outcome.code
     };
     if opts.json {
         let files = out.map(|w| w.written).unwrap_or_default();
@@ -182,43 +182,34 @@ pub async fn submit(
 /// bench` sends it as it is.
 pub fn request(
     cfg: &Config,
-    profile: &crate::config::Profile,
-    backend: &str,
+    resolved: &Resolved,
     lang: &'static Language,
     files: Vec<InputFile>,
     args: Vec<String>,
-) -> anyhow::Result<RunRequest> {
-    // The profile first, then `[run]`, then built-ins (the command line
-    // overrides the result).
-    let timeout = match (profile.timeout, &cfg.run.timeout) {
-        (Some(t), _) => t,
-        (None, Some(t)) => crate::cli::parse_duration(t).map_err(anyhow::Error::msg)?,
-        (None, None) => DEFAULT_TIMEOUT,
-    };
-    let max_output = match (profile.output_limit, &cfg.run.max_output) {
-        (Some(m), _) => m,
-        (None, Some(m)) => crate::cli::parse_size(m).map_err(anyhow::Error::msg)?,
-        (None, None) => DEFAULT_MAX_OUTPUT,
-    };
+) -> RunRequest {
+    let profile = &resolved.profile;
     let mut argv: Vec<String> = lang.run.iter().map(|s| s.to_string()).collect();
     argv.extend(args);
     let mut env = lang.env(cfg.cache_for(lang));
     env.extend(profile.run_env());
-    Ok(RunRequest {
-        pool: profile.pool_spec(cfg, backend, lang, &profile.pool),
-        files,
-        build: lang
-            .build
-            .map(|b| b.iter().map(|s| s.to_string()).collect()),
-        argv,
-        env,
-        workdir: None,
-        timeout_ms: timeout.as_millis() as u64,
-        max_output,
-        collect_out: false,
+    RunRequest {
+        pool: resolved.pool.clone(),
         no_pool: false,
-        keep_cache: lang.cache_dir(cfg.cache_for(lang)),
-    })
+        run: RunSpec {
+            files,
+            build: lang
+                .build
+                .map(|b| b.iter().map(|s| s.to_string()).collect()),
+            argv,
+            env,
+            workdir: None,
+            timeout_ms: profile.timeout.as_millis() as u64,
+            max_output: profile.max_output,
+            collect_out: false,
+            keep_cache: lang.cache_dir(cfg.cache_for(lang)),
+            cpus: None,
+        },
+    }
 }
 
 /// `--file LOCAL[:REMOTE]`. A local name that itself contains `:` wins
@@ -387,15 +378,16 @@ impl JsonResult {
         let (stdout, stdout_encoding) = text_or_base64(o.stdout);
         let (stderr, stderr_encoding) = text_or_base64(o.stderr);
         let e = o.exit;
+        let outcome = e.outcome;
         JsonResult {
             language: lang.into(),
             exit_code: code,
-            timed_out: e.timed_out,
-            build_failed: e.build_failed,
-            oom_killed: e.oom_killed,
-            truncated: e.stdout_truncated || e.stderr_truncated,
-            stdout_truncated: e.stdout_truncated,
-            stderr_truncated: e.stderr_truncated,
+            timed_out: outcome.timed_out,
+            build_failed: outcome.build_failed,
+            oom_killed: outcome.oom_killed,
+            truncated: outcome.stdout_truncated || outcome.stderr_truncated,
+            stdout_truncated: outcome.stdout_truncated,
+            stderr_truncated: outcome.stderr_truncated,
             stdout,
             stdout_encoding,
             stderr,
@@ -410,11 +402,11 @@ impl JsonResult {
     }
 }
 
-pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32> {
+pub async fn execute(args: RunArgs, g: &Globals) -> anyhow::Result<i32> {
     let from_stdin = args.file.as_os_str() == "-";
     let lang = match (&args.lang, from_stdin) {
         (Some(name), _) => language(name)?,
-        (None, true) => match profile_lang(config)? {
+        (None, true) => match profile_lang(g)? {
             Some(l) => l,
             None => {
                 return Err(
@@ -424,7 +416,7 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
         },
         (None, false) => match lang::by_extension(&args.file) {
             Some(l) => l,
-            None => profile_lang(config)?.ok_or_else(|| {
+            None => profile_lang(g)?.ok_or_else(|| {
                 UsageError(format!(
                     "cannot tell the language of {} from its extension; pass --lang ({})",
                     args.file.display(),
@@ -444,7 +436,7 @@ pub async fn execute(args: RunArgs, config: Option<&Path>) -> anyhow::Result<i32
             .map_err(|e| UsageError(format!("cannot read {}: {e}", args.file.display())))?
     };
     let forward = !from_stdin && !args.opts.no_stdin;
-    submit(config, lang, source, args.args, &args.opts, forward).await
+    submit(g, lang, source, args.args, &args.opts, forward).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! redrawn in place with `--watch`.
 
 use crate::client::{Client, ClientError};
-use crate::pool::human;
+use crate::model::units::format_duration;
 use crate::protocol::{Latency, PoolStats, Request, Response};
 use clap::{Args, ValueEnum};
 use comfy_table::{
@@ -61,14 +61,15 @@ pub enum Format {
 }
 
 fn interval(s: &str) -> Result<Duration, String> {
-    let d = super::parse_duration(s)?;
+    let d = crate::model::units::parse_duration(s)?;
     if d < Duration::from_millis(100) {
         return Err(format!("`{s}` is too short (use 100ms or more)"));
     }
     Ok(d)
 }
 
-pub async fn execute(args: StatsArgs) -> anyhow::Result<i32> {
+/// `profile`: only that profile's pools (`--profile`).
+pub async fn execute(args: StatsArgs, profile: Option<&str>) -> anyhow::Result<i32> {
     let format = match (args.json, args.format) {
         (true, _) => Format::Json,
         (false, f) => f.unwrap_or(Format::Table),
@@ -82,9 +83,9 @@ pub async fn execute(args: StatsArgs) -> anyhow::Result<i32> {
         .into());
     }
     if args.watch {
-        return watch(format, args.interval, args.count).await;
+        return watch(format, args.interval, args.count, profile).await;
     }
-    let pools = fetch().await?;
+    let pools = fetch(profile).await?;
     let mut out = std::io::stdout().lock();
     let text = match format {
         Format::Json => json(&pools, true),
@@ -97,10 +98,10 @@ pub async fn execute(args: StatsArgs) -> anyhow::Result<i32> {
 }
 
 /// The agent's figures; none when no agent runs (stats never start one).
-async fn fetch() -> Result<Vec<PoolStats>, ClientError> {
-    match Client::connect(false).await {
+async fn fetch(profile: Option<&str>) -> Result<Vec<PoolStats>, ClientError> {
+    match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::PoolStats).await? {
-            Response::Stats { pools } => Ok(super::pool::of_profile(pools)),
+            Response::Stats { pools } => Ok(super::pool::of_profile(pools, profile)),
             other => Err(ClientError::Lost(
                 format!("unexpected reply {other:?}"),
                 "the agent log".into(),
@@ -296,7 +297,7 @@ fn pool_table(p: &PoolStats, style: &Style, trend: Option<&str>) -> Table {
             )
             .into(),
             "up".into(),
-            human(Duration::from_secs(up.max(0.0) as u64)).into(),
+            format_duration(Duration::from_secs(up.max(0.0) as u64)).into(),
         ],
     ];
     for row in rows {
@@ -335,7 +336,7 @@ fn seconds(v: f64) -> String {
     } else if v < 60.0 {
         format!("{v:.2}s")
     } else {
-        human(Duration::from_secs(v as u64))
+        format_duration(Duration::from_secs(v as u64))
     }
 }
 
@@ -570,7 +571,12 @@ fn escape(s: &str) -> String {
 /// snapshots). On a terminal the table is redrawn in place on the
 /// alternate screen, with the cursor hidden; both are restored however
 /// the loop ends.
-async fn watch(format: Format, every: Duration, count: Option<u64>) -> anyhow::Result<i32> {
+async fn watch(
+    format: Format,
+    every: Duration,
+    count: Option<u64>,
+    profile: Option<&str>,
+) -> anyhow::Result<i32> {
     use tokio::signal::unix::{SignalKind, signal};
     // Registered before the screen changes, so Ctrl-C can never kill us
     // with the terminal left on the alternate screen.
@@ -589,7 +595,7 @@ async fn watch(format: Format, every: Duration, count: Option<u64>) -> anyhow::R
     let outcome = loop {
         let step = async {
             tokio::time::sleep_until(next).await;
-            let fetched = fetch().await;
+            let fetched = fetch(profile).await;
             if let Ok(pools) = &fetched {
                 trends.retain(|id, _| pools.iter().any(|p| &p.id == id));
                 for p in pools {
@@ -600,7 +606,7 @@ async fn watch(format: Format, every: Duration, count: Option<u64>) -> anyhow::R
                     t.push_back(p.utilization);
                 }
             }
-            let every_text = human(every);
+            let every_text = format_duration(every);
             match (&screen, format) {
                 (Some(screen), _) => {
                     style.width = crossterm::terminal::size()

@@ -25,9 +25,10 @@
 //! limits = { cpu = "1", memory = "1Gi" }
 //! ```
 
-use crate::backend::kubernetes::{
-    DEFAULT_START_TIMEOUT_SECS, KubeSettings, PodTemplate, Resources, Toleration,
+use crate::model::kube::{
+    DEFAULT_START_TIMEOUT_SECS, KubeSettings, PodTemplate, Resources, Toleration, quantity,
 };
+use crate::model::target::{CONTEXT_ENV, NAMESPACE_ENV};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -43,8 +44,8 @@ impl KubeConfig {
     /// agent looks for them.
     pub fn effective(&self) -> KubeSettings {
         self.with_env(
-            std::env::var(crate::backend::kubernetes::CONTEXT_ENV).ok(),
-            std::env::var(crate::backend::kubernetes::NAMESPACE_ENV).ok(),
+            std::env::var(CONTEXT_ENV).ok(),
+            std::env::var(NAMESPACE_ENV).ok(),
         )
     }
 
@@ -57,107 +58,6 @@ impl KubeConfig {
             s.namespace = Some(n);
         }
         s
-    }
-
-    /// Hand the context and namespace to an agent this process may spawn,
-    /// unless the environment already names them.
-    pub fn export_env(&self) {
-        use crate::backend::kubernetes::{CONTEXT_ENV, NAMESPACE_ENV};
-        for (var, value) in [
-            (CONTEXT_ENV, &self.0.context),
-            (NAMESPACE_ENV, &self.0.namespace),
-        ] {
-            let set = std::env::var_os(var).is_some_and(|v| !v.is_empty());
-            if let (false, Some(v)) = (set, value) {
-                // Sound: called by the client before its runtime starts any
-                // other thread (see Profile::apply_backend).
-                unsafe { std::env::set_var(var, v) };
-            }
-        }
-    }
-
-    /// The table as `sbx profile show` prints it, defaults filled in.
-    pub fn to_toml(&self, settings: &KubeSettings) -> String {
-        use std::fmt::Write;
-        let q = |s: &str| toml::Value::String(s.to_string()).to_string();
-        let map = |m: &BTreeMap<String, String>| {
-            let items: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{} = {}", super::toml_key(k), q(v)))
-                .collect();
-            format!("{{ {} }}", items.join(", "))
-        };
-        let mut o = String::new();
-        let _ = writeln!(o, "\n[kubernetes]");
-        match &settings.namespace {
-            Some(n) => {
-                let _ = writeln!(o, "namespace = {}", q(n));
-            }
-            None => {
-                let _ = writeln!(o, "# namespace: the context's own, else \"default\"");
-            }
-        }
-        match &settings.context {
-            Some(c) => {
-                let _ = writeln!(o, "context = {}", q(c));
-            }
-            None => {
-                let _ = writeln!(o, "# context: the kubeconfig's current context");
-            }
-        }
-        let _ = writeln!(
-            o,
-            "start_timeout = {}",
-            q(&crate::pool::human(std::time::Duration::from_secs(
-                settings.start_timeout_secs
-            )))
-        );
-        let p = &settings.pod;
-        let _ = writeln!(o, "\n[kubernetes.pod]");
-        for (key, value) in [
-            ("runtime_class_name", &p.runtime_class_name),
-            ("service_account", &p.service_account),
-        ] {
-            match value {
-                Some(v) => {
-                    let _ = writeln!(o, "{key} = {}", q(v));
-                }
-                None => {
-                    let _ = writeln!(o, "# {key}: the cluster's default");
-                }
-            }
-        }
-        for (key, m) in [
-            ("node_selector", &p.node_selector),
-            ("labels", &p.labels),
-            ("annotations", &p.annotations),
-        ] {
-            if !m.is_empty() {
-                let _ = writeln!(o, "{key} = {}", map(m));
-            }
-        }
-        if !p.resources.requests.is_empty() || !p.resources.limits.is_empty() {
-            let _ = writeln!(o, "\n[kubernetes.pod.resources]");
-            let _ = writeln!(o, "requests = {}", map(&p.resources.requests));
-            let _ = writeln!(o, "limits = {}", map(&p.resources.limits));
-        }
-        for t in &p.tolerations {
-            let _ = writeln!(o, "\n[[kubernetes.pod.tolerations]]");
-            for (key, value) in [
-                ("key", &t.key),
-                ("operator", &t.operator),
-                ("value", &t.value),
-                ("effect", &t.effect),
-            ] {
-                if let Some(v) = value {
-                    let _ = writeln!(o, "{key} = {}", q(v));
-                }
-            }
-            if let Some(s) = t.toleration_seconds {
-                let _ = writeln!(o, "toleration_seconds = {s}");
-            }
-        }
-        o
     }
 }
 
@@ -352,56 +252,6 @@ pub fn label_value(s: &str) -> Result<(), String> {
         return Err(format!("use at most 63 {LABEL_CHARS}"));
     }
     Ok(())
-}
-
-/// The value of a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`), or why it is
-/// not one. Signs are refused: no resource amount is negative.
-pub fn quantity(s: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "`{s}` is not a Kubernetes quantity (e.g. \"500m\" or \"2\" CPUs, \"256Mi\" or \"1Gi\" of memory)"
-        )
-    };
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    let digits = num.chars().filter(|c| c.is_ascii_digit()).count();
-    if digits == 0 || num.matches('.').count() > 1 {
-        return Err(bad());
-    }
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let mult = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024f64,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e => {
-            let exp = e
-                .strip_prefix(['e', 'E'])
-                .and_then(|x| {
-                    let digits = x.strip_prefix(['+', '-']).unwrap_or(x);
-                    (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
-                        .then(|| x.parse::<i32>().ok())
-                        .flatten()
-                })
-                .ok_or_else(bad)?;
-            10f64.powi(exp)
-        }
-    };
-    Ok(n * mult)
 }
 
 /// A toleration, its fields checked together as the API server does.

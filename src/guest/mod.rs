@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use wire::{
-    BUILD_DIR, CACHE_DIR, FromGuest, GuestExit, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunSpec,
+    BUILD_DIR, CACHE_DIR, FromGuest, GuestFile, HOME_DIR, OUT_DIR, OutFile, RunOutcome, RunSpec,
     ToGuest, WORK_DIR,
 };
 
@@ -272,7 +272,7 @@ fn file_size_limit() -> Option<u64> {
 fn fail_run(msg: &str, code: i32, keep_cache: Option<&str>) {
     tell(msg);
     let clean = clean_up(keep_cache);
-    send_msg(&FromGuest::Exit(GuestExit {
+    send_msg(&FromGuest::Exit(RunOutcome {
         code,
         ..Default::default()
     }));
@@ -347,12 +347,15 @@ fn run_steps(
     workdir: PathBuf,
     stdin_rx: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
-) -> (bool, GuestExit) {
+) -> (bool, RunOutcome) {
+    if let Some(n) = spec.cpus {
+        pin_to_cpus(n);
+    }
     let limits = Arc::new(Limits::new(spec.max_output));
     let ooms_before = oom_kills();
     let done = watchdog(ctl.clone(), Duration::from_millis(spec.timeout_ms));
     let mut clean = true;
-    let mut exit = GuestExit::default();
+    let mut exit = RunOutcome::default();
 
     let mut code = 0;
     if let Some(build) = &spec.build {
@@ -379,13 +382,13 @@ fn run_steps(
     if exit.timed_out {
         tell(&format!(
             "the run exceeded its timeout ({}) and was killed with every process it started",
-            human_duration(spec.timeout_ms)
+            crate::model::units::format_duration(Duration::from_millis(spec.timeout_ms))
         ));
         code = crate::exit::TIMEOUT;
     }
     if oom_kills() > ooms_before {
         let limit = memory_limit()
-            .map(|m| format!(" ({})", crate::isolation::human_size(m)))
+            .map(|m| format!(" ({})", crate::model::units::format_size(m)))
             .unwrap_or_default();
         tell(&format!(
             "the run exceeded its memory limit{limit} and was killed"
@@ -399,14 +402,6 @@ fn run_steps(
     exit.stdout_truncated = limits.truncated[0].load(Ordering::SeqCst);
     exit.stderr_truncated = limits.truncated[1].load(Ordering::SeqCst);
     (clean, exit)
-}
-
-fn human_duration(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
 }
 
 /// Start the timeout clock; the returned closure stops it. On expiry the
@@ -487,6 +482,40 @@ fn step_env(extra: &[(String, String)]) -> Vec<(String, String)> {
         set(k, v);
     }
     env
+}
+
+/// `--cpus N`: keep this run to N of the sandbox's CPUs. The run has a
+/// thread of its own, and every process it starts inherits the thread's
+/// CPU mask, so narrowing the thread's mask to its first N CPUs is enough
+/// (like `taskset`). N at or above what the sandbox has changes nothing.
+fn pin_to_cpus(n: u32) {
+    // SAFETY: cpu_set_t is plain data; the calls only read and write the
+    // set we pass, for this thread (pid 0).
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            log(&format!(
+                "cannot read the CPU mask: {}",
+                io::Error::last_os_error()
+            ));
+            return;
+        }
+        let mut pinned: libc::cpu_set_t = std::mem::zeroed();
+        let mut kept = 0;
+        for cpu in 0..libc::CPU_SETSIZE as usize {
+            if kept < n && libc::CPU_ISSET(cpu, &allowed) {
+                libc::CPU_SET(cpu, &mut pinned);
+                kept += 1;
+            }
+        }
+        if libc::sched_setaffinity(0, size, &pinned) != 0 {
+            log(&format!(
+                "cannot set the CPU mask: {}",
+                io::Error::last_os_error()
+            ));
+        }
+    }
 }
 
 fn run_step(

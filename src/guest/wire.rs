@@ -11,7 +11,7 @@
 //! After the program ends the guest sends, when asked, one `OutFile` per
 //! chunk of every file under the output directory, then `Exit`.
 
-pub use crate::protocol::{InputFile as GuestFile, OutFile};
+pub use crate::model::run::{InputFile as GuestFile, OutFile, RunOutcome, RunSpec};
 use serde::{Deserialize, Serialize};
 
 /// Where the guest keeps itself and where runs happen, inside the container.
@@ -77,37 +77,7 @@ pub enum FromGuest {
         version: String,
         clean: bool,
     },
-    Exit(GuestExit),
+    Exit(RunOutcome),
     OutFile(OutFile),
     Pong,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSpec {
-    /// Compile step, run in [`WORK_DIR`] first; see `protocol::RunRequest`.
-    pub build: Option<Vec<String>>,
-    pub argv: Vec<String>,
-    pub files: Vec<GuestFile>,
-    pub env: Vec<(String, String)>,
-    /// Relative paths are inside [`WORK_DIR`].
-    pub workdir: Option<String>,
-    /// For the build and run steps together.
-    pub timeout_ms: u64,
-    pub max_output: u64,
-    pub collect_out: bool,
-    /// See `protocol::RunRequest::keep_cache`.
-    #[serde(default)]
-    pub keep_cache: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GuestExit {
-    pub code: i32,
-    pub timed_out: bool,
-    pub build_failed: bool,
-    pub stdout_truncated: bool,
-    pub stderr_truncated: bool,
-    /// The kernel's OOM killer killed a process of the run (memory limit).
-    #[serde(default)]
-    pub oom_killed: bool,
 }

@@ -49,8 +49,10 @@
 mod metrics;
 
 use crate::backend::{Backend, BackendError, Sandbox, SandboxSpec};
-use crate::isolation::IsolationMode;
-use crate::protocol::{Exhaustion, PoolSpec, PoolStats, StateCounts};
+use crate::model::isolation::IsolationMode;
+use crate::model::pool::Exhaustion;
+use crate::model::units::format_duration;
+use crate::protocol::{PoolSpec, PoolStats, StateCounts};
 use metrics::{Counters, Creation, Removal};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
@@ -92,33 +94,12 @@ fn exhausted_message(pool: &str, max: usize, waited: Option<Duration>) -> String
     match waited {
         Some(d) => format!(
             "pool `{pool}` is exhausted: all {max} of its containers (max_size) stayed busy for {} (acquisition_timeout); raise max_size or acquisition_timeout in the [pool] section of the sbx config, or retry later",
-            human(d)
+            format_duration(d)
         ),
         None => format!(
             "pool `{pool}` is exhausted: all {max} of its containers (max_size) are busy and exhaustion is fail-fast; raise max_size, or set exhaustion to \"wait\" or \"temporary\" in the [pool] section of the sbx config"
         ),
     }
-}
-
-/// `1h30m`, `5m`, `30s`, `250ms`: how a user would write it.
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 || !ms.is_multiple_of(1000) {
-        return format!("{ms}ms");
-    }
-    let s = ms / 1000;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out += &format!("{h}h");
-    }
-    if m > 0 {
-        out += &format!("{m}m");
-    }
-    if s > 0 || out.is_empty() {
-        out += &format!("{s}s");
-    }
-    out
 }
 
 /// What a container has been through, carried with it between states.
@@ -231,12 +212,12 @@ impl Pool {
             isolation: spec.isolation.clone(),
             kubernetes: spec.kubernetes.clone(),
             group: spec_id(&spec),
-            max_lifetime: spec.max_lifetime,
+            max_lifetime: spec.settings.max_lifetime,
         };
         Arc::new(Pool {
-            permits: Arc::new(Semaphore::new(spec.max_size)),
+            permits: Arc::new(Semaphore::new(spec.settings.max_size)),
             inner: Mutex::new(Inner {
-                warm: spec.prewarm,
+                warm: spec.settings.prewarm,
                 ..Default::default()
             }),
             spec,
@@ -274,7 +255,7 @@ impl Pool {
     fn exhausted(&self, waited: Option<Duration>) -> PoolError {
         PoolError::Exhausted {
             pool: self.spec.name(),
-            max: self.spec.max_size,
+            max: self.spec.settings.max_size,
             waited,
         }
     }
@@ -294,11 +275,12 @@ impl Pool {
     fn expiry(&self, meta: &Meta, now: Instant) -> Option<Removal> {
         if self
             .spec
+            .settings
             .max_lifetime
             .is_some_and(|l| now.duration_since(meta.born) >= l)
         {
             Some(Removal::Lifetime)
-        } else if self.spec.max_uses.is_some_and(|m| meta.uses >= m) {
+        } else if self.spec.settings.max_uses.is_some_and(|m| meta.uses >= m) {
             Some(Removal::Uses)
         } else {
             None
@@ -327,7 +309,7 @@ impl Pool {
         if self.lock().closed {
             return Err(self.closed_err());
         }
-        let permit = match self.spec.exhaustion {
+        let permit = match self.spec.settings.exhaustion {
             Exhaustion::Wait => match self.permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(TryAcquireError::Closed) => return Err(self.closed_err()),
@@ -335,7 +317,7 @@ impl Pool {
                     // Every member is busy: queue (first come, first served).
                     *queued = true;
                     let acquire = self.permits.clone().acquire_owned();
-                    let got = match self.spec.acquisition_timeout {
+                    let got = match self.spec.settings.acquisition_timeout {
                         Some(limit) => tokio::time::timeout(limit, acquire)
                             .await
                             .map_err(|_| self.exhausted(Some(limit)))?,
@@ -475,7 +457,7 @@ impl Pool {
 
     /// Create sandboxes in parallel until `min_size` members exist.
     pub async fn fill_to_min(self: &Arc<Self>) -> Result<(), PoolError> {
-        self.fill_to(self.spec.min_size).await
+        self.fill_to(self.spec.settings.min_size).await
     }
 
     /// Create sandboxes in parallel until `target` members (busy and
@@ -530,7 +512,7 @@ impl Pool {
                         return Err(self.closed_err());
                     }
                     if inner.initializing == 0 {
-                        if inner.members() >= target.min(self.spec.max_size) {
+                        if inner.members() >= target.min(self.spec.settings.max_size) {
                             return Ok(());
                         }
                         // Someone else's creation failed: ours will retry.
@@ -601,9 +583,9 @@ impl Pool {
     /// The maintenance pause: short enough to honour the tightest limit.
     fn tick(&self) -> Duration {
         [
-            self.spec.health_check_interval,
-            self.spec.idle_timeout,
-            self.spec.max_lifetime,
+            self.spec.settings.health_check_interval,
+            self.spec.settings.idle_timeout,
+            self.spec.settings.max_lifetime,
         ]
         .into_iter()
         .flatten()
@@ -634,7 +616,7 @@ impl Pool {
             }
             inner.idle = keep;
 
-            if let Some(limit) = self.spec.idle_timeout {
+            if let Some(limit) = self.spec.settings.idle_timeout {
                 // Least recently used first.
                 let mut i = 0;
                 while i < inner.idle.len() {
@@ -647,7 +629,7 @@ impl Pool {
                     // count once: the pair ends as one.
                     let pending = inner.idle.iter().filter(|it| it.replacing).count();
                     let members = inner.members() - pending;
-                    if members > self.spec.min_size {
+                    if members > self.spec.settings.min_size {
                         let it = inner.idle.remove(i);
                         let why = Retire::Recycle(Removal::Idle);
                         inner.mark(why);
@@ -656,7 +638,7 @@ impl Pool {
                     }
                     // At min_size: a fresh container takes its place, made
                     // first when capacity allows so the pool never dips.
-                    if inner.members() < self.spec.max_size
+                    if inner.members() < self.spec.settings.max_size
                         && let Ok(permit) = self.permits.clone().try_acquire_owned()
                     {
                         inner.idle[i].replacing = true;
@@ -672,7 +654,7 @@ impl Pool {
                 }
             }
 
-            if let Some(interval) = self.spec.health_check_interval {
+            if let Some(interval) = self.spec.settings.health_check_interval {
                 let mut i = 0;
                 while i < inner.idle.len() {
                     if now.duration_since(inner.idle[i].checked) < interval {
@@ -778,7 +760,7 @@ impl Pool {
             let inner = self.lock();
             if inner.closed
                 || !inner.warm
-                || inner.members() >= self.spec.min_size
+                || inner.members() >= self.spec.settings.min_size
                 || inner.refill_after.is_some_and(|t| now < t)
             {
                 return;
@@ -801,8 +783,8 @@ impl Pool {
                     eprintln!(
                         "sbx agent: cannot refill pool `{}` to min_size {}: {e}; retrying in {}",
                         pool.spec.name(),
-                        pool.spec.min_size,
-                        human(pause)
+                        pool.spec.settings.min_size,
+                        format_duration(pause)
                     );
                 }
             }
@@ -924,8 +906,8 @@ impl Pool {
             image: self.spec.image.clone(),
             lang: self.spec.lang.clone(),
             total_size: inner.members(),
-            max_size: self.spec.max_size,
-            min_size: self.spec.min_size,
+            max_size: self.spec.settings.max_size,
+            min_size: self.spec.settings.min_size,
             state_counts,
             initializing: inner.initializing,
             idle,
@@ -933,8 +915,8 @@ impl Pool {
             unhealthy: inner.unhealthy,
             removing: inner.removing,
             temporary: inner.temporary,
-            utilization: busy as f64 / self.spec.max_size.max(1) as f64,
-            exhaustion: self.spec.exhaustion.as_str().into(),
+            utilization: busy as f64 / self.spec.settings.max_size.max(1) as f64,
+            exhaustion: self.spec.settings.exhaustion.as_str().into(),
             start_time_seconds: self
                 .started
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -990,7 +972,7 @@ fn short(id: &str) -> &str {
 /// The maintenance loop of one pool; ends when the pool closes or is gone.
 async fn maintenance(pool: Weak<Pool>) {
     if let Some(p) = pool.upgrade()
-        && p.spec.prewarm
+        && p.spec.settings.prewarm
     {
         p.refill(Instant::now());
     }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::backend::{GuestConn, GuestEvent};
 use crate::guest::wire::{FromGuest, ToGuest};
+use crate::model::pool::PoolSettings;
 use crate::protocol::{Kind, read_frame};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -167,15 +168,17 @@ fn spec(min: usize, max: usize) -> PoolSpec {
         backend: "memory".into(),
         lang: "python".into(),
         image: "img".into(),
-        min_size: min,
-        max_size: max,
-        idle_timeout: None,
-        acquisition_timeout: Some(Duration::from_secs(30)),
-        health_check_interval: None,
-        max_lifetime: None,
-        max_uses: None,
-        exhaustion: Exhaustion::Wait,
-        prewarm: true,
+        settings: PoolSettings {
+            min_size: min,
+            max_size: max,
+            idle_timeout: None,
+            acquisition_timeout: Some(Duration::from_secs(30)),
+            health_check_interval: None,
+            max_lifetime: None,
+            max_uses: None,
+            exhaustion: Exhaustion::Wait,
+            prewarm: true,
+        },
         profile: Default::default(),
         isolation: Default::default(),
         kubernetes: None,
@@ -184,7 +187,7 @@ fn spec(min: usize, max: usize) -> PoolSpec {
 
 fn pool_with(backend: Arc<MemoryBackend>, min: usize, max: usize, wait: Duration) -> Arc<Pool> {
     let mut s = spec(min, max);
-    s.acquisition_timeout = Some(wait);
+    s.settings.acquisition_timeout = Some(wait);
     Pool::new(s, backend, vec![])
 }
 
@@ -273,7 +276,7 @@ async fn a_dirty_or_abandoned_sandbox_is_destroyed_not_reused() {
 
 fn one_run_per_container(backend: Arc<MemoryBackend>, max: usize) -> Arc<Pool> {
     let mut s = spec(0, max);
-    s.isolation.mode = crate::isolation::IsolationMode::Container;
+    s.isolation.mode = crate::model::isolation::IsolationMode::Container;
     Pool::new(s, backend, vec![])
 }
 
@@ -416,7 +419,7 @@ async fn wait_times_out_with_an_error_naming_pool_size_and_option() {
 async fn without_an_acquisition_timeout_a_waiter_waits_as_long_as_it_takes() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 1);
-    s.acquisition_timeout = None;
+    s.settings.acquisition_timeout = None;
     let pool = Pool::new(s, backend, vec![]);
     let held = pool.acquire().await.unwrap();
     let waiter = spawn_acquire(&pool);
@@ -455,7 +458,7 @@ async fn waiters_are_served_in_arrival_order() {
 async fn fail_fast_errors_at_once_when_every_container_is_busy() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 2);
-    s.exhaustion = Exhaustion::FailFast;
+    s.settings.exhaustion = Exhaustion::FailFast;
     let pool = Pool::new(s, backend.clone(), vec![]);
     let _a = pool.acquire().await.unwrap();
     let b = pool.acquire().await.unwrap();
@@ -487,7 +490,7 @@ async fn fail_fast_errors_at_once_when_every_container_is_busy() {
 async fn temporary_containers_serve_the_overflow_and_are_destroyed_after_one_run() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 2);
-    s.exhaustion = Exhaustion::Temporary;
+    s.settings.exhaustion = Exhaustion::Temporary;
     let pool = Pool::new(s, backend.clone(), vec![]);
     let members = [pool.acquire().await.unwrap(), pool.acquire().await.unwrap()];
     let mut extra = Vec::new();
@@ -525,7 +528,7 @@ async fn temporary_containers_serve_the_overflow_and_are_destroyed_after_one_run
 async fn max_uses_recycles_a_container_after_that_many_runs() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 1);
-    s.max_uses = Some(3);
+    s.settings.max_uses = Some(3);
     let pool = Pool::new(s, backend.clone(), vec![]);
     let ids: Vec<String> = {
         let mut v = Vec::new();
@@ -544,7 +547,7 @@ async fn max_uses_recycles_a_container_after_that_many_runs() {
 async fn max_lifetime_recycles_at_release_and_an_expired_one_is_never_handed_out() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 2);
-    s.max_lifetime = Some(Duration::from_secs(60));
+    s.settings.max_lifetime = Some(Duration::from_secs(60));
     let pool = Pool::new(s, backend.clone(), vec![]);
 
     // Expires while busy: not returned to the idle list.
@@ -567,7 +570,7 @@ async fn max_lifetime_recycles_at_release_and_an_expired_one_is_never_handed_out
 async fn maintenance_recycles_expired_idle_containers_and_refills_to_min_size() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(2, 4);
-    s.max_lifetime = Some(Duration::from_secs(60));
+    s.settings.max_lifetime = Some(Duration::from_secs(60));
     let pool = Pool::start(s, backend.clone(), vec![]);
     settle().await;
     assert_eq!(pool.stats().idle, 2, "prewarmed");
@@ -582,7 +585,7 @@ async fn maintenance_recycles_expired_idle_containers_and_refills_to_min_size() 
 async fn idle_timeout_recycles_containers_above_min_size() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(1, 4);
-    s.idle_timeout = Some(Duration::from_secs(300));
+    s.settings.idle_timeout = Some(Duration::from_secs(300));
     let pool = Pool::start(s, backend.clone(), vec![]);
     let leases: Vec<Lease> = {
         let mut v = Vec::new();
@@ -611,7 +614,7 @@ async fn idle_timeout_recycles_containers_above_min_size() {
 async fn idle_timeout_replaces_a_container_at_min_size_without_dipping_below_it() {
     let backend = MemoryBackend::with_delays(Duration::from_millis(500), Duration::ZERO);
     let mut s = spec(2, 4);
-    s.idle_timeout = Some(Duration::from_secs(300));
+    s.settings.idle_timeout = Some(Duration::from_secs(300));
     let pool = Pool::start(s, backend.clone(), vec![]);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(pool.stats().idle, 2);
@@ -649,7 +652,7 @@ async fn a_killed_container_is_never_handed_out() {
 async fn a_health_check_finds_a_wedged_guest_and_replaces_it() {
     let backend = MemoryBackend::with_delays(Duration::ZERO, Duration::from_secs(1));
     let mut s = spec(1, 2);
-    s.health_check_interval = Some(Duration::from_secs(10));
+    s.settings.health_check_interval = Some(Duration::from_secs(10));
     let pool = Pool::start(s, backend.clone(), vec![]);
     settle().await;
     backend.hang("c0");
@@ -673,7 +676,7 @@ async fn a_health_check_finds_a_wedged_guest_and_replaces_it() {
 async fn a_container_under_health_check_is_not_handed_out_meanwhile() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(1, 2);
-    s.health_check_interval = Some(Duration::from_secs(10));
+    s.settings.health_check_interval = Some(Duration::from_secs(10));
     let pool = Pool::start(s, backend.clone(), vec![]);
     settle().await;
     backend.hang("c0");
@@ -724,7 +727,7 @@ async fn warm_up_returns_only_once_creations_already_in_flight_are_done() {
 async fn without_prewarm_min_size_is_kept_only_from_the_first_run_on() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(3, 5);
-    s.prewarm = false;
+    s.settings.prewarm = false;
     let pool = Pool::start(s, backend.clone(), vec![]);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(backend.created(), 0, "nothing before the first run");
@@ -872,9 +875,9 @@ async fn a_forced_drain_cancels_busy_runs() {
 async fn two_hundred_concurrent_cycles_end_with_consistent_counts_and_no_leaked_lease() {
     let backend = MemoryBackend::with_delays(Duration::from_millis(30), Duration::from_millis(10));
     let mut s = spec(2, 5);
-    s.acquisition_timeout = None;
-    s.max_uses = Some(7);
-    s.health_check_interval = Some(Duration::from_millis(50));
+    s.settings.acquisition_timeout = None;
+    s.settings.max_uses = Some(7);
+    s.settings.health_check_interval = Some(Duration::from_millis(50));
     let pool = Pool::start(s, backend.clone(), vec![]);
     let mut tasks = Vec::new();
     for i in 0..200u64 {
@@ -921,8 +924,8 @@ async fn each_removal_is_counted_under_its_reason() {
     use crate::protocol::{CreatedByReason, RemovedByReason};
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(0, 4);
-    s.max_uses = Some(2);
-    s.max_lifetime = Some(Duration::from_secs(60));
+    s.settings.max_uses = Some(2);
+    s.settings.max_lifetime = Some(Duration::from_secs(60));
     let pool = Pool::new(s, backend.clone(), vec![]);
     // Used up: c0 after two runs.
     run_once(&pool).await;
@@ -971,7 +974,7 @@ async fn each_removal_is_counted_under_its_reason() {
 async fn idle_recycling_counts_warm_creations_replacements_and_idle_removals() {
     let backend = Arc::new(MemoryBackend::default());
     let mut s = spec(1, 4);
-    s.idle_timeout = Some(Duration::from_secs(10));
+    s.settings.idle_timeout = Some(Duration::from_secs(10));
     let pool = Pool::start(s, backend.clone(), vec![]);
     settle().await;
     assert_eq!(pool.stats().created_by_reason.warm, 1, "prewarmed");
@@ -1003,7 +1006,7 @@ async fn queued_and_refused_acquisitions_are_counted_and_the_wait_is_measured() 
     assert_eq!(w.p95, Some(2.0), "the second waited for the release");
 
     let mut s = spec(0, 1);
-    s.exhaustion = Exhaustion::FailFast;
+    s.settings.exhaustion = Exhaustion::FailFast;
     let pool = Pool::new(s, backend, vec![]);
     let _busy = pool.acquire().await.unwrap();
     assert!(pool.acquire().await.is_err());
@@ -1033,12 +1036,4 @@ async fn a_runs_duration_and_timeout_count_when_its_lease_is_released() {
         (r.count, r.sum, r.median, r.p95),
         (2, 2.0, Some(0.5), Some(1.5))
     );
-}
-
-#[test]
-fn durations_are_shown_as_users_write_them() {
-    assert_eq!(human(Duration::from_secs(30)), "30s");
-    assert_eq!(human(Duration::from_secs(300)), "5m");
-    assert_eq!(human(Duration::from_secs(5400)), "1h30m");
-    assert_eq!(human(Duration::from_millis(250)), "250ms");
 }

@@ -18,17 +18,15 @@
 //! reason instead of leaving the pool waiting.
 
 mod pod;
-mod settings;
 
-pub use settings::{
-    CONTEXT_ENV, DEFAULT_START_TIMEOUT_SECS, KubeSettings, NAMESPACE_ENV, PodTemplate, Resources,
-    Toleration,
+pub use crate::model::kube::{
+    DEFAULT_START_TIMEOUT_SECS, KubeSettings, PodTemplate, Resources, Toleration,
 };
 
 use super::guest_conn::decode_events;
 use super::{
     Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, LABEL_INSTANCE, Sandbox,
-    SandboxSpec,
+    SandboxSpec, Target,
 };
 use crate::guest::wire::GUEST_BIN;
 use crate::protocol::{FrameDecoder, InputFile};
@@ -44,18 +42,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-
-/// "context X, namespace Y" for messages, from the environment the agent
-/// connects with.
-pub fn describe_target() -> String {
-    let context = env(CONTEXT_ENV).unwrap_or_else(|| "(current)".into());
-    let namespace = env(NAMESPACE_ENV).unwrap_or_else(|| "(the context's)".into());
-    format!("kubernetes context {context}, namespace {namespace}")
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
 
 /// Everything the agent does, as (verb, resource, subresource): the rules
 /// of the Role in deploy/kubernetes/rbac.yaml.
@@ -106,19 +92,19 @@ fn host_identity() -> String {
         String::new()
     };
     let machine = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
-    let id = crate::paths::fnv1a(format!("{hostname}\n{}", machine.trim()).as_bytes());
+    let id = crate::model::hash::fnv1a(format!("{hostname}\n{}", machine.trim()).as_bytes());
     format!("{:016x}", id)
 }
 
 impl KubeBackend {
     /// Connect with the kubeconfig found the standard way (KUBECONFIG,
     /// ~/.kube/config, else the in-cluster service account), using the
-    /// context and namespace of [`CONTEXT_ENV`] / [`NAMESPACE_ENV`] when
-    /// set, and check that the API server answers.
-    pub async fn connect() -> Result<KubeBackend, BackendError> {
-        let context = env(CONTEXT_ENV);
+    /// target's context and namespace when it names them, and check that
+    /// the API server answers.
+    pub async fn connect(target: &Target) -> Result<KubeBackend, BackendError> {
+        let context = target.context.clone();
         let unreachable = |reason: String| BackendError::Unreachable {
-            endpoint: describe_target(),
+            endpoint: target.describe_cluster(),
             reason,
             hint: UNREACHABLE_HINT,
         };
@@ -138,7 +124,10 @@ impl KubeBackend {
                 ))
             })?,
         };
-        let namespace = env(NAMESPACE_ENV).unwrap_or_else(|| config.default_namespace.clone());
+        let namespace = target
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
         let url = config.cluster_url.to_string();
         let context_name = context.clone().unwrap_or_else(|| {
             Kubeconfig::read()
@@ -665,7 +654,7 @@ fn api_error(namespace: &str, action: &str, e: kube::Error) -> BackendError {
             code => engine(format!("{code} {}: {}", s.reason, s.message)),
         },
         kube::Error::HyperError(_) | kube::Error::Service(_) => BackendError::Unreachable {
-            endpoint: describe_target(),
+            endpoint: format!("the cluster's API server (namespace {namespace})"),
             reason: e.to_string(),
             hint: UNREACHABLE_HINT,
         },

@@ -3,11 +3,11 @@
 //! Pure functions of their inputs, so the hardening and the reading of the
 //! cluster's status words are tested without a cluster.
 
-use super::settings::KubeSettings;
 use crate::backend::SandboxSpec;
 use crate::guest::wire::{
     GUEST_BIN, GUEST_FSIZE_ENV, GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS,
 };
+use crate::model::kube::KubeSettings;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
@@ -150,7 +150,7 @@ pub fn manifest(
         .collect();
     let amount = |v: &Value| -> Option<f64> {
         v.as_str()
-            .and_then(|q| crate::config::kubernetes::quantity(q).ok())
+            .and_then(|q| crate::model::kube::quantity(q).ok())
     };
     for (name, default) in DEFAULT_REQUESTS {
         if requests.contains_key(*name) {
@@ -363,7 +363,7 @@ fn join(reason: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::kubernetes::settings::{PodTemplate, Toleration};
+    use crate::model::kube::{PodTemplate, Toleration};
 
     fn spec() -> SandboxSpec {
         SandboxSpec {

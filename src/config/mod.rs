@@ -29,13 +29,20 @@
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
 
+mod diagnostics;
 pub mod kubernetes;
+mod print;
+mod profile;
 
-use crate::backend::EngineKind;
-use crate::lang::Language;
-use crate::protocol::{Exhaustion, PoolSpec};
+pub use diagnostics::{SpanError, nearest};
+use diagnostics::{explain_toml_error, find_header};
 pub use kubernetes::KubeConfig;
-use serde::Deserialize;
+pub use profile::{Choice, DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Profile, Resolved};
+
+use crate::lang::Language;
+use crate::model::pool::{Limits, PoolSettings};
+use crate::model::target::EngineKind;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,14 +52,14 @@ use std::time::Duration;
 pub struct Config {
     #[serde(default)]
     pub languages: BTreeMap<String, LanguageConfig>,
-    #[serde(default)]
-    pub pool: PoolConfig,
+    #[serde(default, deserialize_with = "pool_section")]
+    pub pool: PoolSettings,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     pub run: RunConfig,
     #[serde(default)]
-    pub isolation: crate::isolation::IsolationConfig,
+    pub isolation: crate::model::isolation::IsolationConfig,
     /// Where the Kubernetes backend puts its pods (config/kubernetes.rs).
     #[serde(default)]
     pub kubernetes: KubeConfig,
@@ -62,84 +69,16 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    pub timeout: Option<String>,
-    pub max_output: Option<String>,
+    timeout: Option<HumanDuration>,
+    max_output: Option<ByteSize>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageConfig {
     pub image: Option<String>,
     /// Keep the toolchain's cache between runs (default true; see lang.rs).
     pub cache: Option<bool>,
-}
-
-/// The `[pool]` section, validated: every pool a client asks for carries
-/// these settings in its [`PoolSpec`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "RawPoolConfig")]
-pub struct PoolConfig {
-    pub min_size: usize,
-    pub max_size: usize,
-    pub idle_timeout: Option<Duration>,
-    pub acquisition_timeout: Option<Duration>,
-    pub health_check_interval: Option<Duration>,
-    pub max_lifetime: Option<Duration>,
-    pub max_uses: Option<u64>,
-    pub exhaustion: Exhaustion,
-    pub prewarm: bool,
-}
-
-impl Default for PoolConfig {
-    fn default() -> Self {
-        PoolConfig {
-            min_size: 0,
-            max_size: 10,
-            idle_timeout: Some(Duration::from_secs(300)),
-            acquisition_timeout: Some(Duration::from_secs(30)),
-            health_check_interval: Some(Duration::from_secs(60)),
-            max_lifetime: Some(Duration::from_secs(3600)),
-            max_uses: None,
-            exhaustion: Exhaustion::Wait,
-            prewarm: true,
-        }
-    }
-}
-
-impl PoolConfig {
-    /// Checks that involve more than one field; each message names them.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.max_size == 0 {
-            return Err("max_size must be at least 1".into());
-        }
-        if self.min_size > self.max_size {
-            return Err(format!(
-                "min_size ({}) is larger than max_size ({}); lower min_size or raise max_size",
-                self.min_size, self.max_size
-            ));
-        }
-        Ok(())
-    }
-
-    pub fn spec(&self, backend: &str, lang: &str, image: String) -> PoolSpec {
-        PoolSpec {
-            backend: backend.into(),
-            lang: lang.into(),
-            image,
-            min_size: self.min_size,
-            max_size: self.max_size,
-            idle_timeout: self.idle_timeout,
-            acquisition_timeout: self.acquisition_timeout,
-            health_check_interval: self.health_check_interval,
-            max_lifetime: self.max_lifetime,
-            max_uses: self.max_uses,
-            exhaustion: self.exhaustion,
-            prewarm: self.prewarm,
-            profile: Default::default(),
-            isolation: Default::default(),
-            kubernetes: None,
-        }
-    }
 }
 
 /// A limit as written in TOML: a number, a string, or `"none"`.
@@ -153,7 +92,7 @@ enum RawLimit {
 /// The `[pool]` section as written, before validation.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPoolConfig {
+pub struct RawPool {
     min_size: Option<usize>,
     max_size: Option<usize>,
     idle_timeout: Option<RawLimit>,
@@ -171,7 +110,7 @@ pub fn parse_limit_duration(field: &str, s: &str) -> Result<Option<Duration>, St
     if s.trim() == "none" {
         return Ok(None);
     }
-    crate::cli::parse_duration(s)
+    crate::model::units::parse_duration(s)
         .map(Some)
         .map_err(|e| format!("pool.{field}: {e}, or \"none\" to disable it"))
 }
@@ -204,23 +143,23 @@ pub fn parse_limit_count(field: &str, s: &str) -> Result<Option<u64>, String> {
     }
 }
 
-impl TryFrom<RawPoolConfig> for PoolConfig {
-    type Error = String;
-    fn try_from(raw: RawPoolConfig) -> Result<Self, String> {
-        raw.apply(&PoolConfig::default())
-    }
+/// `[pool]`: the keys written there over the built-in defaults, validated.
+fn pool_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PoolSettings, D::Error> {
+    RawPool::deserialize(d)?
+        .apply(&PoolSettings::default())
+        .map_err(serde::de::Error::custom)
 }
 
-impl RawPoolConfig {
+impl RawPool {
     /// `base` with the keys written here replacing its own, validated.
-    pub fn apply(self, d: &PoolConfig) -> Result<PoolConfig, String> {
+    pub fn apply(self, d: &PoolSettings) -> Result<PoolSettings, String> {
         let raw = self;
         let max_uses = match raw.max_uses {
             None => d.max_uses,
             Some(RawLimit::Int(n)) => parse_limit_count("max_uses", &n.to_string())?,
             Some(RawLimit::Text(s)) => parse_limit_count("max_uses", &s)?,
         };
-        let cfg = PoolConfig {
+        let cfg = PoolSettings {
             min_size: raw.min_size.unwrap_or(d.min_size),
             max_size: raw.max_size.unwrap_or(d.max_size),
             idle_timeout: limit_duration("idle_timeout", raw.idle_timeout, d.idle_timeout)?,
@@ -263,34 +202,6 @@ pub enum ConfigError {
     },
 }
 
-/// A configuration error with the byte range it is about, when known.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpanError {
-    pub span: Option<std::ops::Range<usize>>,
-    pub message: String,
-}
-
-impl SpanError {
-    fn at(span: std::ops::Range<usize>, message: impl Into<String>) -> SpanError {
-        SpanError {
-            span: Some(span),
-            message: message.into(),
-        }
-    }
-
-    /// 1-based line of the error in `text`.
-    pub fn line(&self, text: &str) -> Option<usize> {
-        let start = self.span.as_ref()?.start.min(text.len());
-        Some(text[..start].matches('\n').count() + 1)
-    }
-}
-
-impl std::fmt::Display for SpanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// Where the configuration is read from, in order of precedence.
 pub fn config_path(flag: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = flag {
@@ -300,18 +211,6 @@ pub fn config_path(flag: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     directories::ProjectDirs::from("", "", "sbx").map(|d| d.config_dir().join("config.toml"))
-}
-
-/// The profile named with `--profile` (or `SBX_PROFILE`), set once by
-/// `main` for every command of this process.
-static SELECTED_PROFILE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-
-pub fn select_profile(name: Option<String>) {
-    let _ = SELECTED_PROFILE.set(name.filter(|n| !n.is_empty()));
-}
-
-pub fn selected_profile() -> Option<&'static str> {
-    SELECTED_PROFILE.get().and_then(|n| n.as_deref())
 }
 
 impl Config {
@@ -401,18 +300,6 @@ impl Config {
                 }
             }
         }
-        if let Some(t) = &cfg.run.timeout {
-            crate::cli::parse_duration(t).map_err(|e| SpanError {
-                span: find_header(text, "run"),
-                message: format!("run.timeout: {e}"),
-            })?;
-        }
-        if let Some(m) = &cfg.run.max_output {
-            crate::cli::parse_size(m).map_err(|e| SpanError {
-                span: find_header(text, "run"),
-                message: format!("run.max_output: {e}"),
-            })?;
-        }
         Ok(cfg)
     }
 
@@ -439,86 +326,6 @@ impl Config {
         names.sort_by_key(|n| (n != DEFAULT_PROFILE, n.clone()));
         names
     }
-
-    /// The effective profile `name` (`None`: the `default` profile if the
-    /// file has one, else the built-in defaults).
-    pub fn profile(&self, name: Option<&str>) -> Result<Profile, String> {
-        let (name, raw) = match name {
-            // The built-in defaults under the default profile's name.
-            Some("\0builtin") => (DEFAULT_PROFILE, None),
-            Some(n) => match self.profiles.get(n) {
-                Some(raw) => (n, Some(raw)),
-                None => {
-                    let known = self.profile_names();
-                    let hint = match nearest(n, known.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`? "),
-                        None => String::new(),
-                    };
-                    return Err(format!(
-                        "unknown profile `{n}`; {hint}defined: {} (see `sbx profile list`)",
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ));
-                }
-            },
-            None => (DEFAULT_PROFILE, self.profiles.get(DEFAULT_PROFILE)),
-        };
-        let defined = raw.is_some();
-        let raw = raw.cloned().unwrap_or_default();
-        let pool = raw
-            .pool_config(name, &self.pool, "")
-            .map_err(|e| e.message)?;
-        Ok(Profile {
-            name: name.to_string(),
-            defined,
-            lang: raw.lang.map(|l| l.into_inner().0),
-            image: raw.image,
-            backend: raw.backend.map(|b| b.into_inner().0),
-            libraries: raw
-                .libraries
-                .into_iter()
-                .map(|l| l.into_inner().0)
-                .collect(),
-            pool,
-            limits: raw.limits.unwrap_or_default().into(),
-            network: raw.network.unwrap_or_default(),
-            env: raw.env,
-            timeout: raw.timeout.map(|t| t.0),
-            output_limit: raw.output_limit.map(|o| o.0),
-            build: raw.build.unwrap_or_default(),
-            kubernetes: self.kubernetes.clone(),
-        })
-    }
-
-    /// The profile this command uses (`--profile`, else `default`).
-    pub fn selected(&self) -> Result<Profile, crate::UsageError> {
-        self.profile(selected_profile()).map_err(crate::UsageError)
-    }
-
-    /// The profile a run in `lang` uses. A profile fixed to another
-    /// language is an error when named with `--profile`; the implicit
-    /// `default` profile then steps aside for the built-in defaults.
-    pub fn profile_for(&self, lang: &Language) -> Result<Profile, crate::UsageError> {
-        let p = self.selected()?;
-        match p.lang {
-            Some(l) if l.name != lang.name => {
-                if selected_profile().is_some() {
-                    Err(crate::UsageError(format!(
-                        "profile `{}` is for {}, but this program is {}; pass --lang {} or choose another profile",
-                        p.name, l.name, lang.name, l.name
-                    )))
-                } else {
-                    let mut builtin = self.profile(Some("\0builtin")).unwrap_or(p);
-                    builtin.defined = false;
-                    Ok(builtin)
-                }
-            }
-            _ => Ok(p),
-        }
-    }
 }
 
 pub const DEFAULT_PROFILE: &str = "default";
@@ -531,136 +338,6 @@ fn valid_profile_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Byte range of the `[header]` line for `dotted` (e.g. `profiles.x.pool`).
-fn find_header(text: &str, dotted: &str) -> Option<std::ops::Range<usize>> {
-    // Compared without whitespace and quotes: `[profiles."a b"]` is found.
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
-            .collect()
-    };
-    let want = squash(&format!("[{dotted}]"));
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if squash(line.split('#').next().unwrap_or("")) == want {
-            return Some(offset..offset + line.len());
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// The table a byte offset sits in: the last `[header]` or `[[header]]`
-/// at or before it.
-fn table_at(text: &str, offset: usize) -> Option<String> {
-    // The line the offset is on counts: an array-of-tables entry's errors
-    // point at its own header.
-    let end = text[offset.min(text.len())..]
-        .find('\n')
-        .map_or(text.len(), |i| offset.min(text.len()) + i);
-    text[..end].lines().rev().find_map(|l| {
-        let t = l.split('#').next().unwrap_or("").trim();
-        let name = match t.strip_prefix("[[") {
-            // Not a line of a nested array such as `[[1, 2], [3]]`.
-            Some(rest) => rest.strip_suffix("]]")?,
-            None => t.strip_prefix('[')?.strip_suffix(']')?,
-        };
-        let header = name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-. \"'".contains(c));
-        (header && !name.trim().is_empty()).then(|| name.trim().to_string())
-    })
-}
-
-/// toml's error as one line, with a suggestion for a misspelt key.
-fn explain_toml_error(e: &toml::de::Error, text: &str) -> SpanError {
-    let msg = e.message().trim().replace('\n', " ");
-    let span = e.span();
-    let table = span
-        .as_ref()
-        .and_then(|s| table_at(text, s.start))
-        .map(|t| format!(" in [{t}]"))
-        .unwrap_or_default();
-    if let Some(rest) = msg.strip_prefix("unknown field `")
-        && let Some((key, expected)) = rest.split_once('`')
-    {
-        let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let hint = match nearest(key, valid.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("valid keys: {}", valid.join(", ")),
-        };
-        return SpanError {
-            span,
-            message: format!("unknown key `{key}`{table}; {hint}"),
-        };
-    }
-    // A bad value: name the key written on the error's line.
-    let key = span
-        .as_ref()
-        .and_then(|s| {
-            let start = text[..s.start.min(text.len())]
-                .rfind('\n')
-                .map_or(0, |i| i + 1);
-            text[start..].lines().next()
-        })
-        .and_then(|line| line.split_once('='))
-        .map(|(k, _)| k.trim().trim_matches('"'))
-        .filter(|k| !k.is_empty() && !k.starts_with('['))
-        .map(|k| format!("key `{k}`{table}: "));
-    match key {
-        Some(k) => SpanError {
-            span,
-            message: format!("{k}{msg}"),
-        },
-        None => SpanError {
-            span,
-            message: format!("{msg}{table}"),
-        },
-    }
-}
-
-/// `512m`, `2g`: how a user would write a size.
-pub fn human_size(n: u64) -> String {
-    for (unit, size) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if n >= size && n.is_multiple_of(size) {
-            return format!("{}{unit}", n / size);
-        }
-    }
-    n.to_string()
-}
-
-/// Levenshtein distance: the number of single-character edits between two
-/// strings.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// The candidate closest to `word`, if it is close enough to be what was
-/// meant (at most half the word's length in edits).
-pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 2).max(2);
-    candidates
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 /// One `[profiles.NAME]` table as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -670,7 +347,7 @@ pub struct RawProfile {
     backend: Option<toml::Spanned<BackendName>>,
     #[serde(default)]
     libraries: Vec<toml::Spanned<Library>>,
-    pool: Option<toml::Spanned<RawPoolConfig>>,
+    pool: Option<toml::Spanned<RawPool>>,
     limits: Option<RawLimits>,
     network: Option<Network>,
     #[serde(default)]
@@ -686,9 +363,9 @@ impl RawProfile {
     fn pool_config(
         &self,
         name: &str,
-        base: &PoolConfig,
+        base: &PoolSettings,
         text: &str,
-    ) -> Result<PoolConfig, SpanError> {
+    ) -> Result<PoolSettings, SpanError> {
         let Some(p) = &self.pool else {
             return Ok(base.clone());
         };
@@ -748,13 +425,13 @@ impl<'de> Deserialize<'de> for LangName {
 }
 
 #[derive(Debug, Clone)]
-struct BackendName(String);
+struct BackendName(EngineKind);
 
 impl<'de> Deserialize<'de> for BackendName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        match s.as_str() {
-            "docker" | "podman" | "kubernetes" => Ok(BackendName(s)),
+        match EngineKind::parse(Some(&s)) {
+            Ok(Some(e)) => Ok(BackendName(e)),
             _ => Err(serde::de::Error::custom(format!(
                 "unknown backend `{s}`; use docker, podman or kubernetes"
             ))),
@@ -795,12 +472,18 @@ impl<'de> Deserialize<'de> for Library {
 
 /// Container network: `none` (the default: no network at all) or `bridge`
 /// (the engine's default network).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Network(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Network(String);
+
+impl Default for Network {
+    fn default() -> Self {
+        Network("none".into())
+    }
+}
 
 impl Network {
     pub fn as_str(&self) -> &str {
-        if self.0.is_empty() { "none" } else { &self.0 }
+        &self.0
     }
 }
 
@@ -826,31 +509,17 @@ impl<'de> Deserialize<'de> for HumanDuration {
             RawLimit::Int(n) => Err(serde::de::Error::custom(format!(
                 "{n} is not a positive duration (try \"30s\" or \"5m\")"
             ))),
-            RawLimit::Text(s) => crate::cli::parse_duration(&s)
+            RawLimit::Text(s) => crate::model::units::parse_duration(&s)
                 .map(HumanDuration)
                 .map_err(serde::de::Error::custom),
         }
     }
 }
 
-/// A size in bytes: a number, or text with a k/m/g suffix (powers of 1024).
+/// A positive size in bytes: a number, or text in the size grammar of
+/// `model::units` (`512m`, `1GiB`, `1.5g`).
 #[derive(Debug, Clone, Copy)]
 struct ByteSize(u64);
-
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    match num.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok((n * mult as f64) as u64),
-        _ => Err(format!("`{s}` is not a size (try 512m, 2g, 64k)")),
-    }
-}
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -859,9 +528,13 @@ impl<'de> Deserialize<'de> for ByteSize {
             RawLimit::Int(n) => Err(serde::de::Error::custom(format!(
                 "{n} is not a positive size"
             ))),
-            RawLimit::Text(s) => parse_size(&s)
-                .map(ByteSize)
-                .map_err(serde::de::Error::custom),
+            RawLimit::Text(s) => match crate::model::units::parse_size(&s) {
+                Ok(0) => Err(serde::de::Error::custom(format!(
+                    "`{s}` is not a positive size"
+                ))),
+                Ok(n) => Ok(ByteSize(n)),
+                Err(e) => Err(serde::de::Error::custom(e)),
+            },
         }
     }
 }
@@ -890,13 +563,9 @@ impl<'de> Deserialize<'de> for Cpus {
             N::F(f) => f,
             N::I(i) => i as f64,
         };
-        if (0.01..=1024.0).contains(&v) {
-            Ok(Cpus(v))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "cpus = {v} is out of range; use a number of CPUs such as 0.5 or 2"
-            )))
-        }
+        crate::model::pool::nano_cpus(v)
+            .map(|_| Cpus(v))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -917,21 +586,11 @@ impl<'de> Deserialize<'de> for Pids {
     }
 }
 
-/// Resource limits of every container of a pool.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
-pub struct Limits {
-    /// Bytes of memory (swap included: no swap beyond it).
-    pub memory: Option<u64>,
-    /// CPU quota in billionths of a CPU (the engine's `NanoCpus`).
-    pub nano_cpus: Option<u64>,
-    pub pids: Option<i64>,
-}
-
 impl From<RawLimits> for Limits {
     fn from(r: RawLimits) -> Limits {
         Limits {
             memory: r.memory.map(|m| m.0),
-            nano_cpus: r.cpus.map(|c| (c.0 * 1e9).round() as u64),
+            nano_cpus: r.cpus.and_then(|c| crate::model::pool::nano_cpus(c.0).ok()),
             pids: r.pids.map(|p| p.0),
         }
     }
@@ -939,7 +598,7 @@ impl From<RawLimits> for Limits {
 
 /// `[profiles.NAME.build]`: what the library install needs to reach its
 /// package index (a TLS-intercepting proxy's CA, proxy and index settings).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[serde(deny_unknown_fields)]
 pub struct BuildConfig {
     /// A PEM bundle the installers trust (e.g. the host's
@@ -954,7 +613,7 @@ pub struct BuildConfig {
     pub network: Option<BuildNetwork>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct BuildNetwork(pub String);
 
 impl<'de> Deserialize<'de> for BuildNetwork {
@@ -969,313 +628,10 @@ impl<'de> Deserialize<'de> for BuildNetwork {
     }
 }
 
-/// A profile with every default filled in.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    pub name: String,
-    /// Written in the config file (not the built-in defaults).
-    pub defined: bool,
-    pub lang: Option<&'static Language>,
-    pub image: Option<String>,
-    pub backend: Option<String>,
-    pub libraries: Vec<String>,
-    pub pool: PoolConfig,
-    pub limits: Limits,
-    pub network: Network,
-    pub env: BTreeMap<String, String>,
-    pub timeout: Option<Duration>,
-    pub output_limit: Option<u64>,
-    pub build: BuildConfig,
-    /// `[kubernetes]`: the same for every profile.
-    pub kubernetes: KubeConfig,
-}
-
-/// FNV-1a, 64 bits, as 16 hex digits: stable across processes and
-/// versions, which `DefaultHasher` does not promise.
-pub fn stable_hash(data: &[u8]) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in data {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
-}
-
-impl Profile {
-    /// The image for `lang`: the profile's own, else `[languages.X]`, else
-    /// the language table's.
-    pub fn image_for(&self, cfg: &Config, lang: &Language) -> String {
-        self.image.clone().unwrap_or_else(|| cfg.image_for(lang))
-    }
-
-    /// Make this profile's `backend` the engine, unless `--backend` or
-    /// `SBX_BACKEND` chose one. Through the environment, like `--backend`,
-    /// so that an agent this client spawns inherits it; on Kubernetes the
-    /// `[kubernetes]` context and namespace go the same way (the agent
-    /// needs them before any pool exists, to connect and to reap).
-    pub fn apply_backend(&self) {
-        // `auto` asks for nothing in particular: the profile's choice stands,
-        // as `backend_in_effect` says.
-        let chosen = std::env::var(crate::backend::BACKEND_ENV)
-            .is_ok_and(|v| !v.trim().is_empty() && v.trim() != "auto");
-        if let (false, Some(b)) = (chosen, &self.backend) {
-            // Sound: the client's runtime is single-threaded and has not
-            // started any other thread yet.
-            unsafe { std::env::set_var(crate::backend::BACKEND_ENV, b) };
-        }
-        if self.backend_in_effect().as_deref() == Some(EngineKind::Kubernetes.name()) {
-            self.kubernetes.export_env();
-        }
-    }
-
-    /// The backend named by `--backend` / `SBX_BACKEND`, else by the
-    /// profile; `None` when sbx detects it.
-    pub fn backend_in_effect(&self) -> Option<String> {
-        std::env::var(crate::backend::BACKEND_ENV)
-            .ok()
-            .map(|b| b.trim().to_string())
-            .filter(|b| !b.is_empty() && b != "auto")
-            .or_else(|| self.backend.clone())
-    }
-
-    /// Environment every run of this profile gets, before `-e` flags.
-    pub fn run_env(&self) -> Vec<(String, String)> {
-        self.env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-
-    /// The pool for a run in `lang` with pool settings `pool` (the profile's
-    /// own, or with command-line flags applied).
-    pub fn pool_spec(
-        &self,
-        cfg: &Config,
-        backend: &str,
-        lang: &Language,
-        pool: &PoolConfig,
-    ) -> PoolSpec {
-        // The default profile keeps the language's name, so configs without
-        // profiles behave as before.
-        let name = if !self.defined || self.name == DEFAULT_PROFILE {
-            String::new()
-        } else if self.lang.is_some_and(|l| l.name == lang.name) {
-            self.name.clone()
-        } else {
-            format!("{}-{}", self.name, lang.name)
-        };
-        let build = |pool: &PoolConfig| {
-            let mut spec = pool.spec(backend, lang.name, self.image_for(cfg, lang));
-            spec.isolation = cfg.isolation.0.clone();
-            spec.profile = crate::protocol::ProfileSpec {
-                name: name.clone(),
-                config_hash: String::new(),
-                libraries: self.libraries.clone(),
-                limits: self.limits,
-                network: self.network.as_str().to_string(),
-                output_limit: self.output_limit,
-                ca_bundle: self.build.ca_bundle.clone(),
-                build_env: self
-                    .build
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                build_network: self.build.network.as_ref().map(|n| n.0.clone()),
-            };
-            // Only pods need it; other engines' specs stay as they were, so
-            // their config hash does not change with `[kubernetes]`.
-            spec.kubernetes =
-                (backend == EngineKind::Kubernetes.name()).then(|| self.kubernetes.effective());
-            spec
-        };
-        // The hash of what the config file says (command-line flags left
-        // out): the agent replaces a pool of the same name whose hash
-        // differs, i.e. one made from an older version of the file.
-        let from_file = build(&self.pool);
-        let mut spec = build(pool);
-        spec.profile.config_hash =
-            stable_hash(&serde_json::to_vec(&from_file).expect("specs serialize"));
-        spec
-    }
-
-    /// The effective settings as TOML, the way `sbx profile show` prints
-    /// them: everything the profile leaves out shown with its default, and
-    /// `[kubernetes]` when the backend in effect is Kubernetes.
-    pub fn to_toml(&self, cfg: &Config) -> String {
-        self.to_toml_on(
-            cfg,
-            self.backend_in_effect().as_deref(),
-            &self.kubernetes.effective(),
-        )
-    }
-
-    fn to_toml_on(
-        &self,
-        cfg: &Config,
-        backend: Option<&str>,
-        kube: &crate::backend::kubernetes::KubeSettings,
-    ) -> String {
-        let mut o = self.profile_toml(cfg);
-        if backend == Some(EngineKind::Kubernetes.name()) {
-            let _ = writeln!(
-                o,
-                "\n# [kubernetes] is the file's own, shared by every profile"
-            );
-            o.push_str(&self.kubernetes.to_toml(kube));
-        }
-        o
-    }
-
-    fn profile_toml(&self, cfg: &Config) -> String {
-        use std::fmt::Write;
-        fn q(s: &str) -> String {
-            toml::Value::String(s.to_string()).to_string()
-        }
-        fn dur(d: Option<Duration>) -> String {
-            q(&d.map(crate::pool::human).unwrap_or_else(|| "none".into()))
-        }
-        let mut o = String::new();
-        let origin = if self.defined {
-            "from the config file, with defaults filled in"
-        } else {
-            "built-in defaults (no such table in the config file)"
-        };
-        let _ = writeln!(o, "# profile `{}`: {origin}", self.name);
-        let _ = writeln!(o, "[profiles.{}]", self.name);
-        match self.lang {
-            Some(l) => {
-                let _ = writeln!(o, "lang = {}", q(l.name));
-                let _ = writeln!(o, "image = {}", q(&self.image_for(cfg, l)));
-            }
-            None => {
-                let _ = writeln!(o, "# lang: from the file extension or --lang");
-                match &self.image {
-                    Some(i) => {
-                        let _ = writeln!(o, "image = {}", q(i));
-                    }
-                    None => {
-                        for l in crate::lang::LANGUAGES {
-                            let _ = writeln!(o, "# image for {}: {}", l.name, cfg.image_for(l));
-                        }
-                    }
-                }
-            }
-        }
-        match &self.backend {
-            Some(b) => {
-                let _ = writeln!(o, "backend = {}", q(b));
-            }
-            None => {
-                let _ = writeln!(o, "# backend: --backend, SBX_BACKEND, else detected");
-            }
-        }
-        let libs: Vec<String> = self.libraries.iter().map(|l| q(l)).collect();
-        let _ = writeln!(o, "libraries = [{}]", libs.join(", "));
-        let _ = writeln!(o, "network = {}", q(self.network.as_str()));
-        let _ = writeln!(
-            o,
-            "timeout = {}",
-            q(&crate::pool::human(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))
-        );
-        match self.output_limit {
-            Some(n) => {
-                let _ = writeln!(o, "output_limit = {}", q(&human_size(n)));
-            }
-            None => {
-                let _ = writeln!(o, "# output_limit: none");
-            }
-        }
-        let _ = writeln!(o, "\n[profiles.{}.env]", self.name);
-        for (k, v) in &self.env {
-            let _ = writeln!(o, "{} = {}", toml_key(k), q(v));
-        }
-        let p = &self.pool;
-        let _ = writeln!(o, "\n[profiles.{}.pool]", self.name);
-        let _ = writeln!(o, "min_size = {}", p.min_size);
-        let _ = writeln!(o, "max_size = {}", p.max_size);
-        let _ = writeln!(o, "idle_timeout = {}", dur(p.idle_timeout));
-        let _ = writeln!(o, "acquisition_timeout = {}", dur(p.acquisition_timeout));
-        let _ = writeln!(
-            o,
-            "health_check_interval = {}",
-            dur(p.health_check_interval)
-        );
-        let _ = writeln!(o, "max_lifetime = {}", dur(p.max_lifetime));
-        let _ = writeln!(
-            o,
-            "max_uses = {}",
-            p.max_uses
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| q("none"))
-        );
-        let _ = writeln!(o, "exhaustion = {}", q(p.exhaustion.as_str()));
-        let _ = writeln!(o, "prewarm = {}", p.prewarm);
-        let _ = writeln!(o, "\n[profiles.{}.limits]", self.name);
-        let l = &self.limits;
-        match l.memory {
-            Some(m) => {
-                let _ = writeln!(o, "memory = {}", q(&human_size(m)));
-            }
-            None => {
-                let _ = writeln!(o, "# memory: unlimited");
-            }
-        }
-        match l.nano_cpus {
-            Some(n) => {
-                let _ = writeln!(o, "cpus = {}", n as f64 / 1e9);
-            }
-            None => {
-                let _ = writeln!(o, "# cpus: unlimited");
-            }
-        }
-        match l.pids {
-            Some(n) => {
-                let _ = writeln!(o, "pids = {n}");
-            }
-            None => {
-                let _ = writeln!(o, "# pids: unlimited");
-            }
-        }
-        let b = &self.build;
-        if b.ca_bundle.is_some() || !b.env.is_empty() || b.network.is_some() {
-            let _ = writeln!(o, "\n[profiles.{}.build]", self.name);
-            if let Some(c) = &b.ca_bundle {
-                let _ = writeln!(o, "ca_bundle = {}", q(&c.display().to_string()));
-            }
-            if let Some(n) = &b.network {
-                let _ = writeln!(o, "network = {}", q(&n.0));
-            }
-            if !b.env.is_empty() {
-                let _ = writeln!(o, "\n[profiles.{}.build.env]", self.name);
-                for (k, v) in &b.env {
-                    let _ = writeln!(o, "{} = {}", toml_key(k), q(v));
-                }
-            }
-        }
-        o
-    }
-}
-
-use std::fmt::Write as _;
-
-/// The run timeout when neither `--timeout` nor the profile sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn toml_key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        toml::Value::String(k.to_string()).to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::pool::Exhaustion;
 
     #[test]
     fn no_configuration_means_official_images() {
@@ -1301,9 +657,15 @@ mod tests {
         let err = Config::parse("[languages.cobol]\nimage = \"x\"\n").unwrap_err();
         assert!(err.contains("cobol"), "{err}");
         let err = Config::parse("[run]\ntimeout = \"soon\"\n").unwrap_err();
-        assert!(err.contains("run.timeout"), "{err}");
+        assert_eq!(
+            err,
+            "key `timeout` in [run]: `soon` is not a duration (try 500ms, 30s, 1m30s, 2h)"
+        );
         let err = Config::parse("[run]\nmax_output = \"lots\"\n").unwrap_err();
-        assert!(err.contains("run.max_output"), "{err}");
+        assert_eq!(
+            err,
+            "key `max_output` in [run]: `lots` is not a size (try 65536, 64KiB, 512m, 1.5g)"
+        );
     }
 
     #[test]
@@ -1391,10 +753,7 @@ mod tests {
     }
 
     #[test]
-    fn the_edit_distance_counts_single_character_edits() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("max_size", "max_size"), 0);
+    fn a_misspelt_name_finds_the_nearest_one_only_when_it_is_close() {
         assert_eq!(
             nearest(
                 "max_pool_sise",
@@ -1423,7 +782,7 @@ mod tests {
         assert_eq!((p.pool.min_size, p.pool.max_size), (2, 6));
         assert_eq!(p.pool.idle_timeout, Some(Duration::from_secs(60)));
         assert_eq!(p.libraries, ["numpy", "pandas==2.2.2"]);
-        assert_eq!(p.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(p.timeout, Duration::from_secs(5));
         assert_eq!(p.output_limit, Some(1 << 20));
         assert_eq!(p.network.as_str(), "bridge");
         assert_eq!(
@@ -1467,7 +826,7 @@ mod tests {
             if let Some(m) = min {
                 pool.min_size = m;
             }
-            p.pool_spec(&cfg, "docker", py, &pool)
+            p.pool_spec(&cfg, EngineKind::Docker, py, &pool)
         };
         let a = spec("[profiles.ds]\nlang = \"python\"\n", None);
         let b = spec(
@@ -1492,18 +851,23 @@ mod tests {
                     [profiles.k]\nlang = \"python\"\nbackend = \"kubernetes\"\n";
         let cfg = Config::parse(text).unwrap();
         let p = cfg.profile(Some("k")).unwrap();
-        assert_eq!(p.backend.as_deref(), Some("kubernetes"));
-        let spec = p.pool_spec(&cfg, "kubernetes", py, &p.pool);
+        assert_eq!(p.backend, Some(EngineKind::Kubernetes));
+        let spec = p.pool_spec(&cfg, EngineKind::Kubernetes, py, &p.pool);
         let k = spec.kubernetes.as_ref().expect("pods need their settings");
         assert_eq!(k.start_timeout_secs, 120);
         assert_eq!(k.pod.runtime_class_name.as_deref(), Some("gvisor"));
-        assert_eq!(p.pool_spec(&cfg, "docker", py, &p.pool).kubernetes, None);
+        assert_eq!(
+            p.pool_spec(&cfg, EngineKind::Docker, py, &p.pool)
+                .kubernetes,
+            None
+        );
 
         // A changed [kubernetes] replaces pods, not containers.
         let changed = Config::parse(&text.replace("gvisor", "kata")).unwrap();
         let q = changed.profile(Some("k")).unwrap();
         let hash = |cfg: &Config, p: &Profile, backend: &str| {
-            p.pool_spec(cfg, backend, py, &p.pool).profile.config_hash
+            let engine = EngineKind::parse(Some(backend)).unwrap().unwrap();
+            p.pool_spec(cfg, engine, py, &p.pool).profile.config_hash
         };
         assert_ne!(
             hash(&cfg, &p, "kubernetes"),
@@ -1521,14 +885,14 @@ mod tests {
         .unwrap();
         let p = cfg.profile(None).unwrap();
         let kube = cfg.kubernetes.0.clone();
-        let shown = p.to_toml_on(&cfg, Some("kubernetes"), &kube);
+        let shown = p.to_toml_on(&cfg, Some(EngineKind::Kubernetes), &kube);
         assert!(
             shown.contains("[kubernetes]\nnamespace = \"sbx\"\n"),
             "{shown}"
         );
         assert!(shown.contains("start_timeout = \"5m\""), "{shown}");
         assert!(
-            shown.contains("node_selector = { pool = \"sandbox\" }"),
+            shown.contains("[kubernetes.pod.node_selector]\npool = \"sandbox\"\n"),
             "{shown}"
         );
         assert!(
@@ -1541,7 +905,7 @@ mod tests {
         let table = &shown[shown.find("\n[kubernetes]").unwrap()..];
         assert_eq!(Config::parse(table).unwrap().kubernetes.0, kube);
         assert!(
-            !p.to_toml_on(&cfg, Some("docker"), &kube)
+            !p.to_toml_on(&cfg, Some(EngineKind::Docker), &kube)
                 .contains("kubernetes")
         );
         assert!(!p.to_toml_on(&cfg, None, &kube).contains("[kubernetes"));

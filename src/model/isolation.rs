@@ -124,7 +124,7 @@ impl Raw {
 }
 
 fn size(field: &str, raw: &Raw) -> Result<u64, String> {
-    let n = crate::cli::parse_size(&raw.text())
+    let n = crate::model::units::parse_size(&raw.text())
         .map_err(|e| format!("isolation.{field}: {e}, or \"none\""))?;
     if n < (1 << 20) {
         return Err(format!(
@@ -215,16 +215,6 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
     Ok((u, g))
 }
 
-/// `1GiB`, `512MiB`, `64KiB`: how the user would write a size.
-pub fn human_size(n: u64) -> String {
-    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
-            return format!("{}{unit}", n >> shift);
-        }
-    }
-    format!("{n} bytes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,12 +272,5 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert!(err.contains(field), "{text}: {err}");
         }
-    }
-
-    #[test]
-    fn sizes_are_shown_as_written() {
-        assert_eq!(human_size(1 << 30), "1GiB");
-        assert_eq!(human_size(512 << 20), "512MiB");
-        assert_eq!(human_size(1000), "1000 bytes");
     }
 }

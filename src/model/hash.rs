@@ -1,0 +1,29 @@
+//! A hash stable across processes, machines and Rust releases (which
+//! `DefaultHasher` does not promise): container labels and image tags
+//! written by one agent must be recognised by the next.
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// [`fnv1a`] as 16 hex digits.
+pub fn stable_hash(data: &[u8]) -> String {
+    format!("{:016x}", fnv1a(data))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_hash_is_the_published_fnv1a() {
+        // Test vectors of the FNV reference.
+        assert_eq!(super::fnv1a(b""), 0xcbf29ce484222325);
+        assert_eq!(super::fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(super::stable_hash(b"foobar"), "85944171f73967e8");
+    }
+}
