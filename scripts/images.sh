@@ -64,9 +64,7 @@ build_full() {
         return
     fi
     echo "images.sh: building $FULL (toolchains; a few minutes, once per machine)" >&2
-    # Host networking: the build needs only the Debian mirror, and does not
-    # then depend on Docker's default bridge (absent on some hosts).
-    dockerfile | docker build -q --network host -t "$FULL" - >&2
+    dockerfile | docker build -q -t "$FULL" - >&2
 }
 
 case "${1:-base}" in

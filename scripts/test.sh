@@ -20,6 +20,9 @@ missing=()
 for tool in groff zsh fish tmux jq; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# python3-venv: Debian's python3 makes the tests' virtual environment (below)
+# only with it.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
     SUDO=""
@@ -28,11 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 fi
 # The Prometheus project's Python client parses `pool stats --format
-# prometheus` in tests/stats.rs.
-if ! python3 -c 'import prometheus_client' 2>/dev/null; then
-    echo "test.sh: installing prometheus_client" >&2
-    python3 -m pip install --quiet prometheus_client >&2
+# prometheus` in tests/stats.rs. It goes into a virtual environment under
+# the build directory (pip's own configuration applies), never into the
+# machine's Python; the tests run that environment's SBX_TEST_PYTHON.
+VENV="${CARGO_TARGET_DIR:-target}/test-venv"
+if ! "$VENV/bin/python" -c 'import prometheus_client' 2>/dev/null; then
+    echo "test.sh: installing prometheus_client into $VENV" >&2
+    python3 -m venv --clear "$VENV"
+    "$VENV/bin/python" -m pip install --quiet prometheus_client >&2
 fi
+SBX_TEST_PYTHON="$(cd "$VENV/bin" && pwd)/python"
+export SBX_TEST_PYTHON
 
 # SBX_TEST_IMAGE (python, javascript) for most tests; SBX_TEST_IMAGE_FULL
 # (every toolchain, derived from it) for the per-language tests.

@@ -636,9 +636,13 @@ fn runtime_dir_and_log_can_be_overridden_and_verbose_says_what_happens() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// A dockerd of the test's own (own socket, data, exec root, pid file, no
-/// networking), so an engine restart can be tested without disturbing the
-/// machine's engine. Stopped and removed on drop.
+/// A dockerd of the test's own (own socket, data, exec root, pid file,
+/// config file, no networking), so an engine restart can be tested without
+/// disturbing the machine's engine. It runs in a network namespace of its
+/// own (`unshare --net`), which goes away with it: a dockerd in the host's
+/// namespace would change the host's interfaces (with `--bridge none` it
+/// deletes the host engine's `docker0` at start-up). Its socket is a path,
+/// reachable from any namespace. Stopped and removed on drop.
 struct PrivateEngine {
     dir: std::path::PathBuf,
     host: String,
@@ -663,12 +667,18 @@ impl PrivateEngine {
 
     fn launch(&mut self) {
         let d = &self.dir;
+        // Not /etc/docker/daemon.json: the machine's settings are not ours.
+        std::fs::write(d.join("daemon.json"), "{}\n").unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(d.join("dockerd.log"))
             .unwrap();
-        let child = Command::new("dockerd")
+        // unshare(1) execs dockerd in the new namespace: the child is dockerd.
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
+            .arg("--config-file")
+            .arg(d.join("daemon.json"))
             .arg("--host")
             .arg(&self.host)
             .arg("--data-root")
@@ -684,7 +694,7 @@ impl PrivateEngine {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("dockerd can be started (the tests run as root)");
+            .expect("unshare and dockerd can be started (the tests run as root)");
         self.daemon = Some(child);
         assert!(
             wait_until(Duration::from_secs(30), || self
@@ -693,6 +703,14 @@ impl PrivateEngine {
                 .success()),
             "the private dockerd did not come up; see {}",
             d.join("dockerd.log").display()
+        );
+        // Checked once it answers: by then unshare(1) has become dockerd.
+        let pid = self.daemon.as_ref().unwrap().id();
+        let netns = |of: &str| std::fs::read_link(format!("/proc/{of}/ns/net")).unwrap();
+        assert_ne!(
+            netns(&pid.to_string()),
+            netns("self"),
+            "the private dockerd runs in a network namespace of its own"
         );
     }
 

@@ -51,9 +51,10 @@ fn exec(sbx: &Sbx, args: &[&str]) -> Output {
 }
 
 /// Every sample of a Prometheus text exposition, as read by the Python
-/// `prometheus_client` parser (scripts/test.sh installs it): the
-/// reference parser of the Prometheus project's own Python client, and
-/// stricter than a hand-rolled one.
+/// `prometheus_client` parser: the reference parser of the Prometheus
+/// project's own Python client, and stricter than a hand-rolled one. It
+/// runs in `SBX_TEST_PYTHON`, the virtual environment scripts/test.sh
+/// installs it into (target/test-venv), not the machine's Python.
 fn parse_prometheus(text: &str) -> Vec<Value> {
     const SCRIPT: &str = r#"
 import json, math, sys
@@ -65,13 +66,16 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
         out.append({"type": fam.type, "name": s.name, "labels": s.labels, "value": v})
 print(json.dumps(out))
 "#;
-    let mut child = Command::new("python3")
+    let python = std::env::var("SBX_TEST_PYTHON").expect(
+        "SBX_TEST_PYTHON is not set: run the tests with `bash scripts/test.sh`, which makes a Python with prometheus_client in target/test-venv",
+    );
+    let mut child = Command::new(&python)
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| panic!("SBX_TEST_PYTHON={python} does not run: {e}"));
     child
         .stdin
         .take()
