@@ -10,7 +10,7 @@
 //!
 //! The build is an ordinary engine build of an in-memory context: a
 //! Dockerfile whose installer steps are argv-form `RUN` (library names are
-//! never seen by a shell, and [`crate::config::validate_library`] refuses a
+//! never seen by a shell, and [`validate_library`] refuses a
 //! leading `-`, so a name can never become an installer option), plus an
 //! optional CA bundle. Build settings (`PIP_INDEX_URL`, `HTTPS_PROXY`, ...)
 //! are build arguments: environment of the install steps only, not of the
@@ -139,7 +139,7 @@ impl ImageBuild {
             )
         })?;
         for lib in &self.libraries {
-            crate::config::validate_library(lib)?;
+            validate_library(lib)?;
         }
         let json = |s: &str| serde_json::to_string(s).expect("strings serialize");
         let mut d = format!("FROM {}\n{}\n", self.base, inst.bootstrap);
@@ -206,6 +206,24 @@ pub enum BuildEvent {
     Status(String),
     /// A line of the engine's or the installer's output.
     Output(String),
+}
+
+/// A library name as the language's installer takes it, checked so it can
+/// only ever be one package argument (never an option, a path or a URL).
+pub fn validate_library(s: &str) -> Result<(), String> {
+    let ok_first = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '@');
+    let ok_rest = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@/=<>!~+*^,[]".contains(c));
+    if s.is_empty() || s.len() > 200 || !ok_first || !ok_rest {
+        return Err(format!(
+            "`{s}` is not a library name (letters, digits and ._-@/ with an optional version such as ==1.2 or @1.2; no spaces, quotes, URLs or leading -)"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

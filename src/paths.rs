@@ -42,6 +42,11 @@ pub fn uid() -> u32 {
 }
 
 impl RuntimePaths {
+    /// The runtime directory `dir`, with the log in it.
+    pub fn at(dir: PathBuf) -> RuntimePaths {
+        RuntimePaths { dir, log: None }
+    }
+
     pub fn from_env() -> RuntimePaths {
         let var = |name| std::env::var_os(name).filter(|d| !d.is_empty());
         let dir = if let Some(d) = var("SBX_RUNTIME_DIR") {

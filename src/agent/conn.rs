@@ -126,7 +126,7 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
                 eprintln!(
                     "sbx agent: {peer} of protocol {protocol} (sbx {version}) asked this agent (protocol {mine}) to stop"
                 );
-                super::stop::handle(agent, wait, &mut w).await;
+                reply(&mut w, &super::stop::handle(&agent, wait).await).await;
             }
             return;
         }
@@ -152,31 +152,42 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
     if crate::verbose::on() {
         eprintln!("sbx agent: {peer}: {}", request_name(&req));
     }
-    match req {
+    // Runs and `pool up` stream; every other request is answered once,
+    // by its handler's return value.
+    let shuts_down = matches!(
+        req,
+        Request::PoolDown | Request::PoolDrain { profile: None, .. }
+    );
+    let response = match req {
         Request::Run(run) => {
             guard.mark_busy();
-            super::run::handle(agent, run, r, w).await
+            return super::run::handle(agent, run, r, w).await;
         }
         Request::PoolUp { pool, warm } => {
             guard.mark_busy();
             agent.pin();
-            super::pools::up(agent, pool, warm, &mut w).await
+            return super::pools::up(agent, pool, warm, &mut w).await;
         }
         Request::PoolStats => {
             guard.mark_observer();
-            super::pools::stats(agent, &mut w).await
+            super::pools::stats(&agent)
         }
-        Request::PoolDown => super::pools::down(agent, &mut w).await,
+        Request::PoolDown => super::pools::down(&agent).await,
         Request::PoolDrain {
             force,
             profile: Some(name),
-        } => super::pools::drain_profile(agent, force, &name, &mut w).await,
-        Request::PoolDrain { force, .. } => super::pools::drain(agent, force, &mut w).await,
-        Request::Status => super::status::handle(agent, &mut w).await,
-        Request::Stop { wait, .. } => super::stop::handle(agent, wait, &mut w).await,
-        Request::Hello { .. } | Request::StdinEof => {
-            reply_error(&mut w, ErrorKind::BadRequest, "unexpected message").await
-        }
+        } => super::pools::drain_profile(&agent, force, &name).await,
+        Request::PoolDrain { force, .. } => super::pools::drain(&agent, force).await,
+        Request::Status => super::status::handle(&agent).await,
+        Request::Stop { wait, .. } => super::stop::handle(&agent, wait).await,
+        Request::Hello { .. } | Request::StdinEof => Response::Error {
+            kind: ErrorKind::BadRequest,
+            message: "unexpected message".into(),
+        },
+    };
+    reply(&mut w, &response).await;
+    if shuts_down {
+        agent.request_shutdown();
     }
 }
 

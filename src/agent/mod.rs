@@ -175,6 +175,35 @@ impl Drop for ConnGuard {
 }
 
 impl Agent {
+    /// An agent driving `backend`, holding nothing yet. `serve` adds the
+    /// socket, the lock and the maintenance loops; unit tests use it as it
+    /// is, with the in-memory backend.
+    pub fn new(backend: Arc<dyn Backend>, paths: RuntimePaths, settings: Settings) -> Arc<Agent> {
+        Arc::new(Agent {
+            backend,
+            agent_id: paths.agent_id(),
+            paths,
+            instance: instance_id(std::process::id()),
+            pools: Mutex::new(HashMap::new()),
+            shutdown: watch::channel(false).0,
+            settings,
+            started: Instant::now(),
+            activity: Mutex::new(Activity {
+                connections: 0,
+                busy: 0,
+                last: Instant::now(),
+            }),
+            activity_changed: Notify::new(),
+            pinned: AtomicBool::new(false),
+            engine_ok: AtomicBool::new(true),
+            stop: watch::channel(false).0,
+            released: watch::channel(false).0,
+            finished: watch::channel(None).0,
+            builds: Mutex::new(HashMap::new()),
+            fresh: run::FreshRuns::new(),
+        })
+    }
+
     /// Labels shared by everything this agent creates.
     fn base_labels(&self) -> Vec<(String, String)> {
         vec![
@@ -526,31 +555,9 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
 
     DockerBackend::check_guest()?;
     let backend: Arc<dyn Backend> = crate::backend::connect(&settings.target).await?;
-    let (shutdown, mut shutdown_rx) = watch::channel(false);
-    let (stop, mut stop_rx) = watch::channel(false);
-    let agent = Arc::new(Agent {
-        backend,
-        agent_id: paths.agent_id(),
-        paths: paths.clone(),
-        instance: instance_id(std::process::id()),
-        pools: Mutex::new(HashMap::new()),
-        shutdown,
-        settings,
-        started: Instant::now(),
-        activity: Mutex::new(Activity {
-            connections: 0,
-            busy: 0,
-            last: Instant::now(),
-        }),
-        activity_changed: Notify::new(),
-        pinned: AtomicBool::new(false),
-        engine_ok: AtomicBool::new(true),
-        stop,
-        released: watch::channel(false).0,
-        finished: watch::channel(None).0,
-        builds: Mutex::new(HashMap::new()),
-        fresh: run::FreshRuns::new(),
-    });
+    let agent = Agent::new(backend, paths.clone(), settings);
+    let mut shutdown_rx = agent.shutdown.subscribe();
+    let mut stop_rx = agent.stop.subscribe();
 
     reap_predecessors(&agent).await?;
 
@@ -800,27 +807,9 @@ fn rotate_own_log(paths: &RuntimePaths, limit: u64) {
 
 /// The current time as `YYYY-MM-DD HH:MM:SS UTC`, for the log.
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -842,5 +831,157 @@ mod tests {
         let t = utc_now();
         assert_eq!(t.len(), "2026-11-28 10:27:02 UTC".len(), "{t}");
         assert!(t.starts_with("20"), "{t}");
+    }
+
+    /// Request handlers that answer once return their answer, so they are
+    /// specified here against the in-memory backend, without a socket.
+    mod handlers {
+        use super::super::{Agent, Settings, pools, status, stop};
+        use crate::backend::memory::MemoryBackend;
+        use crate::model::target::{EngineKind, Target};
+        use crate::paths::RuntimePaths;
+        use crate::protocol::{PoolSpec, Response};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        fn agent(name: &str) -> (Arc<Agent>, Arc<MemoryBackend>) {
+            let dir = std::env::temp_dir().join(format!("sbx-agent-{}-{name}", std::process::id()));
+            let backend = MemoryBackend::with_delays(Duration::ZERO, Duration::ZERO);
+            let settings = Settings {
+                idle_exit: None,
+                drain_timeout: Duration::from_secs(1),
+                log_max: 1 << 20,
+                target: Target::engine(EngineKind::Docker),
+            };
+            (
+                Agent::new(backend.clone(), RuntimePaths::at(dir), settings),
+                backend,
+            )
+        }
+
+        fn spec(profile: &str, lang: &str) -> PoolSpec {
+            let mut s = PoolSpec {
+                backend: "memory".into(),
+                lang: lang.into(),
+                image: "img".into(),
+                settings: Default::default(),
+                profile: Default::default(),
+                isolation: Default::default(),
+                kubernetes: None,
+            };
+            s.profile.name = profile.into();
+            s
+        }
+
+        async fn warm(agent: &Arc<Agent>, spec: &PoolSpec, n: usize) {
+            let (events, _) = tokio::sync::mpsc::unbounded_channel();
+            let pool = agent.pool_prepared(spec, events).await.unwrap();
+            pool.warm_up(n).await.unwrap();
+        }
+
+        fn done(r: Response) -> String {
+            match r {
+                Response::Done { message } => message,
+                other => panic!("expected Done, got {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn status_names_the_engine_and_the_pools_it_holds() {
+            let (agent, _) = agent("status");
+            warm(&agent, &spec("", "python"), 1).await;
+            match status::handle(&agent).await {
+                Response::Status {
+                    engine,
+                    engine_ok,
+                    pools,
+                    pid,
+                    ..
+                } => {
+                    assert_eq!(engine, "in-memory");
+                    assert!(engine_ok);
+                    assert_eq!(pid, std::process::id());
+                    assert_eq!(pools.len(), 1);
+                    assert_eq!((pools[0].name.as_str(), pools[0].idle), ("python", 1));
+                }
+                other => panic!("expected Status, got {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn stats_list_every_pool_in_name_order() {
+            let (agent, _) = agent("stats");
+            warm(&agent, &spec("web", "javascript"), 1).await;
+            warm(&agent, &spec("", "python"), 2).await;
+            let Response::Stats { pools } = pools::stats(&agent) else {
+                panic!("expected Stats")
+            };
+            let names: Vec<(&str, usize)> =
+                pools.iter().map(|p| (p.name.as_str(), p.idle)).collect();
+            assert_eq!(names, [("python", 2), ("web", 1)]);
+        }
+
+        #[tokio::test]
+        async fn draining_a_profile_removes_only_its_pools() {
+            let (agent, backend) = agent("drain-profile");
+            warm(&agent, &spec("ds", "python"), 2).await;
+            warm(&agent, &spec("ds-javascript", "javascript"), 1).await;
+            warm(&agent, &spec("", "python"), 1).await;
+            assert_eq!(
+                done(pools::drain_profile(&agent, false, "ds").await),
+                "profile `ds`: removed 2 pool(s), 3 container(s); the agent keeps running"
+            );
+            assert_eq!(backend.live(), 1);
+            let Response::Stats { pools } = pools::stats(&agent) else {
+                panic!("expected Stats")
+            };
+            assert_eq!(pools.len(), 1);
+            assert_eq!(pools[0].name, "python");
+        }
+
+        #[tokio::test]
+        async fn pool_down_removes_every_container_and_says_how_many() {
+            let (agent, backend) = agent("drain");
+            warm(&agent, &spec("", "python"), 2).await;
+            warm(&agent, &spec("web", "javascript"), 1).await;
+            assert_eq!(
+                done(pools::drain(&agent, false).await),
+                "removed 3 container(s); agent stopped"
+            );
+            assert_eq!(backend.live(), 0);
+        }
+
+        #[tokio::test]
+        async fn a_pool_for_another_engine_is_refused_with_what_to_do() {
+            let (agent, _) = agent("engine");
+            let mut s = spec("", "python");
+            s.backend = "podman".into();
+            assert_eq!(
+                agent.check_backend(&s),
+                Err("the running agent uses memory, but this command asks for podman; run `sbx agent stop` and retry (or use --backend memory)".into())
+            );
+        }
+
+        #[tokio::test]
+        async fn stop_with_wait_answers_after_the_containers_are_gone() {
+            let (agent, backend) = agent("stop");
+            warm(&agent, &spec("", "python"), 2).await;
+            let stopping = tokio::spawn({
+                let agent = agent.clone();
+                async move { done(stop::handle(&agent, true).await) }
+            });
+            // What serve does when asked to stop: remove everything, then
+            // report the count to whoever waits.
+            let removed = agent.remove_everything().await;
+            agent.finished.send_replace(Some(removed));
+            assert_eq!(
+                stopping.await.unwrap(),
+                format!(
+                    "agent stopped (pid {}); removed 2 container(s)",
+                    std::process::id()
+                )
+            );
+            assert_eq!(backend.live(), 0);
+        }
     }
 }

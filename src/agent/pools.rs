@@ -90,8 +90,9 @@ async fn send_build_event(w: &mut ConnWriter, ev: BuildEvent) {
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// `sbx pool down`: every pool stops taking runs, busy runs finish (or are
-/// cancelled with `force`), then every container goes and the agent stops.
-pub async fn drain(agent: Arc<Agent>, force: bool, w: &mut ConnWriter) {
+/// cancelled with `force`), then every container goes. The caller stops
+/// the agent once the client has the answer.
+pub async fn drain(agent: &Agent, force: bool) -> Response {
     let pools = agent.all_pools();
     let drains = pools.iter().map(|p| p.drain(force));
     // `--no-pool` runs are busy runs too; their containers go with them.
@@ -101,19 +102,14 @@ pub async fn drain(agent: Arc<Agent>, force: bool, w: &mut ConnWriter) {
     );
     let drained: usize = drained.into_iter().sum();
     let removed = drained + agent.remove_everything().await;
-    reply(
-        w,
-        &Response::Done {
-            message: format!("removed {removed} container(s); agent stopped"),
-        },
-    )
-    .await;
-    agent.request_shutdown();
+    Response::Done {
+        message: format!("removed {removed} container(s); agent stopped"),
+    }
 }
 
 /// `sbx pool down --profile NAME`: drain that profile's pools only; the
 /// agent and its other pools stay.
-pub async fn drain_profile(agent: Arc<Agent>, force: bool, name: &str, w: &mut ConnWriter) {
+pub async fn drain_profile(agent: &Agent, force: bool, name: &str) -> Response {
     let prefix = format!("{name}-");
     let pools = agent.take_pools(|s| {
         !s.profile.name.is_empty()
@@ -125,18 +121,14 @@ pub async fn drain_profile(agent: Arc<Agent>, force: bool, name: &str, w: &mut C
         .await
         .into_iter()
         .sum();
-    reply(
-        w,
-        &Response::Done {
-            message: format!(
-                "profile `{name}`: removed {n} pool(s), {removed} container(s); the agent keeps running"
-            ),
-        },
-    )
-    .await;
+    Response::Done {
+        message: format!(
+            "profile `{name}`: removed {n} pool(s), {removed} container(s); the agent keeps running"
+        ),
+    }
 }
 
-pub async fn stats(agent: Arc<Agent>, w: &mut ConnWriter) {
+pub fn stats(agent: &Agent) -> Response {
     let mut pools: Vec<_> = agent.all_pools().iter().map(|p| p.stats()).collect();
     pools.sort_by(|a, b| {
         (a.name.as_str(), a.image.as_str(), a.id.as_str()).cmp(&(
@@ -145,17 +137,14 @@ pub async fn stats(agent: Arc<Agent>, w: &mut ConnWriter) {
             b.id.as_str(),
         ))
     });
-    reply(w, &Response::Stats { pools }).await;
+    Response::Stats { pools }
 }
 
-pub async fn down(agent: Arc<Agent>, w: &mut ConnWriter) {
+/// Remove every container at once; the caller stops the agent once the
+/// client has the answer.
+pub async fn down(agent: &Agent) -> Response {
     let removed = agent.remove_everything().await;
-    reply(
-        w,
-        &Response::Done {
-            message: format!("removed {removed} container(s); agent stopped"),
-        },
-    )
-    .await;
-    agent.request_shutdown();
+    Response::Done {
+        message: format!("removed {removed} container(s); agent stopped"),
+    }
 }

@@ -1,11 +1,9 @@
 //! `Stop`: drain and exit (see the agent module comment).
 
 use super::Agent;
-use super::conn::{ConnWriter, reply};
 use crate::protocol::Response;
-use std::sync::Arc;
 
-pub async fn handle(agent: Arc<Agent>, wait: bool, w: &mut ConnWriter) {
+pub async fn handle(agent: &Agent, wait: bool) -> Response {
     let pid = std::process::id();
     agent.request_stop();
     let message = if wait {
@@ -15,5 +13,5 @@ pub async fn handle(agent: Arc<Agent>, wait: bool, w: &mut ConnWriter) {
         agent.released().await;
         format!("agent (pid {pid}) is stopping; it finishes its running requests first")
     };
-    reply(w, &Response::Done { message }).await;
+    Response::Done { message }
 }

@@ -9,6 +9,8 @@ pub mod docker;
 mod exec_fallback;
 mod guest_conn;
 pub mod kubernetes;
+#[cfg(test)]
+pub mod memory;
 
 pub use guest_conn::{EVENT_BUFFER, GuestConn, GuestEvent};
 

@@ -725,26 +725,13 @@ impl Drop for Screen {
 /// Local wall-clock time: `11:05:43`, or with the date for snapshots in a
 /// log (`2026-11-28 11:05:43`).
 fn clock(with_date: bool) -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as libc::time_t;
-    // SAFETY: localtime_r only writes the tm we hand it.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&now, &mut tm);
-        tm
-    };
-    let time = format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if with_date {
-        format!(
-            "{}-{:02}-{:02} {time}",
-            tm.tm_year + 1900,
-            tm.tm_mon + 1,
-            tm.tm_mday
-        )
+    let now = jiff::Zoned::now();
+    let format = if with_date {
+        "%Y-%m-%d %H:%M:%S"
     } else {
-        time
-    }
+        "%H:%M:%S"
+    };
+    now.strftime(format).to_string()
 }
 
 #[cfg(test)]

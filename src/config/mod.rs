@@ -446,26 +446,10 @@ impl<'de> Deserialize<'de> for BackendName {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Library(pub String);
 
-pub fn validate_library(s: &str) -> Result<(), String> {
-    let ok_first = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '@');
-    let ok_rest = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-@/=<>!~+*^,[]".contains(c));
-    if s.is_empty() || s.len() > 200 || !ok_first || !ok_rest {
-        return Err(format!(
-            "`{s}` is not a library name (letters, digits and ._-@/ with an optional version such as ==1.2 or @1.2; no spaces, quotes, URLs or leading -)"
-        ));
-    }
-    Ok(())
-}
-
 impl<'de> Deserialize<'de> for Library {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        validate_library(&s).map_err(serde::de::Error::custom)?;
+        crate::libraries::validate_library(&s).map_err(serde::de::Error::custom)?;
         Ok(Library(s))
     }
 }

@@ -7,10 +7,8 @@
 //! The container side (read-only root, tmpfs scratch space, capabilities,
 //! limits) is applied where containers are created (backend/docker.rs); the
 //! program side (unprivileged user, OOM report, wipe and verify) in the
-//! guest. Every setting is part of the pool's identity ([`PoolSpec`]), so a
+//! guest. Every setting is part of the pool's identity (`protocol::PoolSpec`), so a
 //! changed setting gets fresh containers rather than reusing old ones.
-//!
-//! [`PoolSpec`]: crate::protocol::PoolSpec
 
 use serde::{Deserialize, Serialize};
 
