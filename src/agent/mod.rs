@@ -29,11 +29,9 @@ mod status;
 mod stop;
 
 use crate::backend::docker::DockerBackend;
-use crate::backend::{
-    Backend, LABEL_AGENT, LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER, LABEL_POOL,
-};
+use crate::backend::{Backend, LABEL_INSTANCE};
 use crate::model::target::{BACKEND_ENV, CONTEXT_ENV, EngineKind, NAMESPACE_ENV, Target};
-use crate::paths::{RuntimePaths, lock_file, uid};
+use crate::paths::{RuntimePaths, lock_file};
 use crate::pool::{Lease, Pool, PoolError};
 use crate::protocol::{PoolSpec, protocol_version};
 use anyhow::{Context, bail};
@@ -206,11 +204,7 @@ impl Agent {
 
     /// Labels shared by everything this agent creates.
     fn base_labels(&self) -> Vec<(String, String)> {
-        vec![
-            (LABEL_MANAGED.into(), "true".into()),
-            (LABEL_OWNER.into(), uid().to_string()),
-            (LABEL_AGENT.into(), self.agent_id.clone()),
-        ]
+        crate::backend::sandbox_labels(&self.agent_id, None, None)
     }
 
     /// The pool for `spec`, created on first use with its maintenance
@@ -327,10 +321,7 @@ impl Agent {
     /// Labels of a container this agent creates for `pool` (a pool's
     /// name, or what a `--no-pool` run's container is called instead).
     pub fn sandbox_labels(&self, pool: &str) -> Vec<(String, String)> {
-        let mut labels = self.base_labels();
-        labels.push((LABEL_INSTANCE.into(), self.instance.clone()));
-        labels.push((LABEL_POOL.into(), pool.to_string()));
-        labels
+        crate::backend::sandbox_labels(&self.agent_id, Some(pool), Some(&self.instance))
     }
 
     /// A client that asks for another engine than the one this agent drives

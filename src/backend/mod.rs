@@ -6,7 +6,6 @@
 //! with an in-memory backend and the agent runs it against Docker.
 
 pub mod docker;
-mod exec_fallback;
 mod guest_conn;
 pub mod kubernetes;
 #[cfg(test)]
@@ -24,6 +23,28 @@ pub const LABEL_OWNER: &str = "io.sbx.owner";
 pub const LABEL_AGENT: &str = "io.sbx.agent";
 pub const LABEL_INSTANCE: &str = "io.sbx.instance";
 pub const LABEL_POOL: &str = "io.sbx.pool";
+
+/// The labels of a sandbox of agent `agent_id` (that agent's runtime
+/// directory, see `paths::RuntimePaths::agent_id`) owned by this uid; with
+/// its pool and the agent instance when given.
+pub fn sandbox_labels(
+    agent_id: &str,
+    pool: Option<&str>,
+    instance: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut labels = vec![
+        (LABEL_MANAGED.into(), "true".into()),
+        (LABEL_OWNER.into(), crate::paths::uid().to_string()),
+        (LABEL_AGENT.into(), agent_id.to_string()),
+    ];
+    if let Some(i) = instance {
+        labels.push((LABEL_INSTANCE.into(), i.to_string()));
+    }
+    if let Some(p) = pool {
+        labels.push((LABEL_POOL.into(), p.to_string()));
+    }
+    labels
+}
 
 pub use crate::model::target::{EngineKind, Target};
 
@@ -251,6 +272,12 @@ pub trait Backend: Send + Sync + 'static {
     /// that may take minutes to start (pods). Creations that are quick
     /// anyway (containers) are left to finish.
     async fn abandon_starting(&self, _group: &str) {}
+
+    /// Whether the engine holds `image` locally; `None` when that is not
+    /// the engine's to say (a cluster's nodes pull images themselves).
+    async fn image_present(&self, _image: &str) -> Result<Option<bool>, BackendError> {
+        Ok(None)
+    }
 
     /// Place `files` under the directory `dir` of a sandbox's container
     /// (created if missing), without going through its guest runner.

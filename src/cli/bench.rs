@@ -18,9 +18,9 @@
 
 use crate::UsageError;
 use crate::backend::docker::DockerBackend;
-use crate::backend::{Backend, LABEL_AGENT, LABEL_MANAGED, LABEL_OWNER, LABEL_POOL, SandboxSpec};
+use crate::backend::{Backend, SandboxSpec};
 use crate::client::Client;
-use crate::guest::wire::{HOME_DIR, OUT_DIR, WORK_DIR};
+use crate::guest::wire::{RUN_ENV, WORK_DIR};
 use crate::lang::Language;
 use crate::model::target::Target;
 use crate::protocol::{InputFile, Request, RunRequest};
@@ -163,15 +163,12 @@ impl Reference {
         DockerBackend::check_guest()?;
         let backend = crate::backend::connect(target).await?;
         let name = format!("{}-bench-exec", lang.name);
-        let paths = crate::paths::RuntimePaths::from_env();
+        // The agent's labels, so that its next start or `pool down`
+        // reaps the container if this process dies before removing it.
+        let agent_id = crate::paths::RuntimePaths::from_env().agent_id();
         let spec = SandboxSpec {
             image: req.pool.image.clone(),
-            labels: vec![
-                (LABEL_MANAGED.into(), "true".into()),
-                (LABEL_OWNER.into(), crate::paths::uid().to_string()),
-                (LABEL_AGENT.into(), paths.agent_id()),
-                (LABEL_POOL.into(), name.clone()),
-            ],
+            labels: crate::backend::sandbox_labels(&agent_id, Some(&name), None),
             pool: name,
             limits: req.pool.profile.limits,
             network: req.pool.profile.network.clone(),
@@ -189,7 +186,7 @@ impl Reference {
             build: req.run.build.clone(),
             argv: req.run.argv.clone(),
             // What the guest gives a run, so both do the same work.
-            env: [("HOME", HOME_DIR), ("TMPDIR", "/tmp"), ("SBX_OUT", OUT_DIR)]
+            env: RUN_ENV
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .chain(req.run.env.iter().cloned())

@@ -192,13 +192,13 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
         for lang in LANGUAGES {
             let image = cfg.image_for(lang);
             match backend.image_present(&image).await {
-                Ok(true) => r.line(
+                Ok(Some(true)) | Ok(None) => r.line(
                     Status::Ok,
                     "image",
                     &format!("{}: {image}", lang.name),
                     None,
                 ),
-                Ok(false) => r.line(
+                Ok(Some(false)) => r.line(
                     Status::Warn,
                     "image",
                     &format!("{}: {image} is not present; it is pulled on first use", lang.name),

@@ -4,13 +4,14 @@
 //! It asks the engine directly (one inspect per image) rather than the
 //! agent, so listing languages never starts an agent.
 
-use crate::backend::docker::DockerBackend;
+use crate::backend::Backend;
 use crate::lang::LANGUAGES;
-use crate::model::target::EngineKind;
+use crate::model::target::Target;
 use clap::Args;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args, Debug)]
@@ -37,8 +38,8 @@ struct Row {
 
 /// The engine sbx would use (`--backend`, else the profile's, else
 /// auto-detected).
-async fn engine(engine: EngineKind) -> Result<DockerBackend, String> {
-    tokio::time::timeout(Duration::from_secs(5), DockerBackend::connect_to(engine))
+async fn engine(target: &Target) -> Result<Arc<dyn Backend>, String> {
+    tokio::time::timeout(Duration::from_secs(5), crate::backend::connect(target))
         .await
         .map_err(|_| "no answer within 5s".to_string())?
         .map_err(|e| e.to_string())
@@ -47,14 +48,14 @@ async fn engine(engine: EngineKind) -> Result<DockerBackend, String> {
 pub async fn execute(args: LanguagesArgs, g: &super::Globals) -> anyhow::Result<i32> {
     let cfg = g.load()?;
     let target = cfg.target(&cfg.selected(&g.choice)?, &g.choice)?;
-    let docker = engine(target.engine).await;
+    let docker = engine(&target).await;
     let mut present: HashMap<String, Option<bool>> = HashMap::new();
     let mut rows = Vec::new();
     for l in LANGUAGES {
         let image = cfg.image_for(l);
         if !present.contains_key(&image) {
             let p = match &docker {
-                Ok(d) => d.image_present(&image).await.ok(),
+                Ok(d) => d.image_present(&image).await.ok().flatten(),
                 Err(_) => None,
             };
             present.insert(image.clone(), p);

@@ -475,9 +475,9 @@ fn step_env(extra: &[(String, String)]) -> Vec<(String, String)> {
     if std::env::var_os("LANG").is_none() {
         set("LANG", "C.UTF-8");
     }
-    set("HOME", HOME_DIR);
-    set("TMPDIR", "/tmp");
-    set("SBX_OUT", OUT_DIR);
+    for (k, v) in wire::RUN_ENV {
+        set(k, v);
+    }
     for (k, v) in extra {
         set(k, v);
     }

@@ -47,6 +47,10 @@ pub const SCRATCH_MOUNTS: &[(&str, u32, bool)] = &[
     ("/var/tmp", 0o1777, true),
     ("/dev/shm", 0o1777, false),
 ];
+/// sbx's locations in every run's environment (after the image's own,
+/// before the language's settings and `-e`).
+pub const RUN_ENV: &[(&str, &str)] =
+    &[("HOME", HOME_DIR), ("TMPDIR", "/tmp"), ("SBX_OUT", OUT_DIR)];
 /// Set in the container's environment; the guest refuses to run without it.
 pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
 /// Set in a pod's environment: the guest is not PID 1 but comes in through

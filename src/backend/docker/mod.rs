@@ -26,6 +26,8 @@
 //!   (covered by running the integration suites, the hostile-program one
 //!   included, against both engines).
 
+mod exec_fallback;
+
 use super::guest_conn::decode_events;
 use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, ExecOutput, GuestConn, GuestEvent, Sandbox,
@@ -178,7 +180,7 @@ impl DockerBackend {
         fallback: bool,
     ) -> Result<String, BackendError> {
         let (entrypoint, cmd) = if fallback {
-            super::exec_fallback::idle_command()
+            exec_fallback::idle_command()
         } else {
             (vec![GUEST_BIN.into()], vec!["guest".into()])
         };
@@ -289,8 +291,7 @@ impl DockerBackend {
                 .start_container(&id, None)
                 .await
                 .map_err(|e| engine_err("start the container", e))?;
-            let mut guest =
-                super::exec_fallback::connect(self.docker.clone(), id.clone(), attached);
+            let mut guest = exec_fallback::connect(self.docker.clone(), id.clone(), attached);
             guest
                 .wait_ready(Duration::from_secs(5))
                 .await
@@ -739,6 +740,15 @@ impl DockerBackend {
 
 #[async_trait]
 impl Backend for DockerBackend {
+    /// Whether `image` is present on the engine (no pull is attempted).
+    async fn image_present(&self, image: &str) -> Result<Option<bool>, BackendError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(Some(true)),
+            Err(e) if is_not_found(&e) => Ok(Some(false)),
+            Err(e) => Err(engine_err("inspect an image", e)),
+        }
+    }
+
     fn name(&self) -> &'static str {
         self.kind.name()
     }
@@ -899,7 +909,7 @@ impl Backend for DockerBackend {
     async fn upload(&self, id: &str, dir: &str, files: &[InputFile]) -> Result<(), BackendError> {
         // Not the archive API: it cannot write under a read-only root
         // filesystem or into tmpfs mounts, where the working directory is.
-        super::exec_fallback::write_files(&self.docker, id, dir, None, files)
+        exec_fallback::write_files(&self.docker, id, dir, None, files)
             .await
             .map_err(|e| engine_err("copy files into the container", e))
     }
@@ -1026,15 +1036,6 @@ impl DockerBackend {
             api_version: self.api_version.clone(),
             root_dir: info.docker_root_dir,
         })
-    }
-
-    /// Whether `image` is present on the engine (no pull is attempted).
-    pub async fn image_present(&self, image: &str) -> Result<bool, BackendError> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(engine_err("inspect an image", e)),
-        }
     }
 }
 

@@ -12,7 +12,7 @@
 //! module speaks the guest protocol (`guest::wire`) over an in-memory pipe
 //! and translates each `Run` into engine calls.
 
-use super::{EVENT_BUFFER, GuestConn, GuestEvent};
+use crate::backend::{EVENT_BUFFER, GuestConn, GuestEvent};
 use crate::guest::wire::{FromGuest, GuestFile, RunOutcome, RunSpec, ToGuest};
 use crate::protocol::{Kind, read_frame};
 use bollard::Docker;
