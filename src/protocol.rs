@@ -33,7 +33,8 @@
 //!    request the agent accepts is `Request::Stop` (a client of another
 //!    version retiring it); anything else closes the connection.
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
-//!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
+//!    and a final `Request::StdinEof` (and `Request::StdoutClosed` if its
+//!    reader goes away, which stops the run); the agent streams `Stdout`/`Stderr`
 //!    frames, then (when the run asked for its output directory) one
 //!    `Response::OutFile` per chunk of each file the program left there, and
 //!    ends with `Response::Exit` (or `Response::Error`). A `Run` with
@@ -61,7 +62,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -442,6 +443,11 @@ pub enum Request {
     },
     Run(RunRequest),
     StdinEof,
+    /// During a run: the client's own stdout was closed by its reader
+    /// (`| head -1`). The agent stops the run as it would for a client
+    /// that went away, but still answers with `Exit`, after the container
+    /// is back in its pool.
+    StdoutClosed,
     PoolUp {
         pool: PoolSpec,
         warm: usize,
@@ -558,6 +564,10 @@ pub struct RunExit {
     /// the container's memory limit.
     #[serde(default)]
     pub oom_killed: bool,
+    /// The stream (`stdout` or `stderr`) that exceeded the output limit
+    /// and so ended the run; `code` is then `exit::OUTPUT_LIMIT`.
+    #[serde(default)]
+    pub output_limit: Option<String>,
     /// From sending the program to the container until it ended (build
     /// step included), in milliseconds.
     pub duration_ms: u64,

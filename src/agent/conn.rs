@@ -174,7 +174,7 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         Request::PoolDrain { force, .. } => super::pools::drain(agent, force, &mut w).await,
         Request::Status => super::status::handle(agent, &mut w).await,
         Request::Stop { wait, .. } => super::stop::handle(agent, wait, &mut w).await,
-        Request::Hello { .. } | Request::StdinEof => {
+        Request::Hello { .. } | Request::StdinEof | Request::StdoutClosed => {
             reply_error(&mut w, ErrorKind::BadRequest, "unexpected message").await
         }
     }
@@ -185,6 +185,7 @@ fn request_name(req: &Request) -> &'static str {
         Request::Hello { .. } => "hello",
         Request::Run(_) => "run",
         Request::StdinEof => "stdin_eof",
+        Request::StdoutClosed => "stdout_closed",
         Request::PoolUp { .. } => "pool_up",
         Request::PoolStats => "pool_stats",
         Request::PoolDown => "pool_down",

@@ -149,15 +149,15 @@ pub async fn submit(
         Ok(o) => o,
         Err(e) if opts.json => {
             let msg = e.to_string();
-            println!(
-                "{}",
-                serde_json::json!({ "error": msg, "exit_code": exit::SBX_ERROR })
-            );
+            let doc = serde_json::json!({ "error": msg, "exit_code": exit::SBX_ERROR });
+            let _ = writeln!(std::io::stdout(), "{doc}");
             return Err(e.into());
         }
         Err(e) => return Err(e.into()),
     };
-    let code = if output.exit.timed_out {
+    let code = if output.stdout_closed {
+        exit::STDOUT_CLOSED
+    } else if output.exit.timed_out {
         exit::TIMEOUT
     } else {
         output.exit.code
@@ -168,10 +168,11 @@ pub async fn submit(
         if no_pool {
             doc.pool = None;
         }
-        println!(
-            "{}",
-            serde_json::to_string(&doc).expect("results always serialize")
-        );
+        let doc = serde_json::to_string(&doc).expect("results always serialize");
+        // A reader that went away gets no panic, only the exit code.
+        if writeln!(std::io::stdout(), "{doc}").is_err() {
+            return Ok(exit::STDOUT_CLOSED);
+        }
     }
     Ok(code)
 }
@@ -354,6 +355,9 @@ struct JsonResult {
     timed_out: bool,
     build_failed: bool,
     oom_killed: bool,
+    /// `"stdout"` or `"stderr"`: the stream whose output limit stopped the
+    /// run (exit code 123); `null` otherwise.
+    output_limit: Option<String>,
     truncated: bool,
     stdout_truncated: bool,
     stderr_truncated: bool,
@@ -393,6 +397,7 @@ impl JsonResult {
             timed_out: e.timed_out,
             build_failed: e.build_failed,
             oom_killed: e.oom_killed,
+            output_limit: e.output_limit,
             truncated: e.stdout_truncated || e.stderr_truncated,
             stdout_truncated: e.stdout_truncated,
             stderr_truncated: e.stderr_truncated,

@@ -110,4 +110,8 @@ pub struct GuestExit {
     /// The kernel's OOM killer killed a process of the run (memory limit).
     #[serde(default)]
     pub oom_killed: bool,
+    /// The stream (`stdout` or `stderr`) whose output limit stopped the
+    /// run; `code` is then `exit::OUTPUT_LIMIT`.
+    #[serde(default)]
+    pub output_limit: Option<String>,
 }
