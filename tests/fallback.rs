@@ -62,7 +62,10 @@ fn the_fallback_streams_output_passes_stdin_and_exit_codes_and_enforces_timeouts
         "",
     );
     assert_eq!(out.status.code(), Some(124));
-    assert!(stderr(&out).contains("timeout"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "sbx: the run exceeded its timeout (1s) and was killed with its container\n"
+    );
 }
 
 #[test]

@@ -351,7 +351,7 @@ fn the_lease_comes_back_after_a_timeout_a_program_error_and_a_vanished_client() 
     );
     assert_eq!(sbx.exec_ok("python", "print('next')"), "next\n");
     let s = stats(&sbx);
-    assert!(s["total_size"].as_u64() <= Some(1), "{s}");
+    assert_eq!(s["total_size"], 1, "{s}");
 }
 
 #[test]
