@@ -145,8 +145,12 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
         ),
     )
     .unwrap();
+    // A tmux server of the test's own (its own socket), never the user's.
+    let socket = zdotdir.join("tmux.sock");
     let tmux = |args: &[&str]| {
         Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
             .args(args)
             .output()
             .expect("tmux is installed (scripts/test.sh installs it)")
@@ -171,7 +175,8 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
     assert!(started.status.success(), "{}", stderr(&started));
     let screen = || stdout(&tmux(&["capture-pane", "-p", "-t", &session]));
     let wait_for = |want: &str| {
-        for _ in 0..100 {
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(60) {
             if screen().contains(want) {
                 return true;
             }
@@ -183,7 +188,7 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
     tmux(&["send-keys", "-t", &session, "sbx po", "Tab"]);
     let completed = wait_for("sbx pool");
     let shown = screen();
-    tmux(&["kill-session", "-t", &session]);
+    tmux(&["kill-server"]);
     let _ = std::fs::remove_dir_all(&zdotdir);
     assert!(completed, "zsh did not complete: {shown}");
 }

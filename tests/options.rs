@@ -7,7 +7,7 @@ use base64::Engine;
 use common::{Sbx, containers_with, stderr, stdout};
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
@@ -221,7 +221,6 @@ fn out_copies_back_the_output_directory_and_refuses_links() {
 fn a_timeout_kills_a_forking_tree_that_ignores_sigterm() {
     let sbx = Sbx::new("timeout-tree");
     sbx.limit_pool_to_one_container();
-    let started = Instant::now();
     let out = sbx.run(
         &[
             "exec",
@@ -243,7 +242,6 @@ fn a_timeout_kills_a_forking_tree_that_ignores_sigterm() {
         "",
     );
     assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(stdout(&out), "forked\n");
     assert!(
         stderr(&out).contains("exceeded its timeout (1s) and was killed"),

@@ -409,19 +409,19 @@ fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
     common::local_engine_only("an image it imports into the local engine");
     // An empty image: no libc, no shell, no python. The static guest runs
     // in it anyway and reports what is missing.
-    let image = "sbx-test/empty:1";
+    let sbx = Sbx::new("noexe");
+    let (image, label) = sbx.test_made_image("empty");
     let status = std::process::Command::new("sh")
         .args([
             "-c",
             &format!(
-                "{e} image inspect {image} >/dev/null 2>&1 || tar -cf - -T /dev/null | {e} import - {image} >/dev/null",
+                "tar -cf - -T /dev/null | {e} import --change '{label}' - {image} >/dev/null",
                 e = common::engine()
             ),
         ])
         .status()
         .unwrap();
     assert!(status.success());
-    let sbx = Sbx::new("noexe");
     std::fs::write(
         &sbx.config,
         format!("[languages.python]\nimage = \"{image}\"\n"),
