@@ -52,7 +52,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -s e -l env -d 'Set an envi
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
@@ -72,7 +72,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand exec" -s e -l env -d 'Set an env
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s w -l workdir -d 'Working directory of the program inside the sandbox: relative to the directory holding the program and its --file inputs, or absolute' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l file -d 'Place a local file next to the program, as REMOTE (a relative path; default: the file\'s name) (repeatable)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the rest is discarded and reported [default: `[run] max_output` of the config, else 10MiB]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''

@@ -50,23 +50,48 @@ SBX_TEST_IMAGE_FULL=$(bash scripts/images.sh full)
 export SBX_TEST_IMAGE SBX_TEST_IMAGE_FULL
 echo "test.sh: testing against $SBX_TEST_IMAGE and $SBX_TEST_IMAGE_FULL" >&2
 
+# What ran where, for the summary at the end: each cargo test run's
+# output is kept, its "test result" lines counted and its SKIPPED lines
+# (tests that do not apply to an engine, common::skip) collected.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+engines=()
+# cargo test, its output shown and kept under $logs/NAME.log.
+run_tests() {
+    local name=$1
+    shift
+    "$@" 2>&1 | tee "$logs/$name.log"
+}
+# Tests that passed in one kept output.
+passed() {
+    sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p' "$logs/$1.log" | awk '{n += $1} END {print n + 0}'
+}
+
 # Each integration test runs its own agent and containers; two at a time
 # suits these two-core machines.
-cargo test --locked "$@" -- --test-threads=2
+run_tests docker cargo test --locked "$@" -- --test-threads=2
+engines+=(docker)
 
-# The same integration suites against Podman (one matrix, not a copy of the
-# tests): the harness takes the engine from SBX_TEST_BACKEND.
+# Every integration suite again against Podman (one matrix, not a copy of
+# the tests): the harness takes the engine from SBX_TEST_BACKEND. A test
+# that cannot hold on Podman says so with a SKIPPED line (common::only_on).
+INTEGRATION=()
+for f in tests/*.rs; do
+    INTEGRATION+=(--test "$(basename "$f" .rs)")
+done
 if [ "${SBX_TEST_PODMAN:-1}" = 1 ] && [ $# -eq 0 ]; then
     bash scripts/podman.sh "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
     echo "test.sh: running the integration suites against Podman" >&2
-    SBX_TEST_BACKEND=podman cargo test --locked --test run --test languages --test options \
-        --test fallback --test bench --test isolation -- --test-threads=2
+    run_tests podman env SBX_TEST_BACKEND=podman cargo test --locked "${INTEGRATION[@]}" -- --test-threads=2
+    engines+=(podman)
+elif [ $# -eq 0 ]; then
+    echo "SKIPPED podman matrix: SBX_TEST_PODMAN=${SBX_TEST_PODMAN:-}" | tee "$logs/podman-skipped.log"
 fi
 
 # The same suites against a real Kubernetes cluster, opt-in: no cluster is
 # assumed, and the matrix never runs against whatever cluster the shell
 # points at, only the one SBX_TEST_KUBECONFIG names.
-KUBE_SUITES=(--test run --test languages --test options --test isolation)
+KUBE_SUITES=(--test run --test streams --test languages --test options --test isolation)
 # Tests whose assertions are about a local engine's own state (its socket,
 # images, volumes, network interfaces). Each fails saying so if run under
 # Kubernetes (common::local_engine_only), so this list and the tests cannot
@@ -82,7 +107,7 @@ KUBE_LOCAL_ONLY=(
     a_container_removed_behind_the_agents_back_leaves_no_volume
 )
 if [ $# -eq 0 ] && [ -z "${SBX_TEST_KUBECONFIG:-}" ]; then
-    echo "test.sh: the Kubernetes matrix was not run; set SBX_TEST_KUBECONFIG=PATH to a test cluster's kubeconfig to run it (README, Development)" >&2
+    echo "SKIPPED kubernetes matrix: no cluster given; set SBX_TEST_KUBECONFIG=PATH to a test cluster's kubeconfig to run it (README, Development)" | tee "$logs/kubernetes-skipped.log"
 elif [ $# -eq 0 ]; then
     if ! command -v kubectl >/dev/null 2>&1; then
         echo "test.sh: the Kubernetes matrix needs kubectl on PATH (it lists and removes the tests' pods); install it or unset SBX_TEST_KUBECONFIG" >&2
@@ -115,5 +140,25 @@ elif [ $# -eq 0 ]; then
         skips+=(--skip "$t")
     done
     echo "test.sh: running the integration suites against Kubernetes (namespace $ns), without ${#KUBE_LOCAL_ONLY[@]} tests of local-engine state: ${KUBE_LOCAL_ONLY[*]}" >&2
-    SBX_TEST_BACKEND=kubernetes cargo test --locked "${KUBE_SUITES[@]}" -- --test-threads=2 "${skips[@]}"
+    run_tests kubernetes env SBX_TEST_BACKEND=kubernetes cargo test --locked "${KUBE_SUITES[@]}" -- --test-threads=2 "${skips[@]}"
+    engines+=(kubernetes)
+    for t in "${KUBE_LOCAL_ONLY[@]}"; do
+        echo "SKIPPED $t: checks a local engine's own state (KUBE_LOCAL_ONLY)" >> "$logs/kubernetes.log"
+    done
+fi
+
+# The summary: how many tests passed on which engine, and what was skipped.
+total=0
+summary=()
+for e in "${engines[@]}"; do
+    n=$(passed "$e")
+    total=$((total + n))
+    summary+=("$n on $e")
+done
+echo
+echo "test.sh: $total tests passed ($(IFS=,; echo "${summary[*]}" | sed 's/,/, /g')); engines run on: ${engines[*]}"
+skipped=$(cat "$logs"/*.log | grep -a '^SKIPPED ' | sort -u || true)
+if [ -n "$skipped" ]; then
+    echo "test.sh: skipped ($(printf '%s\n' "$skipped" | wc -l)):"
+    printf '%s\n' "$skipped" | sed 's/^/  /'
 fi

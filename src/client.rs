@@ -85,8 +85,8 @@ impl Client {
     /// target if needed (or replace one of another version).
     pub async fn connect(spawn: Option<&Target>) -> Result<Client, ClientError> {
         let paths = RuntimePaths::from_env();
-        let stream = match (try_connect(&paths).await, spawn) {
-            (Ok(s), _) => s,
+        let handshake = match (try_connect(&paths).await, spawn) {
+            (Ok(s), _) => Client::handshake(s, paths.clone()).await,
             (Err(e), None) => {
                 crate::verbose!("no agent on {} ({e})", paths.socket().display());
                 return Err(ClientError::NotRunning);
@@ -96,10 +96,21 @@ impl Client {
                     "no agent on {} ({e}); starting one",
                     paths.socket().display()
                 );
-                spawn_agent(&paths, target).await?
+                let stream = spawn_agent(&paths, target).await?;
+                Client::handshake(stream, paths.clone()).await
             }
         };
-        match (Client::handshake(stream, paths.clone()).await?, spawn) {
+        let handshake = match (handshake, spawn) {
+            // An agent that was dying as we connected (killed a moment
+            // ago: its socket still took the connection) is replaced.
+            (Err(ClientError::Lost(why, _)), Some(target)) => {
+                crate::verbose!("the agent hung up during the handshake ({why}); starting one");
+                let stream = spawn_agent(&paths, target).await?;
+                Client::handshake(stream, paths.clone()).await?
+            }
+            (other, _) => other?,
+        };
+        match (handshake, spawn) {
             (Handshake::Ok(client), _) => Ok(client),
             (Handshake::Mismatch(_, message), None) => Err(mismatch(&message)),
             (Handshake::Mismatch(old, message), Some(target)) => {
@@ -218,11 +229,11 @@ impl Client {
         on_file: &mut dyn FnMut(OutFile),
     ) -> Result<RunOutput, ClientError> {
         self.send(&req).await?;
-        let Client {
-            mut r,
-            mut w,
-            paths,
-        } = self;
+        let Client { mut r, w, paths } = self;
+        // Shared by the stdin forwarder and the loop below, which tells the
+        // agent when our own stdout is closed.
+        let w = std::sync::Arc::new(tokio::sync::Mutex::new(w));
+        let stdin_w = w.clone();
         let stdin_task = tokio::spawn(async move {
             if forward_stdin {
                 let mut stdin = tokio::io::stdin();
@@ -231,24 +242,24 @@ impl Client {
                     match stdin.read(&mut buf).await {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            if write_frame(&mut w, &Frame::data(Kind::Stdin, buf[..n].to_vec()))
+                            let frame = Frame::data(Kind::Stdin, buf[..n].to_vec());
+                            if write_frame(&mut *stdin_w.lock().await, &frame)
                                 .await
                                 .is_err()
                             {
-                                return w;
+                                return;
                             }
                         }
                     }
                 }
             }
-            let _ = write_frame(&mut w, &Frame::control(&Request::StdinEof)).await;
-            w
+            let eof = Frame::control(&Request::StdinEof);
+            let _ = write_frame(&mut *stdin_w.lock().await, &eof).await;
         });
 
         let lost = |why: String| ClientError::Lost(why, paths.log().display().to_string());
         let mut out = std::io::stdout();
         let mut err = std::io::stderr();
-        let mut out_open = true;
         let mut collected = RunOutput::default();
         let result = loop {
             let frame = match read_frame(&mut r).await {
@@ -262,11 +273,19 @@ impl Client {
                 Kind::Stdout if collect => collected.stdout.extend_from_slice(&frame.payload),
                 Kind::Stderr if collect => collected.stderr.extend_from_slice(&frame.payload),
                 Kind::Stdout => {
-                    // A closed stdout (`| head -1`) must not stop the run's
-                    // stderr or exit code from arriving.
-                    if out_open && (out.write_all(&frame.payload).is_err() || out.flush().is_err())
+                    // Whoever read our stdout went away (`| head -1`): the
+                    // run ends now, as a pipeline's writer would on
+                    // SIGPIPE, but its exit still arrives (the container
+                    // goes back to its pool before the agent answers).
+                    if !collected.stdout_closed
+                        && (out.write_all(&frame.payload).is_err() || out.flush().is_err())
                     {
-                        out_open = false;
+                        collected.stdout_closed = true;
+                        crate::verbose!("stdout was closed by its reader; stopping the run");
+                        let stop = Frame::control(&Request::StdoutClosed);
+                        if write_frame(&mut *w.lock().await, &stop).await.is_err() {
+                            break Err(lost("the agent closed the connection mid-run".into()));
+                        }
                     }
                 }
                 Kind::Stderr => {
@@ -300,6 +319,8 @@ pub struct RunOutput {
     pub exit: RunExit,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Our stdout was closed by its reader, so the run was stopped.
+    pub stdout_closed: bool,
 }
 
 /// Stop the running agent of any version, waiting until it has drained and

@@ -12,6 +12,12 @@ pub const SBX_ERROR: i32 = 125;
 pub const EXHAUSTED: i32 = 75;
 /// Wrong flags or arguments (as clap and most Unix tools).
 pub const USAGE: i32 = 2;
+/// The program wrote more than `--max-output` to one stream and was
+/// stopped there with every process it started.
+pub const OUTPUT_LIMIT: i32 = 123;
+/// Whoever read sbx's stdout went away (`sbx run ... | head -1`): the run
+/// was stopped, and sbx exits as a program killed by SIGPIPE does.
+pub const STDOUT_CLOSED: i32 = 128 + libc::SIGPIPE;
 
 /// Shown at the end of `sbx --help`.
 pub const HELP: &str = "\
@@ -20,7 +26,11 @@ Exit status:
   2      usage error: unknown flag, missing argument, unknown language
   75     the pool was exhausted: no container came free (see max_size,
          acquisition_timeout, exhaustion in the [pool] config); retry later
+  123    the program exceeded the output limit (--max-output) on stdout or
+         stderr and was stopped with every process it started
   124    the run exceeded its timeout and was killed
   125    sbx itself failed: agent, container engine, image, configuration
   126    the language's interpreter exists in the image but cannot be executed
-  127    the language's interpreter is missing from the image";
+  127    the language's interpreter is missing from the image
+  141    sbx's stdout was closed by its reader (`sbx run ... | head -1`): the
+         program was stopped, as a program killed by SIGPIPE";

@@ -33,7 +33,8 @@
 //!    request the agent accepts is `Request::Stop` (a client of another
 //!    version retiring it); anything else closes the connection.
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
-//!    and a final `Request::StdinEof`; the agent streams `Stdout`/`Stderr`
+//!    and a final `Request::StdinEof` (and `Request::StdoutClosed` if its
+//!    reader goes away, which stops the run); the agent streams `Stdout`/`Stderr`
 //!    frames, then (when the run asked for its output directory) one
 //!    `Response::OutFile` per chunk of each file the program left there, and
 //!    ends with `Response::Exit` (or `Response::Error`). A `Run` with
@@ -345,6 +346,11 @@ pub enum Request {
     },
     Run(RunRequest),
     StdinEof,
+    /// During a run: the client's own stdout was closed by its reader
+    /// (`| head -1`). The agent stops the run as it would for a client
+    /// that went away, but still answers with `Exit`, after the container
+    /// is back in its pool.
+    StdoutClosed,
     PoolUp {
         pool: PoolSpec,
         warm: usize,

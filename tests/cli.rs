@@ -145,8 +145,12 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
         ),
     )
     .unwrap();
+    // A tmux server of the test's own (its own socket), never the user's.
+    let socket = zdotdir.join("tmux.sock");
     let tmux = |args: &[&str]| {
         Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
             .args(args)
             .output()
             .expect("tmux is installed (scripts/test.sh installs it)")
@@ -171,7 +175,8 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
     assert!(started.status.success(), "{}", stderr(&started));
     let screen = || stdout(&tmux(&["capture-pane", "-p", "-t", &session]));
     let wait_for = |want: &str| {
-        for _ in 0..100 {
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(60) {
             if screen().contains(want) {
                 return true;
             }
@@ -183,7 +188,7 @@ fn zsh_completes_po_to_pool_in_a_real_terminal() {
     tmux(&["send-keys", "-t", &session, "sbx po", "Tab"]);
     let completed = wait_for("sbx pool");
     let shown = screen();
-    tmux(&["kill-session", "-t", &session]);
+    tmux(&["kill-server"]);
     let _ = std::fs::remove_dir_all(&zdotdir);
     assert!(completed, "zsh did not complete: {shown}");
 }
@@ -213,9 +218,26 @@ fn run_help_shows_three_real_invocations_and_typos_get_a_suggestion() {
         .arg("--help")
         .output()
         .unwrap();
-    assert!(
-        stdout(&out).contains("124"),
-        "exit codes are documented in --help"
+    let help = stdout(&out);
+    let codes = help
+        .split_once("Exit status:\n")
+        .unwrap_or_else(|| panic!("no exit codes in --help:\n{help}"))
+        .1;
+    assert_eq!(
+        codes,
+        "  N      the program's own exit code (128+N when it was killed by signal N)
+  2      usage error: unknown flag, missing argument, unknown language
+  75     the pool was exhausted: no container came free (see max_size,
+         acquisition_timeout, exhaustion in the [pool] config); retry later
+  123    the program exceeded the output limit (--max-output) on stdout or
+         stderr and was stopped with every process it started
+  124    the run exceeded its timeout and was killed
+  125    sbx itself failed: agent, container engine, image, configuration
+  126    the language's interpreter exists in the image but cannot be executed
+  127    the language's interpreter is missing from the image
+  141    sbx's stdout was closed by its reader (`sbx run ... | head -1`): the
+         program was stopped, as a program killed by SIGPIPE
+"
     );
 }
 
@@ -346,10 +368,15 @@ fn quiet_silences_sbx_but_never_the_program_and_verbose_explains() {
 
     let out = sbx.run(&["-v", "exec", "--lang", "python", "print(1)"], "");
     assert_eq!(stdout(&out), "1\n");
+    // -v says what sbx does: here, which agent served the run.
+    let pid = sbx.agent_pids()[0];
+    let err = stderr(&out);
+    let socket = sbx.agent_dir().join("agent.sock");
     assert!(
-        stderr(&out).contains("sbx: "),
-        "-v says what sbx does: {}",
-        stderr(&out)
+        err.starts_with(&format!("sbx: agent pid {pid} (sbx "))
+            && err.ends_with(&format!(") on {}\n", socket.display()))
+            && err.lines().count() == 1,
+        "{err}"
     );
 
     let out = sbx.run(&["-q", "-v", "pool", "stats"], "");

@@ -115,6 +115,34 @@ fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
 }
 
 #[test]
+fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean() {
+    // tmpfs pages count against the container's memory: with /tmp larger
+    // than the memory limit, filling it ends at the limit.
+    let sbx = sandbox(
+        "tmpfs-fill",
+        "run",
+        "memory = \"192MiB\"\ntmpfs_size = \"512MiB\"",
+    );
+    let before = next_run_container(&sbx);
+    let out = exec(
+        &sbx,
+        &["--timeout", "5m"],
+        "chunk = b'x' * (1 << 20)\nwith open('/tmp/fill', 'wb') as f:\n    while True:\n        f.write(chunk)\n        f.flush()\n",
+    );
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "sbx: the run exceeded its memory limit (192MiB) and was killed\n"
+    );
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    assert_eq!(
+        sbx.exec_ok("python", "import os; print(os.listdir('/tmp'))"),
+        "[]\n",
+        "the filled tmpfs was wiped"
+    );
+}
+
+#[test]
 fn an_infinite_loop_is_killed_at_its_timeout() {
     let sbx = sandbox("loop", "run", "");
     let before = next_run_container(&sbx);
@@ -125,7 +153,7 @@ fn an_infinite_loop_is_killed_at_its_timeout() {
 }
 
 #[test]
-fn a_gibibyte_of_stdout_is_cut_at_the_output_limit_and_the_run_ends_normally() {
+fn a_gibibyte_of_stdout_is_stopped_at_the_output_limit_and_the_container_stays_clean() {
     let sbx = sandbox("gib", "run", "");
     let before = next_run_container(&sbx);
     let out = exec(
@@ -139,10 +167,13 @@ for _ in range(1024):
 print("done", file=sys.stderr)
 "#,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(123), "{}", stderr(&out));
     assert_eq!(out.stdout.len(), 1 << 20);
-    assert!(stderr(&out).contains("stdout exceeded the output limit"));
-    assert!(stderr(&out).contains("done"), "the program ran to its end");
+    assert_eq!(
+        stderr(&out),
+        "sbx: stdout exceeded the output limit (1MiB) and the run was stopped with every process it started\n",
+        "stopped at the limit, before its end"
+    );
     assert_pool_healthy_in_same_container(&sbx, &before);
 }
 
@@ -347,15 +378,27 @@ fn a_program_cannot_read_the_guest_or_another_run_through_proc() {
     let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
     cfg.push_str("\n[pool]\nmax_size = 2\n");
     std::fs::write(&sbx.config, cfg).unwrap();
-    let holder = sbx.spawn(&[
-        "exec",
-        "--lang",
-        "python",
-        "-e",
-        "SECRET=sbx-secret-4711",
-        "import time; open('/tmp/secret', 'w').write('sbx-secret-4711'); print('holding', flush=True); time.sleep(6)",
-    ]);
-    std::thread::sleep(Duration::from_millis(1500));
+    // The holder keeps its secret until the test releases it (a line on
+    // its stdin), so the probe below runs while the secret is there.
+    let mut holder = sbx
+        .cmd()
+        .args([
+            "exec",
+            "--lang",
+            "python",
+            "-e",
+            "SECRET=sbx-secret-4711",
+            "import sys; open('/tmp/secret', 'w').write('sbx-secret-4711'); print('holding', flush=True); sys.stdin.readline(); print('released')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut held = std::io::BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut held, &mut line).unwrap();
+    assert_eq!(line, "holding\n", "the holder runs and holds its secret");
     let out = sbx.exec_ok(
         "python",
         r#"
@@ -390,8 +433,12 @@ print(os.path.exists("/tmp/secret"))
         out,
         "PermissionError\nPermissionError\nPermissionError\nPermissionError\nPermissionError\n[]\nFalse\n"
     );
+    std::io::Write::write_all(&mut holder.stdin.take().unwrap(), b"go\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut held, &mut line).unwrap();
+    assert_eq!(line, "released\n");
     let held = holder.wait_with_output().unwrap();
-    assert_eq!(stdout(&held), "holding\n", "{}", stderr(&held));
+    assert!(held.status.success(), "{}", stderr(&held));
 }
 
 #[test]

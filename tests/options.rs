@@ -7,7 +7,7 @@ use base64::Engine;
 use common::{Sbx, containers_with, stderr, stdout};
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
@@ -221,7 +221,6 @@ fn out_copies_back_the_output_directory_and_refuses_links() {
 fn a_timeout_kills_a_forking_tree_that_ignores_sigterm() {
     let sbx = Sbx::new("timeout-tree");
     sbx.limit_pool_to_one_container();
-    let started = Instant::now();
     let out = sbx.run(
         &[
             "exec",
@@ -243,7 +242,6 @@ fn a_timeout_kills_a_forking_tree_that_ignores_sigterm() {
         "",
     );
     assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(stdout(&out), "forked\n");
     assert!(
         stderr(&out).contains("exceeded its timeout (1s) and was killed"),
@@ -289,22 +287,16 @@ fn a_100_mib_flood_is_cut_at_the_limit_and_the_agent_does_not_grow() {
     let before = agent_memory_kib(&sbx, "VmRSS:");
 
     let out = sbx.run(&["exec", "--lang", "python", FLOOD], "");
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(123), "{}", stderr(&out));
     assert_eq!(
         out.stdout.len(),
         10 * 1024 * 1024,
         "cut at the default 10 MiB"
     );
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "sbx: stdout exceeded the output limit of 10485760 bytes; the rest was discarded"
-        ),
-        "{err}"
-    );
-    assert!(
-        err.contains("flood done"),
-        "the program ran to its end: {err}"
+    assert_eq!(
+        stderr(&out),
+        "sbx: stdout exceeded the output limit (10MiB) and the run was stopped with every process it started\n",
+        "stopped there: the program did not reach its end"
     );
 
     // All 100 MiB through the agent when the limit allows it.
@@ -338,7 +330,7 @@ fn json_results_are_lossless_for_invalid_utf8_and_carry_the_runs_metadata() {
             "--lang",
             "python",
             "--json",
-            "import sys\nsys.stdout.buffer.write(b'\\xff\\xfe\\x00ok')\nsys.stderr.write('warn\\n')\nsys.exit(3)",
+            "import sys, time\ntime.sleep(0.2)\nsys.stdout.buffer.write(b'\\xff\\xfe\\x00ok')\nsys.stderr.write('warn\\n')\nsys.exit(3)",
         ],
         "",
     );
@@ -354,8 +346,10 @@ fn json_results_are_lossless_for_invalid_utf8_and_carry_the_runs_metadata() {
     assert_eq!(v["language"], "python");
     assert_eq!(v["pool"], "python");
     assert_eq!(v["image"], common::test_image().as_str());
-    assert!(v["duration_ms"].as_u64().is_some());
-    assert!(v["wait_ms"].as_u64().is_some());
+    // The program sleeps 200 ms; its first run waited for a container to
+    // be created.
+    assert!(v["duration_ms"].as_u64().unwrap() >= 200, "{v}");
+    assert!(v["wait_ms"].as_u64().unwrap() >= 1, "{v}");
     let id = v["container"].as_str().unwrap();
     let ours = containers_with(&sbx.agent_label());
     assert!(
@@ -373,8 +367,6 @@ fn json_results_are_lossless_for_invalid_utf8_and_carry_the_runs_metadata() {
             "--json",
             "--timeout",
             "1s",
-            "--max-output",
-            "5",
             "import time\nprint('0123456789', flush=True)\ntime.sleep(30)",
         ],
         "",
@@ -383,15 +375,39 @@ fn json_results_are_lossless_for_invalid_utf8_and_carry_the_runs_metadata() {
     let v = json(&out);
     assert_eq!(v["exit_code"], 124);
     assert_eq!(v["timed_out"], true);
+    assert_eq!(v["truncated"], false);
+    assert_eq!(v["output_limit"], serde_json::Value::Null);
+    assert_eq!(v["stdout"], "0123456789\n");
+    assert_eq!(
+        v["stderr"],
+        "sbx: the run exceeded its timeout (1s) and was killed with every process it started\n"
+    );
+
+    let out = sbx.run(
+        &[
+            "exec",
+            "--lang",
+            "python",
+            "--json",
+            "--max-output",
+            "5",
+            "import time\nprint('0123456789', flush=True)\ntime.sleep(30)",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(123));
+    let v = json(&out);
+    assert_eq!(v["exit_code"], 123);
+    assert_eq!(v["timed_out"], false);
     assert_eq!(v["truncated"], true);
     assert_eq!(v["stdout_truncated"], true);
+    assert_eq!(v["stderr_truncated"], false);
+    assert_eq!(v["output_limit"], "stdout");
     assert_eq!(v["stdout"], "01234");
-    let err = v["stderr"].as_str().unwrap();
-    assert!(
-        err.contains("exceeded the output limit of 5 bytes"),
-        "{err}"
+    assert_eq!(
+        v["stderr"],
+        "sbx: stdout exceeded the output limit (5 bytes) and the run was stopped with every process it started\n"
     );
-    assert!(err.contains("exceeded its timeout"), "{err}");
 }
 
 #[test]
@@ -401,6 +417,7 @@ fn the_config_sets_default_timeout_and_output_limit_and_flags_override_them() {
     cfg.push_str("\n[run]\ntimeout = \"1s\"\nmax_output = \"1KiB\"\n");
     std::fs::write(&sbx.config, cfg).unwrap();
     let out = sbx.run(&["exec", "--lang", "python", "print('y' * 5000)"], "");
+    assert_eq!(out.status.code(), Some(123), "{}", stderr(&out));
     assert_eq!(out.stdout.len(), 1024);
     let out = sbx.run(
         &[

@@ -173,7 +173,10 @@ fn profile_list_show_and_check_describe_the_file_without_starting_anything() {
 
     let out = sbx.run(&["profile", "check"], "");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("valid"), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{}: valid; profiles: datasci, web\n", sbx.config.display())
+    );
     assert!(
         sbx.agent_pids().is_empty(),
         "profile commands start no agent"

@@ -110,7 +110,7 @@ fn after_runs_a_timeout_a_fail_fast_refusal_and_an_idle_recycle_json_and_prometh
  {
     let sbx = sbx_with_pool(
         "stats-seq",
-        "min_size = 0\nmax_size = 1\nexhaustion = \"fail-fast\"\nidle_timeout = \"3s\"",
+        "min_size = 0\nmax_size = 1\nexhaustion = \"fail-fast\"\nidle_timeout = \"15s\"",
     );
     // Three runs, the first creating the pool's only container.
     for i in 0..3 {
@@ -120,23 +120,34 @@ fn after_runs_a_timeout_a_fail_fast_refusal_and_an_idle_recycle_json_and_prometh
     // One that times out.
     let out = exec(&sbx, &["--timeout", "1s", "import time; time.sleep(30)"]);
     assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
-    // One that keeps the container busy while another is refused.
-    let long = sbx.spawn(&[
-        "exec",
-        "--lang",
-        "python",
-        "import time; time.sleep(2.5); print('long')",
-    ]);
+    // One that keeps the container busy, held by the test until another
+    // has been refused, and then runs for 2.5 s.
+    let mut long = sbx
+        .cmd()
+        .args([
+            "exec",
+            "--lang",
+            "python",
+            "import sys, time\nsys.stdin.readline()\ntime.sleep(2.5)\nprint('long')",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for_busy(&sbx);
     let busy = stats(&sbx);
     assert_eq!(busy["utilization"], 1.0, "{busy}");
     let refused = exec(&sbx, &["print('never')"]);
     assert_eq!(refused.status.code(), Some(75), "{}", stderr(&refused));
+    long.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let long = long.wait_with_output().unwrap();
     assert_eq!(stdout(&long), "long\n", "{}", stderr(&long));
     // Then nothing: idle_timeout recycles the container (min_size is 0).
+    // (15 s: no gap between the runs above comes near it, however busy
+    // the machine.)
     assert!(
-        wait_until(Duration::from_secs(30), || {
+        wait_until(Duration::from_secs(60), || {
             let s = stats(&sbx);
             s["removed"] == 1 && s["total_size"] == 0 && s["removing"] == 0
         }),
@@ -291,21 +302,55 @@ fn a_run_that_queues_behind_a_busy_container_counts_as_waited_with_its_wait_meas
         "stats-wait",
         "max_size = 1\nexhaustion = \"wait\"\nacquisition_timeout = \"60s\"",
     );
-    let long = sbx.spawn(&[
-        "exec",
-        "--lang",
-        "python",
-        "import time; time.sleep(3); print('long')",
-    ]);
+    // The long run holds the container until the test releases it, which
+    // it does only once the queued run has been waiting for a while.
+    let mut long = sbx
+        .cmd()
+        .args([
+            "exec",
+            "--lang",
+            "python",
+            "import sys\nsys.stdin.readline()\nprint('long')",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for_busy(&sbx);
-    let out = exec(&sbx, &["print('queued')"]);
-    assert_eq!(stdout(&out), "queued\n", "{}", stderr(&out));
+    // -v says when the client has reached the agent; its request follows
+    // at once, and then waits for the container.
+    let mut queued = sbx
+        .cmd()
+        .args(["-v", "exec", "--lang", "python", "print('queued')"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = std::io::BufReader::new(queued.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("sbx: agent pid ") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut said, &mut line).unwrap() > 0,
+            "the queued client ended before reaching the agent"
+        );
+    }
+    let reached = std::time::Instant::now();
+    while reached.elapsed() < Duration::from_millis(1500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    long.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = queued.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "queued\n");
     assert!(long.wait_with_output().unwrap().status.success());
     let s = stats(&sbx);
     assert_eq!(s["waited"], 1, "{s}");
     assert_eq!(s["exhausted"], 0, "{s}");
     assert_eq!(s["wait_seconds"]["count"], 2, "{s}");
-    // It queued until the 3 s run (started before it) ended.
+    // It queued while the test held the container (1.5 s from its
+    // arrival, less however long the agent took to reach the queue).
     let p95 = s["wait_seconds"]["p95"].as_f64().unwrap();
     assert!(p95 > 0.5, "{s}");
 }
@@ -362,15 +407,27 @@ fn watch_in_a_pipe_prints_the_asked_number_of_plain_snapshots() {
 #[test]
 fn watch_flags_out_of_place_are_usage_errors() {
     let sbx = Sbx::new("stats-usage");
-    for args in [
-        &["pool", "stats", "--interval", "2s"][..],
-        &["pool", "stats", "--watch", "--format", "prometheus"],
-        &["pool", "stats", "--json", "--format", "table"],
-        &["pool", "stats", "--watch", "--interval", "0s"],
+    for (args, why) in [
+        (
+            &["pool", "stats", "--interval", "2s"][..],
+            "error: the following required arguments were not provided:",
+        ),
+        (
+            &["pool", "stats", "--watch", "--format", "prometheus"],
+            "sbx: --watch does not combine with --format prometheus: a textfile collector reads a file; write it from cron or a loop instead (see `sbx pool stats --help`)",
+        ),
+        (
+            &["pool", "stats", "--json", "--format", "table"],
+            "error: the argument '--json' cannot be used with '--format <FORMAT>'",
+        ),
+        (
+            &["pool", "stats", "--watch", "--interval", "0s"],
+            "error: invalid value '0s' for '--interval <DURATION>': duration `0s` must be positive",
+        ),
     ] {
         let out = sbx.run(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(!stderr(&out).is_empty(), "{args:?}: says why");
+        assert_eq!(stderr(&out).lines().next(), Some(why), "{args:?}: says why");
         assert_eq!(stdout(&out), "", "{args:?}");
     }
 }
@@ -567,8 +624,9 @@ fn watching_the_stats_does_not_keep_an_unused_agent_alive() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    // Asks every 200 ms for 8 s, far more often than the idle exit.
-    let watch = sbx
+    // Asks every 200 ms, far more often than the idle exit, until the
+    // test has seen what it waits for.
+    let mut watch = sbx
         .cmd()
         .args([
             "pool",
@@ -578,27 +636,26 @@ fn watching_the_stats_does_not_keep_an_unused_agent_alive() {
             "--interval",
             "200ms",
             "--count",
-            "40",
+            "100000",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut docs = std::io::BufRead::lines(std::io::BufReader::new(watch.stdout.take().unwrap()))
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap());
+    let first = docs.next().expect("a first snapshot");
+    assert_eq!(first["pools"][0]["runs"], 1, "{first}");
     assert!(
-        sbx.wait_for_no_agent(Duration::from_secs(7)),
+        sbx.wait_for_no_agent(Duration::from_secs(60)),
         "the agent exits while merely watched"
     );
-    let out = watch.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    let docs: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(docs.first().unwrap()["pools"][0]["runs"], 1, "{text}");
-    assert_eq!(
-        docs.last().unwrap()["pools"],
-        serde_json::json!([]),
-        "the watch goes on, showing no pools: {text}"
+    // The watch goes on, showing no pools.
+    let empty = docs.find(|d| d["pools"] == serde_json::json!([]));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        empty.is_some(),
+        "the watch ended instead of showing no pools"
     );
 }

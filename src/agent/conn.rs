@@ -180,7 +180,7 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         Request::PoolDrain { force, .. } => super::pools::drain(&agent, force).await,
         Request::Status => super::status::handle(&agent).await,
         Request::Stop { wait, .. } => super::stop::handle(&agent, wait).await,
-        Request::Hello { .. } | Request::StdinEof => Response::Error {
+        Request::Hello { .. } | Request::StdinEof | Request::StdoutClosed => Response::Error {
             kind: ErrorKind::BadRequest,
             message: "unexpected message".into(),
         },
@@ -196,6 +196,7 @@ fn request_name(req: &Request) -> &'static str {
         Request::Hello { .. } => "hello",
         Request::Run(_) => "run",
         Request::StdinEof => "stdin_eof",
+        Request::StdoutClosed => "stdout_closed",
         Request::PoolUp { .. } => "pool_up",
         Request::PoolStats => "pool_stats",
         Request::PoolDown => "pool_down",

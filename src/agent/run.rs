@@ -21,6 +21,9 @@ use tokio::sync::{mpsc, watch};
 enum ClientInput {
     Stdin(Vec<u8>),
     Eof,
+    /// The client's reader went away (`| head -1`): stop the run, but
+    /// still answer it.
+    StdoutClosed,
 }
 
 /// Extra time the guest gets beyond the run's own timeout before the agent
@@ -220,6 +223,7 @@ async fn relay(
                 Kind::Stdin => ClientInput::Stdin(frame.payload),
                 Kind::Control => match frame.parse::<Request>() {
                     Ok(Request::StdinEof) => ClientInput::Eof,
+                    Ok(Request::StdoutClosed) => ClientInput::StdoutClosed,
                     _ => return,
                 },
                 _ => return,
@@ -248,9 +252,12 @@ async fn relay(
     tokio::pin!(deadline);
     let mut client_open = true;
     let mut stdin_open = true;
+    // The client's reader went away: its stdout is not relayed any more.
+    let mut stdout_closed = false;
     let outcome = loop {
         tokio::select! {
             ev = guest.next() => match ev {
+                GuestEvent::Stdout(_) if stdout_closed => {}
                 GuestEvent::Stdout(b) => {
                     if client_open && write_frame(w, &Frame::data(Kind::Stdout, b)).await.is_err() {
                         client_open = false;
@@ -284,6 +291,15 @@ async fn relay(
                     if stdin_open {
                         stdin_open = false;
                         let _ = guest.send(&ToGuest::StdinEof).await;
+                    }
+                }
+                Some(ClientInput::StdoutClosed) => {
+                    // Like a timeout, an end of the run: the program tree
+                    // is killed, the guest reports the exit and cleans up,
+                    // and the container goes back through the normal path.
+                    if !stdout_closed {
+                        stdout_closed = true;
+                        let _ = guest.send(&ToGuest::Cancel).await;
                     }
                 }
                 None => {

@@ -106,9 +106,9 @@ pub struct RunOptions {
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
 
-    /// Keep at most this much of each output stream, e.g. 64KiB, 10MiB; the
-    /// rest is discarded and reported [default: `[run] max_output` of the
-    /// config, else 10MiB]
+    /// At most this much output per stream, e.g. 64KiB, 10MiB; a program
+    /// that writes more is stopped there and sbx exits 123 [default: `[run]
+    /// max_output` of the config, else 10MiB]
     #[arg(long, value_parser = crate::model::units::parse_size, value_name = "SIZE")]
     pub max_output: Option<u64>,
 

@@ -149,15 +149,15 @@ pub async fn submit(
             let e = anyhow::Error::from(e);
             if opts.json {
                 // The document and the process agree on the code.
-                println!(
-                    "{}",
-                    serde_json::json!({ "error": e.to_string(), "exit_code": super::exit_code_of(&e) })
-                );
+                let doc = serde_json::json!({ "error": e.to_string(), "exit_code": super::exit_code_of(&e) });
+                let _ = writeln!(std::io::stdout(), "{doc}");
             }
             return Err(e);
         }
     };
-    let code = if output.exit.outcome.timed_out {
+    let code = if output.stdout_closed {
+        exit::STDOUT_CLOSED
+    } else if output.exit.outcome.timed_out {
         exit::TIMEOUT
     } else {
         output.exit.outcome.code
@@ -168,10 +168,11 @@ pub async fn submit(
         if no_pool {
             doc.pool = None;
         }
-        println!(
-            "{}",
-            serde_json::to_string(&doc).expect("results always serialize")
-        );
+        let doc = serde_json::to_string(&doc).expect("results always serialize");
+        // A reader that went away gets no panic, only the exit code.
+        if writeln!(std::io::stdout(), "{doc}").is_err() {
+            return Ok(exit::STDOUT_CLOSED);
+        }
     }
     Ok(code)
 }
@@ -345,6 +346,9 @@ struct JsonResult {
     timed_out: bool,
     build_failed: bool,
     oom_killed: bool,
+    /// `"stdout"` or `"stderr"`: the stream whose output limit stopped the
+    /// run (exit code 123); `null` otherwise.
+    output_limit: Option<String>,
     truncated: bool,
     stdout_truncated: bool,
     stderr_truncated: bool,
@@ -385,6 +389,7 @@ impl JsonResult {
             timed_out: outcome.timed_out,
             build_failed: outcome.build_failed,
             oom_killed: outcome.oom_killed,
+            output_limit: outcome.output_limit.clone(),
             truncated: outcome.stdout_truncated || outcome.stderr_truncated,
             stdout_truncated: outcome.stdout_truncated,
             stderr_truncated: outcome.stderr_truncated,

@@ -23,7 +23,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -96,11 +96,21 @@ struct Control {
     pgid: AtomicI32,
     timed_out: AtomicBool,
     cancelled: AtomicBool,
+    /// 1 + the stream (0 stdout, 1 stderr) whose output limit stopped the
+    /// run first; 0 while none has.
+    output_limit: AtomicUsize,
 }
 
 impl Control {
     fn stopped(&self) -> bool {
-        self.timed_out.load(Ordering::SeqCst) || self.cancelled.load(Ordering::SeqCst)
+        self.timed_out.load(Ordering::SeqCst)
+            || self.cancelled.load(Ordering::SeqCst)
+            || self.output_limit.load(Ordering::SeqCst) != 0
+    }
+
+    /// The stream whose output limit stopped the run, if one did.
+    fn output_limit(&self) -> Option<usize> {
+        self.output_limit.load(Ordering::SeqCst).checked_sub(1)
     }
 
     fn kill(&self) {
@@ -379,6 +389,10 @@ fn run_steps(
     done();
 
     exit.timed_out = ctl.timed_out.load(Ordering::SeqCst);
+    if let Some(i) = ctl.output_limit().filter(|_| !exit.timed_out) {
+        exit.output_limit = Some(STREAMS[i].to_string());
+        code = crate::exit::OUTPUT_LIMIT;
+    }
     if exit.timed_out {
         tell(&format!(
             "the run exceeded its timeout ({}) and was killed with every process it started",
@@ -404,6 +418,16 @@ fn run_steps(
     (clean, exit)
 }
 
+const STREAMS: [&str; 2] = ["stdout", "stderr"];
+
+/// What sbx says when a stream exceeded its limit (`sbx: ` before it).
+pub fn output_limit_message(stream: &str, max: u64) -> String {
+    format!(
+        "{stream} exceeded the output limit ({}) and the run was stopped with every process it started",
+        crate::model::units::format_size(max)
+    )
+}
+
 /// Start the timeout clock; the returned closure stops it. On expiry the
 /// current step's whole process tree is killed with SIGKILL, which neither
 /// a forked child nor a SIGTERM handler can survive.
@@ -414,7 +438,8 @@ fn watchdog(ctl: Arc<Control>, limit: Duration) -> impl FnOnce() {
         let (lock, cv) = &*t;
         let guard = lock.lock().unwrap();
         let (_guard, res) = cv.wait_timeout_while(guard, limit, |done| !*done).unwrap();
-        if res.timed_out() {
+        // A run the output limit already stopped did not time out.
+        if res.timed_out() && ctl.output_limit().is_none() {
             ctl.timed_out.store(true, Ordering::SeqCst);
             ctl.kill();
         }
@@ -606,6 +631,7 @@ fn run_step(
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let pump = |mut src: Box<dyn Read + Send>, i: usize, done: mpsc::Sender<()>| {
         let limits = limits.clone();
+        let ctl2 = ctl.clone();
         spawn_or_kill(ctl, move || {
             let kind = [Kind::Stdout, Kind::Stderr][i];
             let mut buf = vec![0u8; 32 * 1024];
@@ -614,23 +640,32 @@ fn run_step(
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                // Past the limit the pipe is still drained, so the program
-                // never blocks on a full pipe, but nothing more is sent.
+                // Past the limit the run is stopped (like a timeout: the
+                // whole tree is killed) and what is still in the pipe is
+                // drained and discarded.
                 let keep = limits.allow(i, n);
                 if keep > 0 {
                     send(&Frame::data(kind, buf[..keep].to_vec()));
                 }
                 if keep < n && !limits.truncated[i].swap(true, Ordering::SeqCst) {
-                    // On stderr the cut may fall mid-line: start a new one.
-                    send(&Frame::data(
-                        Kind::Stderr,
-                        format!(
-                            "{}sbx: {} exceeded the output limit of {} bytes; the rest was discarded\n",
-                            if i == 1 { "\n" } else { "" },
-                            ["stdout", "stderr"][i],
-                            limits.max
-                        ),
-                    ));
+                    let first = !ctl2.timed_out.load(Ordering::SeqCst)
+                        && !ctl2.cancelled.load(Ordering::SeqCst)
+                        && ctl2
+                            .output_limit
+                            .compare_exchange(0, i + 1, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok();
+                    if first {
+                        ctl2.kill();
+                        // On stderr the cut may fall mid-line: start a new one.
+                        send(&Frame::data(
+                            Kind::Stderr,
+                            format!(
+                                "{}sbx: {}\n",
+                                if i == 1 { "\n" } else { "" },
+                                output_limit_message(STREAMS[i], limits.max)
+                            ),
+                        ));
+                    }
                 }
             }
             let _ = done.send(());

@@ -53,6 +53,10 @@ pub struct RunOutcome {
     /// the container's memory limit.
     #[serde(default)]
     pub oom_killed: bool,
+    /// The stream (`stdout` or `stderr`) that exceeded the output limit
+    /// and so ended the run; `code` is then `exit::OUTPUT_LIMIT`.
+    #[serde(default)]
+    pub output_limit: Option<String>,
 }
 
 /// A file placed in the sandbox before a run: the program's source and any

@@ -348,6 +348,118 @@ pub fn remove_container(id: &str) {
     let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
+/// Say that a test does not apply to the engine under test, on the test
+/// output itself (written past libtest's capture, so it shows for a test
+/// that passes): `SKIPPED <test>: <reason>`. scripts/test.sh collects
+/// these lines into its summary.
+pub fn skip(reason: &str) {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {reason}");
+}
+
+/// Skip (see [`skip`]) unless the engine under test is `engine`; true when
+/// the test should go on.
+pub fn only_on(engine_name: &str, reason: &str) -> bool {
+    if engine() == engine_name {
+        return true;
+    }
+    skip(&format!("needs {engine_name}: {reason}"));
+    false
+}
+
+/// Volumes (local engines) carrying `label`.
+pub fn volumes_with(label: &str) -> Vec<String> {
+    if on_kubernetes() {
+        return Vec::new();
+    }
+    let out = Command::new(engine())
+        .args(["volume", "ls", "-q", "--filter", &format!("label={label}")])
+        .output()
+        .expect("the engine's CLI is available");
+    assert!(out.status.success(), "listing volumes failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Images (local engines) carrying `label`.
+pub fn images_with(label: &str) -> Vec<String> {
+    if on_kubernetes() {
+        return Vec::new();
+    }
+    let out = Command::new(engine())
+        .args(["images", "-q", "--filter", &format!("label={label}")])
+        .output()
+        .expect("the engine's CLI is available");
+    assert!(out.status.success(), "listing images failed: {out:?}");
+    let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    ids.dedup();
+    ids
+}
+
+/// The label test-made images carry (see [`Sbx::test_made_image`]).
+pub const TEST_IMAGE_LABEL: &str = "io.sbx.test";
+
+impl Sbx {
+    /// The id the agent of this test labels everything with
+    /// (`io.sbx.agent=…`): a hash of its runtime directory, as
+    /// `RuntimePaths::agent_id` computes it.
+    pub fn agent_id(&self) -> String {
+        let dir = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "SBX_RUNTIME_DIR")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| self.agent_dir());
+        let canon = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in canon.as_os_str().as_encoded_bytes() {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("{h:016x}")
+    }
+
+    /// A name for an image this test makes in the engine, and the label
+    /// (`--change "LABEL …"`) to make it with: the harness removes it when
+    /// the test ends.
+    pub fn test_made_image(&self, kind: &str) -> (String, String) {
+        let id = self.agent_id();
+        (
+            format!("sbx-test/{kind}-{id}:1"),
+            format!("LABEL {TEST_IMAGE_LABEL}={id}"),
+        )
+    }
+
+    /// What this test's agent left in the engine: containers (or pods),
+    /// volumes and images labelled with its id.
+    fn leftovers(&self) -> Vec<String> {
+        let label = format!("io.sbx.agent={}", self.agent_id());
+        let mut left: Vec<String> = containers_with(&label)
+            .into_iter()
+            .map(|c| format!("container {c}"))
+            .collect();
+        left.extend(
+            volumes_with(&label)
+                .into_iter()
+                .map(|v| format!("volume {v}")),
+        );
+        left.extend(
+            images_with(&label)
+                .into_iter()
+                .map(|i| format!("image {i}")),
+        );
+        left
+    }
+}
+
 impl Drop for Sbx {
     fn drop(&mut self) {
         let _ = self
@@ -361,8 +473,47 @@ impl Drop for Sbx {
                 libc::kill(pid as i32, libc::SIGKILL);
             }
         }
+        // Containers of a killed agent remove themselves (their guest sees
+        // the stream close); give the engine the time that takes, then
+        // whatever is still labelled with this agent's id is a leak of the
+        // test that owns it.
+        let mut left = Vec::new();
+        let gone = wait_until(Duration::from_secs(30), || {
+            left = self.leftovers();
+            left.is_empty()
+        });
+        let label = format!("io.sbx.agent={}", self.agent_id());
+        if !gone && !on_kubernetes() {
+            for c in containers_with(&label) {
+                remove_container(&c);
+            }
+            for (what, ids) in [
+                ("volume", volumes_with(&label)),
+                ("image", images_with(&label)),
+            ] {
+                for id in ids {
+                    let _ = Command::new(engine())
+                        .args([what, "rm", "-f", &id])
+                        .output();
+                }
+            }
+        } else if !gone {
+            for c in containers_with(&label) {
+                remove_container(&c);
+            }
+        }
+        for image in images_with(&format!("{TEST_IMAGE_LABEL}={}", self.agent_id())) {
+            let _ = Command::new(engine()).args(["rmi", "-f", &image]).output();
+        }
         if std::env::var_os("SBX_TEST_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.root);
+        }
+        if !gone && !std::thread::panicking() {
+            let name = std::thread::current()
+                .name()
+                .unwrap_or("this test")
+                .to_string();
+            panic!("{name} left behind, labelled {label}: {left:?}");
         }
     }
 }

@@ -16,6 +16,15 @@
 
 #![allow(dead_code)]
 
+/// The local engine whose containers stand in for the mock's pods: the
+/// engine under test (`SBX_TEST_BACKEND`) when it is Podman, else Docker.
+fn runtime() -> &'static str {
+    match std::env::var("SBX_TEST_BACKEND").as_deref() {
+        Ok("podman") => "podman",
+        _ => "docker",
+    }
+}
+
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::combinators::BoxBody;
@@ -279,7 +288,7 @@ impl KubeMock {
 
     /// The Docker containers backing this mock's pods (any state).
     pub fn containers(&self) -> Vec<String> {
-        let out = std::process::Command::new("docker")
+        let out = std::process::Command::new(runtime())
             .args(["ps", "-a", "-q", "--filter"])
             .arg(format!("label={LABEL}={}", self.id))
             .output()
@@ -304,7 +313,7 @@ impl Drop for KubeMock {
             if ids.is_empty() {
                 break;
             }
-            let _ = std::process::Command::new("docker")
+            let _ = std::process::Command::new(runtime())
                 .args(["rm", "-f"])
                 .args(&ids)
                 .stdout(Stdio::null())
@@ -870,6 +879,18 @@ async fn docker_run(id: &str, pod: &Value) -> Result<String, String> {
         "--network".into(),
         "none".into(),
     ];
+    if runtime() == "podman" {
+        // Podman's default limits exceed this host's hard limits.
+        args.extend(
+            [
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ]
+            .map(String::from),
+        );
+    }
     let uid = csc["runAsUser"].as_u64().or(psc["runAsUser"].as_u64());
     let gid = csc["runAsGroup"].as_u64().or(psc["runAsGroup"].as_u64());
     match (uid, gid) {
@@ -944,7 +965,7 @@ async fn docker_run(id: &str, pod: &Value) -> Result<String, String> {
     for a in c["args"].as_array().into_iter().flatten() {
         args.extend(a.as_str().map(String::from));
     }
-    let out = tokio::process::Command::new("docker")
+    let out = tokio::process::Command::new(runtime())
         .args(&args)
         .kill_on_drop(true)
         .output()
@@ -958,7 +979,7 @@ async fn docker_run(id: &str, pod: &Value) -> Result<String, String> {
 }
 
 async fn docker_rm(name: &str) {
-    let _ = tokio::process::Command::new("docker")
+    let _ = tokio::process::Command::new(runtime())
         .args(["rm", "-f", name])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -1285,7 +1306,7 @@ async fn bridge<S>(
 {
     let (mut sink, mut stream) = ws.split();
     // Runs as the container's user, with its environment, as in a pod.
-    let mut cmd = tokio::process::Command::new("docker");
+    let mut cmd = tokio::process::Command::new(runtime());
     cmd.arg("exec");
     if io.stdin {
         cmd.arg("-i");

@@ -143,6 +143,8 @@ enum Step {
     Exited(i32),
     TimedOut,
     Cancelled,
+    /// Stream 0 (stdout) or 1 (stderr) exceeded the output limit.
+    OutputLimit(usize),
     Failed(String),
 }
 
@@ -250,21 +252,21 @@ async fn run(
             exit.timed_out = true;
         }
         Step::Cancelled => exit.code = 128 + libc::SIGKILL,
+        Step::OutputLimit(i) => {
+            let stream = ["stdout", "stderr"][i];
+            let newline = if i == 1 { "\n" } else { "" };
+            let line = crate::guest::output_limit_message(stream, spec.max_output);
+            let _ = tx
+                .send(GuestEvent::Stderr(
+                    format!("{newline}sbx: {line}\n").into_bytes(),
+                ))
+                .await;
+            exit.code = crate::exit::OUTPUT_LIMIT;
+            exit.output_limit = Some(stream.to_string());
+        }
         Step::Failed(why) => {
             tell(tx, &why).await;
             exit.code = crate::exit::SBX_ERROR;
-        }
-    }
-    for (i, name) in ["stdout", "stderr"].iter().enumerate() {
-        if budget.truncated[i] {
-            tell(
-                tx,
-                &format!(
-                    "{name} exceeded {} bytes; the rest was discarded",
-                    spec.max_output
-                ),
-            )
-            .await;
         }
     }
     exit.stdout_truncated = budget.truncated[0];
@@ -409,10 +411,18 @@ async fn exec(
                     if let Some(b) = budget.take(0, message.to_vec()) {
                         let _ = tx.send(GuestEvent::Stdout(b)).await;
                     }
+                    if budget.truncated[0] {
+                        kill_container(docker, id).await;
+                        return Step::OutputLimit(0);
+                    }
                 }
                 Some(Ok(LogOutput::StdErr { message })) => {
                     if let Some(b) = budget.take(1, message.to_vec()) {
                         let _ = tx.send(GuestEvent::Stderr(b)).await;
+                    }
+                    if budget.truncated[1] {
+                        kill_container(docker, id).await;
+                        return Step::OutputLimit(1);
                     }
                 }
                 Some(Ok(_)) => {}
