@@ -406,7 +406,7 @@ fn json_results_are_lossless_for_invalid_utf8_and_carry_the_runs_metadata() {
     assert_eq!(v["stdout"], "01234");
     assert_eq!(
         v["stderr"],
-        "sbx: stdout exceeded the output limit (5 bytes) and the run was stopped with every process it started\n"
+        "sbx: stdout exceeded the output limit (5B) and the run was stopped with every process it started\n"
     );
 }
 
