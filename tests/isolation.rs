@@ -142,6 +142,49 @@ fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is
     );
 }
 
+/// Creates up to 5000 empty files in /tmp; prints how many it made and
+/// the refusal's errno name, or "not refused".
+const FILL_INODES: &str = r#"
+import errno, os
+n = 0
+try:
+    while n < 5000:
+        open(f"/tmp/f{n}", "w").close()
+        n += 1
+    print(n, "not refused")
+except OSError as e:
+    print(n, errno.errorcode[e.errno])
+"#;
+
+#[test]
+fn empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean() {
+    common::local_engine_only("tmpfs mount options of the local engine");
+    let sbx = sandbox("inodes", "run", "nr_inodes = 2000");
+    let before = next_run_container(&sbx);
+    // Podman 4 refuses the tmpfs option: the agent says so once and
+    // creates the mounts without it (the memory limit still bounds them).
+    let refused = sbx
+        .agent_log()
+        .contains("does not accept the tmpfs option nr_inodes");
+    assert_eq!(refused, engine() == "podman", "{}", sbx.agent_log());
+    // The mount's root directory takes one of the 2000 inodes.
+    let filled = if refused {
+        "5000 not refused\n"
+    } else {
+        "1999 ENOSPC\n"
+    };
+    assert_eq!(sbx.exec_ok("python", FILL_INODES), filled);
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    assert_eq!(
+        sbx.exec_ok("python", "import os; print(os.listdir('/tmp'))"),
+        "[]\n",
+        "the files were wiped"
+    );
+    // The wipe gave every inode back: the same number fits again.
+    assert_eq!(sbx.exec_ok("python", FILL_INODES), filled);
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
 #[test]
 fn an_infinite_loop_is_killed_at_its_timeout() {
     let sbx = sandbox("loop", "run", "");

@@ -70,6 +70,27 @@ pub struct DockerBackend {
     /// removal, but not when someone else removes the container
     /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
     volumes: std::sync::Mutex<HashMap<String, String>>,
+    /// The engine refused the tmpfs option `nr_inodes` (Podman 4 does:
+    /// "unknown mount option"); scratch mounts are then created without
+    /// it, bounded in inodes only by the memory limit they count against.
+    no_nr_inodes: std::sync::atomic::AtomicBool,
+}
+
+/// The engine does not know the tmpfs option `nr_inodes`.
+fn is_nr_inodes_refused(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains("unknown mount option \"nr_inodes=")
+    )
+}
+
+/// `opts` (a tmpfs option list) without its `nr_inodes=` entry.
+fn without_nr_inodes(opts: &str) -> String {
+    opts.split(',')
+        .filter(|o| !o.starts_with("nr_inodes="))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -139,6 +160,7 @@ impl DockerBackend {
             api_version,
             fallback_images: Default::default(),
             volumes: Default::default(),
+            no_nr_inodes: Default::default(),
         })
     }
 
@@ -208,7 +230,12 @@ impl DockerBackend {
                 t.retain(|path, _| !path.starts_with(GUEST_VOLUME));
             }
         }
-        let body = ContainerCreateBody {
+        if self.no_nr_inodes.load(std::sync::atomic::Ordering::Relaxed)
+            && let Some(t) = host_config.tmpfs.as_mut()
+        {
+            t.values_mut().for_each(|o| *o = without_nr_inodes(o));
+        }
+        let mut body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
             cmd: Some(cmd),
@@ -241,6 +268,7 @@ impl DockerBackend {
             ..Default::default()
         };
         let mut pulled = false;
+        let mut inodes_dropped = false;
         loop {
             // Readable in `docker ps`; uniqueness comes from the counter and pid.
             let name = format!(
@@ -262,6 +290,22 @@ impl DockerBackend {
                             image: spec.image.clone(),
                             reason,
                         });
+                    }
+                }
+                Err(e) if is_nr_inodes_refused(&e) && !inodes_dropped => {
+                    inodes_dropped = true;
+                    let first = !self
+                        .no_nr_inodes
+                        .swap(true, std::sync::atomic::Ordering::Relaxed);
+                    if first {
+                        eprintln!(
+                            "sbx agent: {} does not accept the tmpfs option nr_inodes ({e}); \
+                             scratch mounts get the kernel's default inode limit, bounded by the memory limit",
+                            self.kind.name()
+                        );
+                    }
+                    if let Some(t) = body.host_config.as_mut().and_then(|h| h.tmpfs.as_mut()) {
+                        t.values_mut().for_each(|o| *o = without_nr_inodes(o));
                     }
                 }
                 Err(e) if is_not_found(&e) => {
@@ -443,8 +487,8 @@ impl DockerBackend {
 }
 
 /// The container's lock-down (see isolation.rs and the README's table of
-/// defaults): no network, read-only root with size-limited tmpfs scratch
-/// space, every capability dropped except the few the guest needs as root
+/// defaults): no network, read-only root with size- and inode-limited
+/// tmpfs scratch space, every capability dropped except the few the guest needs as root
 /// to run the program as another user and clean up after it, no new
 /// privileges (setuid binaries and file capabilities do nothing), the
 /// engine's default seccomp profile (not overridden), and limits on
@@ -454,10 +498,15 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
         .iter()
         .map(|(path, mode, exec)| {
             let exec = if *exec { "exec" } else { "noexec" };
+            // No `nr_inodes` at all for "none": the kernel's default.
+            let inodes = iso
+                .nr_inodes
+                .map(|n| format!(",nr_inodes={n}"))
+                .unwrap_or_default();
             (
                 path.to_string(),
                 format!(
-                    "rw,{exec},nosuid,nodev,size={},mode={mode:o}",
+                    "rw,{exec},nosuid,nodev,size={}{inodes},mode={mode:o}",
                     iso.tmpfs_size
                 ),
             )
@@ -1102,7 +1151,57 @@ pub(super) fn is_static_elf(bin: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_static_elf;
+    use super::{hardened_host_config, is_nr_inodes_refused, is_static_elf, without_nr_inodes};
+    use crate::model::isolation::Isolation;
+
+    #[test]
+    fn every_scratch_mount_carries_the_inode_limit_or_none_for_none() {
+        let iso = Isolation {
+            nr_inodes: Some(2000),
+            ..Isolation::default()
+        };
+        let tmpfs = hardened_host_config(&iso).tmpfs.unwrap();
+        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len());
+        assert_eq!(
+            tmpfs["/tmp"],
+            "rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"
+        );
+        for (path, opts) in &tmpfs {
+            assert_eq!(
+                opts.matches(",nr_inodes=2000,").count(),
+                1,
+                "{path}: {opts}"
+            );
+        }
+        let iso = Isolation {
+            nr_inodes: None,
+            ..Isolation::default()
+        };
+        for (path, opts) in hardened_host_config(&iso).tmpfs.unwrap() {
+            assert!(!opts.contains("nr_inodes"), "{path}: {opts}");
+        }
+    }
+
+    #[test]
+    fn an_engine_refusing_nr_inodes_gets_the_mounts_without_it() {
+        // Podman 4.3's answer, verbatim.
+        let refused = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message:
+                "container create: unknown mount option \"nr_inodes=2000\": invalid mount option"
+                    .into(),
+        };
+        assert!(is_nr_inodes_refused(&refused));
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container create: unknown mount option \"exec\": invalid mount option".into(),
+        };
+        assert!(!is_nr_inodes_refused(&other));
+        assert_eq!(
+            without_nr_inodes("rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"),
+            "rw,exec,nosuid,nodev,size=536870912,mode=1777"
+        );
+    }
 
     #[test]
     fn the_test_binary_is_static_like_the_guest_must_be() {
