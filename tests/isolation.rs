@@ -115,6 +115,47 @@ fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
 }
 
 #[test]
+fn a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_failure() {
+    common::local_engine_only("the engine's record of a container's death");
+    let sbx = sandbox("guest-oom", "run", "memory = \"24MiB\"");
+    let before = next_run_container(&sbx);
+    // The guest holds an 8 MB input twice over (the request as it came,
+    // then decoded) while writing it into a tmpfs charged to the same
+    // 24MiB, before any program exists: the OOM killer's only choice is
+    // the guest itself, and the container dies with it.
+    let big = sbx.write("big.bin", &"x".repeat(8_000_000));
+    let big = format!("{}:big.bin", big.display());
+    let out = exec(&sbx, &["--file", &big], "print('never printed')");
+    assert_eq!(
+        (
+            stdout(&out).as_str(),
+            stderr(&out).as_str(),
+            out.status.code()
+        ),
+        (
+            "",
+            "sbx: the run exceeded its memory limit (24MiB) and was killed\n",
+            Some(137)
+        )
+    );
+    let out = exec(&sbx, &["--json", "--file", &big], "print('never printed')");
+    let json = stdout(&out);
+    assert!(json.contains("\"exit_code\":137"), "{json}");
+    assert!(json.contains("\"oom_killed\":true"), "{json}");
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(
+        sbx.agent_log()
+            .matches("the kernel's OOM killer killed the guest during a run")
+            .count(),
+        2,
+        "{}",
+        sbx.agent_log()
+    );
+    // The dead container was replaced; the pool serves runs.
+    assert_ne!(next_run_container(&sbx), before);
+}
+
+#[test]
 fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean() {
     // tmpfs pages count against the container's memory: with /tmp larger
     // than the memory limit, filling it ends at the limit.

@@ -46,8 +46,8 @@ use bollard::exec::StartExecResults;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
+    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -888,6 +888,53 @@ impl Backend for DockerBackend {
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(engine_err("inspect a container", e)),
         }
+    }
+
+    /// From the engine's event log, which outlives the container (it is
+    /// auto-removed as soon as it dies, so `inspect` races its removal):
+    /// the container's `oom` and `die` events since the run began. Podman
+    /// 4 records no `oom` event, nor `State.OOMKilled` on cgroup v1: there
+    /// a guest that died of SIGKILL (exit 137) during a run counts as
+    /// killed by the OOM killer — the program cannot signal it (another
+    /// uid, no capabilities), and sbx removes a container only after
+    /// cancelling its run.
+    async fn died_of_oom(&self, id: &str, since: std::time::SystemTime) -> Option<bool> {
+        let since = since
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs()
+            .to_string();
+        let filters = HashMap::from([
+            ("container".to_string(), vec![id.to_string()]),
+            ("type".to_string(), vec!["container".to_string()]),
+        ]);
+        let opts = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
+        let podman = self.kind == EngineKind::Podman;
+        let mut events = self.docker.events(Some(opts));
+        let watch = async {
+            let mut oom = false;
+            while let Some(Ok(ev)) = events.next().await {
+                match ev.action.as_deref() {
+                    Some("oom") => oom = true,
+                    Some("die") => {
+                        let code = ev
+                            .actor
+                            .and_then(|a| a.attributes)
+                            .and_then(|a| a.get("exitCode").cloned());
+                        return Some(oom || (podman && code.as_deref() == Some("137")));
+                    }
+                    _ => {}
+                }
+            }
+            None
+        };
+        tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .ok()
+            .flatten()
     }
 
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
