@@ -226,6 +226,60 @@ fn empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean()
     assert_pool_healthy_in_same_container(&sbx, &before);
 }
 
+/// Podman 4's compatible API accepts a container's runtime and ignores
+/// it; sbx checks what the container got and refuses the difference.
+fn podman_ignores_runtime(name: &str) -> String {
+    format!(
+        "sbx: the container engine cannot run the OCI runtime `{name}` asked for by [isolation] runtime: \
+         podman created the container with the runtime `oci`; Podman's Docker-compatible API ignores a \
+         container's runtime; set it for every container in containers.conf ([engine] runtime) and remove the setting\n"
+    )
+}
+
+#[test]
+fn an_oci_runtime_the_engine_does_not_know_fails_the_run_saying_what_to_do() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    let sbx = sandbox("runtime-unknown", "run", "runtime = \"nosuchrt\"");
+    let out = exec(&sbx, &[], "print('never printed')");
+    let expected = if engine() == "podman" {
+        podman_ignores_runtime("nosuchrt")
+    } else {
+        "sbx: the container engine cannot run the OCI runtime `nosuchrt` asked for by [isolation] runtime: \
+         Unknown runtime specified nosuchrt; register it with the engine (Docker: \"runtimes\" in \
+         /etc/docker/daemon.json, then restart dockerd) or remove the setting; `sbx doctor` checks it\n"
+            .to_string()
+    };
+    assert_eq!(
+        (stdout(&out).as_str(), stderr(&out), out.status.code()),
+        ("", expected, Some(125))
+    );
+    assert_eq!(
+        containers_with(&format!("io.sbx.agent={}", sbx.agent_id())),
+        Vec::<String>::new(),
+        "a container made with the wrong runtime was left behind"
+    );
+}
+
+#[test]
+fn the_runtime_asked_for_is_the_one_the_container_runs_with() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    // runc: the runtime both engines here have registered; a second one
+    // (crun, runsc) needs the engine reconfigured.
+    let sbx = sandbox("runtime-runc", "run", "runtime = \"runc\"");
+    if engine() == "podman" {
+        let out = exec(&sbx, &[], "print('never printed')");
+        assert_eq!(stderr(&out), podman_ignores_runtime("runc"));
+        assert_eq!(out.status.code(), Some(125));
+        return;
+    }
+    let host = next_run_container(&sbx);
+    let out = Command::new(engine())
+        .args(["inspect", "-f", "{{.HostConfig.Runtime}}", &host])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "runc\n", "{out:?}");
+}
+
 #[test]
 fn an_infinite_loop_is_killed_at_its_timeout() {
     let sbx = sandbox("loop", "run", "");

@@ -168,6 +168,14 @@ pub enum BackendError {
     GuestFailed { id: String, reason: String },
     #[error("container engine error while trying to {action}: {reason}")]
     Engine { action: String, reason: String },
+    #[error(
+        "the container engine cannot run the OCI runtime `{name}` asked for by [isolation] runtime: {reason}; {fix}"
+    )]
+    Runtime {
+        name: String,
+        reason: String,
+        fix: &'static str,
+    },
 }
 
 #[async_trait]

@@ -66,6 +66,9 @@ pub struct Isolation {
     /// uid and gid the program runs as (the guest stays root to clean up).
     pub uid: u32,
     pub gid: u32,
+    /// The OCI runtime the engine runs containers with (`runsc`,
+    /// `kata-runtime`, `crun`); `None`: the engine's default.
+    pub runtime: Option<String>,
 }
 
 impl Default for Isolation {
@@ -80,6 +83,7 @@ impl Default for Isolation {
             read_only_root: true,
             uid: 1000,
             gid: 1000,
+            runtime: None,
         }
     }
 }
@@ -120,6 +124,7 @@ pub struct RawIsolation {
     nr_inodes: Option<Raw>,
     read_only_root: Option<bool>,
     user: Option<String>,
+    runtime: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,7 +220,27 @@ impl TryFrom<RawIsolation> for Isolation {
             read_only_root: raw.read_only_root.unwrap_or(d.read_only_root),
             uid,
             gid,
+            runtime: raw.runtime.as_deref().map(runtime_name).transpose()?,
         })
+    }
+}
+
+/// A runtime's name as engines register it: letters, digits, `-`, `_`,
+/// `.`, starting with a letter or digit, at most 64 characters. Anything
+/// else (a path, options) is refused before it reaches an engine.
+fn runtime_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "isolation.runtime: `{}` is not an OCI runtime name (letters, digits, `-`, `_`, `.`, at most 64; e.g. \"runsc\", \"kata-runtime\", \"crun\")",
+            s.escape_debug()
+        ))
     }
 }
 
@@ -312,6 +337,45 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert!(err.contains(field), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn runtime_is_a_plain_name() {
+        assert_eq!(parse("").unwrap().runtime, None);
+        for name in [
+            "runsc",
+            "kata-runtime",
+            "crun",
+            "io.containerd.runc.v2",
+            "my_rt2",
+        ] {
+            let text = format!("runtime = \"{name}\"");
+            assert_eq!(parse(&text).unwrap().runtime.as_deref(), Some(name));
+        }
+        for (text, shown) in [
+            ("runtime = \"\"", ""),
+            ("runtime = \"/usr/bin/runsc\"", "/usr/bin/runsc"),
+            ("runtime = \"runsc --debug\"", "runsc --debug"),
+            ("runtime = \"-rm\"", "-rm"),
+            ("runtime = \"a\\nb\"", "a\\nb"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "isolation.runtime: `{shown}` is not an OCI runtime name (letters, digits, `-`, `_`, `.`, at most 64; e.g. \"runsc\", \"kata-runtime\", \"crun\")"
+                ),
+                "{text}"
+            );
+            assert_eq!(err.lines().count(), 1);
+        }
+        let long = format!("runtime = \"{}\"", "r".repeat(65));
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .starts_with("isolation.runtime: `rrrr")
+        );
+        assert!(parse("runtime = 5").is_err());
     }
 
     #[test]

@@ -76,6 +76,29 @@ pub struct DockerBackend {
     no_nr_inodes: std::sync::atomic::AtomicBool,
 }
 
+/// What to do about a runtime the engine does not run.
+pub const RUNTIME_FIX: &str = "register it with the engine (Docker: \"runtimes\" in /etc/docker/daemon.json, then restart dockerd) or remove the setting; `sbx doctor` checks it";
+/// Podman's Docker-compatible API ignores the runtime asked for.
+pub const PODMAN_RUNTIME_FIX: &str = "Podman's Docker-compatible API ignores a container's runtime; set it for every container in containers.conf ([engine] runtime) and remove the setting";
+
+/// The engine refused a container's OCI runtime (Docker: "Unknown runtime
+/// specified NAME").
+fn is_runtime_refused(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.to_ascii_lowercase().contains("runtime")
+    )
+}
+
+/// The engine's own message of an error response, else the error.
+fn engine_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The engine does not know the tmpfs option `nr_inodes`.
 fn is_nr_inodes_refused(e: &bollard::errors::Error) -> bool {
     matches!(
@@ -161,6 +184,41 @@ impl DockerBackend {
             fallback_images: Default::default(),
             volumes: Default::default(),
             no_nr_inodes: Default::default(),
+        })
+    }
+
+    /// A container made with the OCI runtime `name` really has it: Podman
+    /// 4's compatible API accepts the field and ignores it (its containers
+    /// then run with the default runtime, reported as "oci"), which would
+    /// silently give a user who asked for gVisor plain namespaces. One
+    /// that does not is removed and the creation fails.
+    async fn check_runtime(&self, id: &str, name: &str) -> Result<(), BackendError> {
+        let got = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| engine_err("inspect a container", e))?
+            .host_config
+            .and_then(|h| h.runtime);
+        if got.as_deref() == Some(name) {
+            return Ok(());
+        }
+        if let Err(e) = self.destroy(id).await {
+            eprintln!("sbx agent: cannot remove container {}: {e}", short_id(id));
+        }
+        Err(BackendError::Runtime {
+            name: name.to_string(),
+            reason: format!(
+                "{} created the container with the runtime {}",
+                self.kind.name(),
+                got.map(|g| format!("`{g}`"))
+                    .unwrap_or_else(|| "it chose".into())
+            ),
+            fix: if self.kind == EngineKind::Podman {
+                PODMAN_RUNTIME_FIX
+            } else {
+                RUNTIME_FIX
+            },
         })
     }
 
@@ -281,7 +339,17 @@ impl DockerBackend {
             match self.docker.create_container(Some(opts), body.clone()).await {
                 Ok(r) => {
                     self.note_volume(&r.id).await;
+                    if let Some(name) = &iso.runtime {
+                        self.check_runtime(&r.id, name).await?;
+                    }
                     return Ok(r.id);
+                }
+                Err(e) if iso.runtime.is_some() && is_runtime_refused(&e) => {
+                    return Err(BackendError::Runtime {
+                        name: iso.runtime.clone().unwrap_or_default(),
+                        reason: engine_message(&e),
+                        fix: RUNTIME_FIX,
+                    });
                 }
                 Err(e) if is_not_found(&e) && !pulled => {
                     pulled = true;
@@ -528,6 +596,7 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
         memory_swap: iso.memory.map(|m| m as i64),
         nano_cpus: iso.nano_cpus,
         pids_limit: iso.pids,
+        runtime: iso.runtime.clone(),
         // No negative `oom_score_adj` for the guest: some runtimes cannot
         // set one (runc fails to start the container on this project's
         // machines). The program raises its own score to the maximum
@@ -1112,6 +1181,8 @@ pub struct EngineInfo {
     pub api_version: String,
     /// The engine's data directory (images, containers), when it reports one.
     pub root_dir: Option<String>,
+    /// The OCI runtimes registered with the engine, by name, sorted.
+    pub runtimes: Vec<String>,
 }
 
 impl DockerBackend {
@@ -1131,6 +1202,11 @@ impl DockerBackend {
             server_version: version.version.unwrap_or_else(|| "unknown".into()),
             api_version: self.api_version.clone(),
             root_dir: info.docker_root_dir,
+            runtimes: {
+                let mut r: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+                r.sort();
+                r
+            },
         })
     }
 }
@@ -1227,6 +1303,16 @@ mod tests {
         for (path, opts) in hardened_host_config(&iso).tmpfs.unwrap() {
             assert!(!opts.contains("nr_inodes"), "{path}: {opts}");
         }
+    }
+
+    #[test]
+    fn the_create_request_carries_the_runtime_asked_for() {
+        assert_eq!(hardened_host_config(&Isolation::default()).runtime, None);
+        let iso = Isolation {
+            runtime: Some("runsc".into()),
+            ..Isolation::default()
+        };
+        assert_eq!(hardened_host_config(&iso).runtime.as_deref(), Some("runsc"));
     }
 
     #[test]
