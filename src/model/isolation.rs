@@ -247,7 +247,11 @@ fn runtime_name(s: &str) -> Result<String, String> {
 /// A whole number of inodes between [`MIN_NR_INODES`] and
 /// [`MAX_NR_INODES`] (a TOML integer or a string of digits).
 fn nr_inodes(raw: &Raw) -> Result<u64, String> {
-    let text = raw.text();
+    // `1e5` reads back as `100000.0`: shown as the fraction it is.
+    let text = match raw {
+        Raw::Float(f) => format!("{f:?}"),
+        _ => raw.text(),
+    };
     let n = match raw {
         Raw::Float(_) => None,
         _ => text.parse::<u64>().ok(),
@@ -395,6 +399,7 @@ mod tests {
             ("nr_inodes = 4294967297", "4294967297"),
             ("nr_inodes = 9223372036854775807", "9223372036854775807"),
             ("nr_inodes = 1.5", "1.5"),
+            ("nr_inodes = 1e5", "100000.0"),
             ("nr_inodes = \"lots\"", "lots"),
             ("nr_inodes = \"64k\"", "64k"),
             (
