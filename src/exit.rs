@@ -19,6 +19,10 @@ pub const OUTPUT_LIMIT: i32 = 123;
 /// was stopped, and sbx exits as a program killed by SIGPIPE does.
 pub const STDOUT_CLOSED: i32 = 128 + libc::SIGPIPE;
 
+/// The run exceeded its memory limit: the kernel's OOM killer killed the
+/// program or the guest with SIGKILL (as a program killed by signal 9).
+pub const OOM_KILLED: i32 = 128 + libc::SIGKILL;
+
 /// Shown at the end of `sbx --help`.
 pub const HELP: &str = "\
 Exit status:

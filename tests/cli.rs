@@ -329,6 +329,52 @@ fn doctor_passes_on_a_healthy_setup() {
 }
 
 #[test]
+fn doctor_checks_that_the_engine_runs_the_oci_runtime_asked_for() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    let sbx = Sbx::new("doctor-runtime");
+    let config = std::fs::read_to_string(&sbx.config).unwrap();
+    let with = |runtime: &str| {
+        std::fs::write(
+            &sbx.config,
+            format!("{config}\n[isolation]\nruntime = \"{runtime}\"\n"),
+        )
+        .unwrap();
+        let out = sbx.run(&["doctor"], "");
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l.get(6..).is_some_and(|l| l.starts_with("runtime     ")))
+            .unwrap_or_else(|| panic!("no runtime line:\n{text}"))
+            .to_string();
+        (line, out.status.code())
+    };
+    if common::engine() == "podman" {
+        let (line, code) = with("runc");
+        assert_eq!(
+            line,
+            "FAIL  runtime     `runc` cannot be asked for per container through Podman's Docker-compatible API"
+        );
+        assert_eq!(code, Some(1));
+        return;
+    }
+    let (line, code) = with("runc");
+    assert_eq!(
+        line,
+        "ok    runtime     `runc` is registered with the engine"
+    );
+    assert_eq!(code, Some(0));
+    let (line, code) = with("nosuchrt");
+    assert!(
+        line.starts_with(
+            "FAIL  runtime     the engine does not know the OCI runtime `nosuchrt` (it has: "
+        ),
+        "{line}"
+    );
+    assert!(line.contains("runc"), "{line}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
 fn doctor_fails_with_a_fix_when_the_engine_is_unreachable() {
     let sbx = Sbx::new("doctor-down");
     let out = sbx

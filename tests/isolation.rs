@@ -115,6 +115,47 @@ fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
 }
 
 #[test]
+fn a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_failure() {
+    common::local_engine_only("the engine's record of a container's death");
+    let sbx = sandbox("guest-oom", "run", "memory = \"24MiB\"");
+    let before = next_run_container(&sbx);
+    // The guest holds an 8 MB input twice over (the request as it came,
+    // then decoded) while writing it into a tmpfs charged to the same
+    // 24MiB, before any program exists: the OOM killer's only choice is
+    // the guest itself, and the container dies with it.
+    let big = sbx.write("big.bin", &"x".repeat(8_000_000));
+    let big = format!("{}:big.bin", big.display());
+    let out = exec(&sbx, &["--file", &big], "print('never printed')");
+    assert_eq!(
+        (
+            stdout(&out).as_str(),
+            stderr(&out).as_str(),
+            out.status.code()
+        ),
+        (
+            "",
+            "sbx: the run exceeded its memory limit (24MiB) and was killed\n",
+            Some(137)
+        )
+    );
+    let out = exec(&sbx, &["--json", "--file", &big], "print('never printed')");
+    let json = stdout(&out);
+    assert!(json.contains("\"exit_code\":137"), "{json}");
+    assert!(json.contains("\"oom_killed\":true"), "{json}");
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(
+        sbx.agent_log()
+            .matches("the kernel's OOM killer killed the guest during a run")
+            .count(),
+        2,
+        "{}",
+        sbx.agent_log()
+    );
+    // The dead container was replaced; the pool serves runs.
+    assert_ne!(next_run_container(&sbx), before);
+}
+
+#[test]
 fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean() {
     // tmpfs pages count against the container's memory: with /tmp larger
     // than the memory limit, filling it ends at the limit.
@@ -140,6 +181,103 @@ fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is
         "[]\n",
         "the filled tmpfs was wiped"
     );
+}
+
+/// Creates up to 5000 empty files in /tmp; prints how many it made and
+/// the refusal's errno name, or "not refused".
+const FILL_INODES: &str = r#"
+import errno, os
+n = 0
+try:
+    while n < 5000:
+        open(f"/tmp/f{n}", "w").close()
+        n += 1
+    print(n, "not refused")
+except OSError as e:
+    print(n, errno.errorcode[e.errno])
+"#;
+
+#[test]
+fn empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean() {
+    common::local_engine_only("tmpfs mount options of the local engine");
+    let sbx = sandbox("inodes", "run", "nr_inodes = 2000");
+    let before = next_run_container(&sbx);
+    // Podman 4 refuses the tmpfs option: the agent says so once and
+    // creates the mounts without it (the memory limit still bounds them).
+    let refused = sbx
+        .agent_log()
+        .contains("does not accept the tmpfs option nr_inodes");
+    assert_eq!(refused, engine() == "podman", "{}", sbx.agent_log());
+    // The mount's root directory takes one of the 2000 inodes.
+    let filled = if refused {
+        "5000 not refused\n"
+    } else {
+        "1999 ENOSPC\n"
+    };
+    assert_eq!(sbx.exec_ok("python", FILL_INODES), filled);
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    assert_eq!(
+        sbx.exec_ok("python", "import os; print(os.listdir('/tmp'))"),
+        "[]\n",
+        "the files were wiped"
+    );
+    // The wipe gave every inode back: the same number fits again.
+    assert_eq!(sbx.exec_ok("python", FILL_INODES), filled);
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+/// Podman 4's compatible API accepts a container's runtime and ignores
+/// it; sbx checks what the container got and refuses the difference.
+fn podman_ignores_runtime(name: &str) -> String {
+    format!(
+        "sbx: the container engine cannot run the OCI runtime `{name}` asked for by [isolation] runtime: \
+         podman created the container with the runtime `oci`; Podman's Docker-compatible API ignores a \
+         container's runtime; set it for every container in containers.conf ([engine] runtime) and remove the setting\n"
+    )
+}
+
+#[test]
+fn an_oci_runtime_the_engine_does_not_know_fails_the_run_saying_what_to_do() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    let sbx = sandbox("runtime-unknown", "run", "runtime = \"nosuchrt\"");
+    let out = exec(&sbx, &[], "print('never printed')");
+    let expected = if engine() == "podman" {
+        podman_ignores_runtime("nosuchrt")
+    } else {
+        "sbx: the container engine cannot run the OCI runtime `nosuchrt` asked for by [isolation] runtime: \
+         Unknown runtime specified nosuchrt; register it with the engine (Docker: \"runtimes\" in \
+         /etc/docker/daemon.json, then restart dockerd) or remove the setting; `sbx doctor` checks it\n"
+            .to_string()
+    };
+    assert_eq!(
+        (stdout(&out).as_str(), stderr(&out), out.status.code()),
+        ("", expected, Some(125))
+    );
+    assert_eq!(
+        containers_with(&format!("io.sbx.agent={}", sbx.agent_id())),
+        Vec::<String>::new(),
+        "a container made with the wrong runtime was left behind"
+    );
+}
+
+#[test]
+fn the_runtime_asked_for_is_the_one_the_container_runs_with() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    // runc: the runtime both engines here have registered; a second one
+    // (crun, runsc) needs the engine reconfigured.
+    let sbx = sandbox("runtime-runc", "run", "runtime = \"runc\"");
+    if engine() == "podman" {
+        let out = exec(&sbx, &[], "print('never printed')");
+        assert_eq!(stderr(&out), podman_ignores_runtime("runc"));
+        assert_eq!(out.status.code(), Some(125));
+        return;
+    }
+    let host = next_run_container(&sbx);
+    let out = Command::new(engine())
+        .args(["inspect", "-f", "{{.HostConfig.Runtime}}", &host])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "runc\n", "{out:?}");
 }
 
 #[test]

@@ -99,11 +99,28 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: Co
             }
         }
         Err(why) => {
+            // Dropping the lease unreleased recycles the container.
+            let oom = match relayed.guest_closed {
+                true => {
+                    let id = lease.sandbox().id.clone();
+                    oom_outcome(&*agent.backend, &id, relayed.since, memory_limit(&req)).await
+                }
+                false => None,
+            };
+            if let Some((outcome, line)) = oom {
+                eprintln!(
+                    "sbx agent: container {container}: the kernel's OOM killer killed the guest during a run; replacing the container"
+                );
+                if relayed.client_open {
+                    let exit = run_exit(outcome, relayed.duration_ms, wait_ms, container, &req);
+                    report_oom(&mut w, line, exit).await;
+                }
+                return;
+            }
             eprintln!("sbx agent: {why}");
             if relayed.client_open {
                 reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
             }
-            // Dropping the lease unreleased recycles the container.
         }
     }
 }
@@ -151,7 +168,25 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
     let container = short(&sandbox.get().id);
     let cancel = agent.fresh.cancelled();
     let relayed = relay(&mut sandbox.get().guest, &req, r, &mut w, cancel).await;
+    let id = sandbox.get().id.clone();
+    let oom = match (&relayed.outcome, relayed.guest_closed) {
+        (Err(_), true) => {
+            oom_outcome(&*agent.backend, &id, relayed.since, memory_limit(&req)).await
+        }
+        _ => None,
+    };
     sandbox.remove().await;
+    if let Some((outcome, line)) = oom {
+        eprintln!(
+            "sbx agent: container {container}: the kernel's OOM killer killed the guest during a run"
+        );
+        if relayed.client_open {
+            let mut exit = run_exit(outcome, relayed.duration_ms, wait_ms, container, &req);
+            exit.pool = String::new();
+            report_oom(&mut w, line, exit).await;
+        }
+        return;
+    }
     match relayed.outcome {
         Ok(exit) if relayed.client_open => {
             let mut exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
@@ -198,6 +233,11 @@ struct Relayed {
     client_open: bool,
     /// From handing the program to the guest until its exit.
     duration_ms: u64,
+    /// The run failed because the guest's stream ended (the container
+    /// died, perhaps of the memory limit: see [`oom_outcome`]).
+    guest_closed: bool,
+    /// When the run was handed to the guest.
+    since: std::time::SystemTime,
 }
 
 /// Hand the run to the guest and relay: the program's output to the client
@@ -235,6 +275,7 @@ async fn relay(
     });
 
     let started = Instant::now();
+    let since = std::time::SystemTime::now();
     let run = ToGuest::Run(req.run.clone());
     if let Err(e) = guest.send(&run).await {
         reader.abort();
@@ -242,8 +283,11 @@ async fn relay(
             outcome: Err(format!("lost the container before the run started: {e}")),
             client_open: true,
             duration_ms: 0,
+            guest_closed: false,
+            since,
         };
     }
+    let mut guest_closed = false;
 
     tokio::pin!(cancel);
     let mut cancelled = false;
@@ -277,7 +321,10 @@ async fn relay(
                 }
                 GuestEvent::Msg(FromGuest::Exit(exit)) => break Ok(exit),
                 GuestEvent::Msg(_) => {}
-                GuestEvent::Closed(why) => break Err(format!("the container failed during the run: {why}")),
+                GuestEvent::Closed(why) => {
+                    guest_closed = true;
+                    break Err(format!("the container failed during the run: {why}"));
+                }
             },
             // Watched until the client goes away, not just until its stdin
             // ends: a client killed after sending EOF must cancel the run.
@@ -333,7 +380,49 @@ async fn relay(
         outcome,
         client_open,
         duration_ms: started.elapsed().as_millis() as u64,
+        guest_closed,
+        since,
     }
+}
+
+/// A run whose container died under it: if the engine says the kernel's
+/// OOM killer killed the guest, the run exceeded its memory limit, and is
+/// reported as the guest reports a program it saw OOM-killed (137 and the
+/// documented line on stderr), not as a failure of sbx. The guest cannot
+/// say so itself, being dead; the caller writes the returned line.
+async fn oom_outcome(
+    backend: &dyn crate::backend::Backend,
+    id: &str,
+    since: std::time::SystemTime,
+    memory: Option<u64>,
+) -> Option<(RunOutcome, String)> {
+    if backend.died_of_oom(id, since).await != Some(true) {
+        return None;
+    }
+    let limit = memory
+        .map(|m| format!(" ({})", crate::model::units::format_size(m)))
+        .unwrap_or_default();
+    let outcome = RunOutcome {
+        code: crate::exit::OOM_KILLED,
+        oom_killed: true,
+        ..Default::default()
+    };
+    Some((
+        outcome,
+        format!("sbx: the run exceeded its memory limit{limit} and was killed\n"),
+    ))
+}
+
+/// The memory limit a run's container has: the profile's, else the
+/// `[isolation]` one (as the backend applies them).
+fn memory_limit(req: &RunRequest) -> Option<u64> {
+    req.pool.profile.limits.memory.or(req.pool.isolation.memory)
+}
+
+/// Tell the client its run ended at the memory limit (see [`oom_outcome`]).
+async fn report_oom(w: &mut ConnWriter, line: String, exit: RunExit) {
+    let _ = write_frame(w, &Frame::data(Kind::Stderr, line.into_bytes())).await;
+    reply(w, &Response::Exit(exit)).await;
 }
 
 /// A `no_pool` run's container: removed by [`Removed::remove`] before the
@@ -444,6 +533,71 @@ impl FreshRuns {
 mod tests {
     use super::*;
     use tokio::time::timeout;
+
+    async fn sandbox(backend: &crate::backend::memory::MemoryBackend) -> crate::backend::Sandbox {
+        use crate::backend::Backend;
+        let spec = SandboxSpec {
+            image: "img".into(),
+            pool: "python".into(),
+            group: String::new(),
+            labels: Vec::new(),
+            limits: Default::default(),
+            network: "none".into(),
+            isolation: Default::default(),
+            kubernetes: None,
+            max_lifetime: None,
+        };
+        backend.create(&spec).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_guest_killed_by_the_oom_killer_is_reported_as_the_memory_limit() {
+        let backend =
+            crate::backend::memory::MemoryBackend::with_delays(Duration::ZERO, Duration::ZERO);
+        let mut sb = sandbox(&backend).await;
+        let since = std::time::SystemTime::now();
+        assert_eq!(
+            oom_outcome(&*backend, &sb.id, since, Some(1 << 30)).await,
+            None,
+            "a live container was not killed"
+        );
+        backend.oom_kill(&sb.id);
+        assert!(matches!(sb.guest.next().await, GuestEvent::Closed(_)));
+        let (outcome, line) = oom_outcome(&*backend, &sb.id, since, Some(1 << 30))
+            .await
+            .expect("reported as the memory limit");
+        assert_eq!(
+            outcome,
+            RunOutcome {
+                code: 137,
+                oom_killed: true,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            line,
+            "sbx: the run exceeded its memory limit (1GiB) and was killed\n"
+        );
+        let (_, line) = oom_outcome(&*backend, &sb.id, since, None).await.unwrap();
+        assert_eq!(
+            line,
+            "sbx: the run exceeded its memory limit and was killed\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_guest_that_died_otherwise_is_not_blamed_on_memory() {
+        let backend =
+            crate::backend::memory::MemoryBackend::with_delays(Duration::ZERO, Duration::ZERO);
+        let mut sb = sandbox(&backend).await;
+        backend.kill(&sb.id);
+        assert!(matches!(sb.guest.next().await, GuestEvent::Closed(_)));
+        let since = std::time::SystemTime::now();
+        assert_eq!(
+            oom_outcome(&*backend, &sb.id, since, Some(1 << 30)).await,
+            None
+        );
+    }
 
     #[tokio::test]
     async fn a_drain_waits_for_running_no_pool_runs_and_refuses_new_ones() {

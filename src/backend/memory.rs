@@ -32,6 +32,8 @@ pub struct MemoryBackend {
     pub create_delay: Duration,
     pub destroy_delay: Duration,
     pub fail_creates: AtomicBool,
+    /// Containers whose guest the "kernel" OOM-killed ([`Self::oom_kill`]).
+    pub oom_killed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl MemoryBackend {
@@ -67,6 +69,13 @@ impl MemoryBackend {
         if let Some(k) = fake.kill.take() {
             let _ = k.send(());
         }
+    }
+
+    /// As the kernel's OOM killer killing the guest: the container dies
+    /// and the engine records why.
+    pub fn oom_kill(&self, id: &str) {
+        self.oom_killed.lock().unwrap().insert(id.to_string());
+        self.kill(id);
     }
 
     /// The container keeps running but its guest stops answering.
@@ -111,6 +120,10 @@ impl Backend for MemoryBackend {
     }
     fn describe(&self) -> String {
         "in-memory".into()
+    }
+    async fn died_of_oom(&self, id: &str, _since: std::time::SystemTime) -> Option<bool> {
+        let dead = !self.live.lock().unwrap().get(id)?.running;
+        dead.then(|| self.oom_killed.lock().unwrap().contains(id))
     }
     async fn create(&self, _spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
         tokio::time::sleep(self.create_delay).await;

@@ -168,6 +168,14 @@ pub enum BackendError {
     GuestFailed { id: String, reason: String },
     #[error("container engine error while trying to {action}: {reason}")]
     Engine { action: String, reason: String },
+    #[error(
+        "the container engine cannot run the OCI runtime `{name}` asked for by [isolation] runtime: {reason}; {fix}"
+    )]
+    Runtime {
+        name: String,
+        reason: String,
+        fix: &'static str,
+    },
 }
 
 #[async_trait]
@@ -187,6 +195,14 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Remove a sandbox (idempotent: a container already gone is success).
     async fn destroy(&self, id: &str) -> Result<(), BackendError>;
+
+    /// Whether the sandbox, whose guest stream just ended during a run
+    /// begun at `since`, died because the kernel's OOM killer killed its
+    /// guest: waits (briefly) for the engine to record the death. `None`:
+    /// the backend cannot tell, or the sandbox did not die.
+    async fn died_of_oom(&self, _id: &str, _since: std::time::SystemTime) -> Option<bool> {
+        None
+    }
 
     /// Every sandbox of this backend carrying all of `labels`.
     async fn list_labelled(

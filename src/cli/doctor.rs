@@ -159,6 +159,10 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
         check_engine(&mut r, target.engine).await
     };
 
+    if let (Some(name), Some((_, info))) = (&cfg.isolation.0.runtime, &engine) {
+        check_runtime(&mut r, target.engine, name, &info.runtimes);
+    }
+
     match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::Status).await {
             Ok(Response::Status { pid, engine, .. }) => r.line(
@@ -294,6 +298,39 @@ async fn check_cluster(r: &mut Report, target: &Target) {
 }
 
 /// The local engine answers; its details for the image and disk checks.
+/// `[isolation] runtime`: the engine has it registered. Podman's
+/// compatible API ignores a container's runtime whatever it lists.
+fn check_runtime(r: &mut Report, engine: EngineKind, name: &str, known: &[String]) {
+    use crate::backend::docker::{PODMAN_RUNTIME_FIX, RUNTIME_FIX};
+    if engine == EngineKind::Podman {
+        r.line(
+            Status::Fail,
+            "runtime",
+            &format!(
+                "`{name}` cannot be asked for per container through Podman's Docker-compatible API"
+            ),
+            Some(PODMAN_RUNTIME_FIX),
+        );
+    } else if known.iter().any(|k| k == name) {
+        r.line(
+            Status::Ok,
+            "runtime",
+            &format!("`{name}` is registered with the engine"),
+            None,
+        );
+    } else {
+        r.line(
+            Status::Fail,
+            "runtime",
+            &format!(
+                "the engine does not know the OCI runtime `{name}` (it has: {})",
+                known.join(", ")
+            ),
+            Some(RUNTIME_FIX),
+        );
+    }
+}
+
 async fn check_engine(
     r: &mut Report,
     engine: EngineKind,

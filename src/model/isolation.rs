@@ -55,12 +55,20 @@ pub struct Isolation {
     /// Size of each tmpfs scratch mount (working, build, output, home and
     /// cache directories, /tmp, /var/tmp, /dev/shm).
     pub tmpfs_size: u64,
+    /// Most inodes (files, directories, links) in each tmpfs scratch
+    /// mount (`nr_inodes=`); `None`: the kernel's default for tmpfs (half
+    /// the host's RAM pages, millions here). Bounds the kernel memory a
+    /// run can pin with empty files and the time the wipe takes.
+    pub nr_inodes: Option<u64>,
     /// The root filesystem is mounted read-only, so the tmpfs mounts are
     /// the only places a program can write.
     pub read_only_root: bool,
     /// uid and gid the program runs as (the guest stays root to clean up).
     pub uid: u32,
     pub gid: u32,
+    /// The OCI runtime the engine runs containers with (`runsc`,
+    /// `kata-runtime`, `crun`); `None`: the engine's default.
+    pub runtime: Option<String>,
 }
 
 impl Default for Isolation {
@@ -71,12 +79,26 @@ impl Default for Isolation {
             nano_cpus: Some(2_000_000_000),
             pids: Some(256),
             tmpfs_size: 512 << 20,
+            nr_inodes: Some(DEFAULT_NR_INODES),
             read_only_root: true,
             uid: 1000,
             gid: 1000,
+            runtime: None,
         }
     }
 }
+
+/// Default inode limit of each scratch mount: room for a large source
+/// tree or `node_modules` (tens of thousands of files), while a run
+/// filling every mount pins well under the memory limit in inodes and
+/// the wipe of a full mount stays a fraction of a second.
+pub const DEFAULT_NR_INODES: u64 = 65536;
+
+/// Bounds of `nr_inodes`: the guest needs a few inodes itself (the
+/// working directory, `--out` files), and beyond 2^32 the number is a
+/// mistake rather than a limit.
+const MIN_NR_INODES: u64 = 64;
+const MAX_NR_INODES: u64 = 1 << 32;
 
 /// The `[isolation]` section of the config file: validated [`Isolation`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -99,8 +121,10 @@ pub struct RawIsolation {
     cpus: Option<Raw>,
     pids: Option<Raw>,
     tmpfs_size: Option<Raw>,
+    nr_inodes: Option<Raw>,
     read_only_root: Option<bool>,
     user: Option<String>,
+    runtime: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +198,11 @@ impl TryFrom<RawIsolation> for Isolation {
             None => d.tmpfs_size,
             Some(r) => size("tmpfs_size", r)?,
         };
+        let nr_inodes = match &raw.nr_inodes {
+            None => d.nr_inodes,
+            Some(r) if none(r) => None,
+            Some(r) => Some(nr_inodes(r)?),
+        };
         let (uid, gid) = match &raw.user {
             None => (d.uid, d.gid),
             Some(u) => parse_user(u)?,
@@ -187,10 +216,51 @@ impl TryFrom<RawIsolation> for Isolation {
             nano_cpus,
             pids,
             tmpfs_size,
+            nr_inodes,
             read_only_root: raw.read_only_root.unwrap_or(d.read_only_root),
             uid,
             gid,
+            runtime: raw.runtime.as_deref().map(runtime_name).transpose()?,
         })
+    }
+}
+
+/// A runtime's name as engines register it: letters, digits, `-`, `_`,
+/// `.`, starting with a letter or digit, at most 64 characters. Anything
+/// else (a path, options) is refused before it reaches an engine.
+fn runtime_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "isolation.runtime: `{}` is not an OCI runtime name (letters, digits, `-`, `_`, `.`, at most 64; e.g. \"runsc\", \"kata-runtime\", \"crun\")",
+            s.escape_debug()
+        ))
+    }
+}
+
+/// A whole number of inodes between [`MIN_NR_INODES`] and
+/// [`MAX_NR_INODES`] (a TOML integer or a string of digits).
+fn nr_inodes(raw: &Raw) -> Result<u64, String> {
+    // `1e5` reads back as `100000.0`: shown as the fraction it is.
+    let text = match raw {
+        Raw::Float(f) => format!("{f:?}"),
+        _ => raw.text(),
+    };
+    let n = match raw {
+        Raw::Float(_) => None,
+        _ => text.parse::<u64>().ok(),
+    };
+    match n {
+        Some(n) if (MIN_NR_INODES..=MAX_NR_INODES).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "isolation.nr_inodes: `{text}` is not a number of inodes from {MIN_NR_INODES} to {MAX_NR_INODES} (e.g. {DEFAULT_NR_INODES}), or \"none\""
+        )),
     }
 }
 
@@ -231,6 +301,7 @@ mod tests {
         assert_eq!(i.nano_cpus, Some(2_000_000_000));
         assert_eq!(i.pids, Some(256));
         assert!(i.read_only_root);
+        assert_eq!(i.nr_inodes, Some(65536));
         assert_ne!(i.uid, 0);
     }
 
@@ -269,6 +340,82 @@ mod tests {
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.contains(field), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn runtime_is_a_plain_name() {
+        assert_eq!(parse("").unwrap().runtime, None);
+        for name in [
+            "runsc",
+            "kata-runtime",
+            "crun",
+            "io.containerd.runc.v2",
+            "my_rt2",
+        ] {
+            let text = format!("runtime = \"{name}\"");
+            assert_eq!(parse(&text).unwrap().runtime.as_deref(), Some(name));
+        }
+        for (text, shown) in [
+            ("runtime = \"\"", ""),
+            ("runtime = \"/usr/bin/runsc\"", "/usr/bin/runsc"),
+            ("runtime = \"runsc --debug\"", "runsc --debug"),
+            ("runtime = \"-rm\"", "-rm"),
+            ("runtime = \"a\\nb\"", "a\\nb"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "isolation.runtime: `{shown}` is not an OCI runtime name (letters, digits, `-`, `_`, `.`, at most 64; e.g. \"runsc\", \"kata-runtime\", \"crun\")"
+                ),
+                "{text}"
+            );
+            assert_eq!(err.lines().count(), 1);
+        }
+        let long = format!("runtime = \"{}\"", "r".repeat(65));
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .starts_with("isolation.runtime: `rrrr")
+        );
+        assert!(parse("runtime = 5").is_err());
+    }
+
+    #[test]
+    fn nr_inodes_is_a_bounded_whole_number_or_none() {
+        assert_eq!(parse("nr_inodes = 2000").unwrap().nr_inodes, Some(2000));
+        assert_eq!(parse("nr_inodes = \"2000\"").unwrap().nr_inodes, Some(2000));
+        assert_eq!(parse("nr_inodes = 64").unwrap().nr_inodes, Some(64));
+        assert_eq!(
+            parse("nr_inodes = 4294967296").unwrap().nr_inodes,
+            Some(1 << 32)
+        );
+        assert_eq!(parse("nr_inodes = \"none\"").unwrap().nr_inodes, None);
+        for (text, shown) in [
+            ("nr_inodes = 0", "0"),
+            ("nr_inodes = -5", "-5"),
+            ("nr_inodes = 63", "63"),
+            ("nr_inodes = 4294967297", "4294967297"),
+            ("nr_inodes = 9223372036854775807", "9223372036854775807"),
+            ("nr_inodes = 1.5", "1.5"),
+            ("nr_inodes = 1e5", "100000.0"),
+            ("nr_inodes = \"lots\"", "lots"),
+            ("nr_inodes = \"64k\"", "64k"),
+            (
+                "nr_inodes = \"99999999999999999999999\"",
+                "99999999999999999999999",
+            ),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "isolation.nr_inodes: `{shown}` is not a number of inodes from 64 to 4294967296 (e.g. 65536), or \"none\""
+                ),
+                "{text}"
+            );
+            assert_eq!(err.lines().count(), 1);
         }
     }
 }

@@ -46,8 +46,8 @@ use bollard::exec::StartExecResults;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
+    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -70,6 +70,50 @@ pub struct DockerBackend {
     /// removal, but not when someone else removes the container
     /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
     volumes: std::sync::Mutex<HashMap<String, String>>,
+    /// The engine refused the tmpfs option `nr_inodes` (Podman 4 does:
+    /// "unknown mount option"); scratch mounts are then created without
+    /// it, bounded in inodes only by the memory limit they count against.
+    no_nr_inodes: std::sync::atomic::AtomicBool,
+}
+
+/// What to do about a runtime the engine does not run.
+pub const RUNTIME_FIX: &str = "register it with the engine (Docker: \"runtimes\" in /etc/docker/daemon.json, then restart dockerd) or remove the setting; `sbx doctor` checks it";
+/// Podman's Docker-compatible API ignores the runtime asked for.
+pub const PODMAN_RUNTIME_FIX: &str = "Podman's Docker-compatible API ignores a container's runtime; set it for every container in containers.conf ([engine] runtime) and remove the setting";
+
+/// The engine refused a container's OCI runtime (Docker: "Unknown runtime
+/// specified NAME").
+fn is_runtime_refused(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.to_ascii_lowercase().contains("runtime")
+    )
+}
+
+/// The engine's own message of an error response, else the error.
+fn engine_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The engine does not know the tmpfs option `nr_inodes`.
+fn is_nr_inodes_refused(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains("unknown mount option \"nr_inodes=")
+    )
+}
+
+/// `opts` (a tmpfs option list) without its `nr_inodes=` entry.
+fn without_nr_inodes(opts: &str) -> String {
+    opts.split(',')
+        .filter(|o| !o.starts_with("nr_inodes="))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn engine_err(action: &str, e: impl std::fmt::Display) -> BackendError {
@@ -139,6 +183,42 @@ impl DockerBackend {
             api_version,
             fallback_images: Default::default(),
             volumes: Default::default(),
+            no_nr_inodes: Default::default(),
+        })
+    }
+
+    /// A container made with the OCI runtime `name` really has it: Podman
+    /// 4's compatible API accepts the field and ignores it (its containers
+    /// then run with the default runtime, reported as "oci"), which would
+    /// silently give a user who asked for gVisor plain namespaces. One
+    /// that does not is removed and the creation fails.
+    async fn check_runtime(&self, id: &str, name: &str) -> Result<(), BackendError> {
+        let got = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| engine_err("inspect a container", e))?
+            .host_config
+            .and_then(|h| h.runtime);
+        if got.as_deref() == Some(name) {
+            return Ok(());
+        }
+        if let Err(e) = self.destroy(id).await {
+            eprintln!("sbx agent: cannot remove container {}: {e}", short_id(id));
+        }
+        Err(BackendError::Runtime {
+            name: name.to_string(),
+            reason: format!(
+                "{} created the container with the runtime {}",
+                self.kind.name(),
+                got.map(|g| format!("`{g}`"))
+                    .unwrap_or_else(|| "it chose".into())
+            ),
+            fix: if self.kind == EngineKind::Podman {
+                PODMAN_RUNTIME_FIX
+            } else {
+                RUNTIME_FIX
+            },
         })
     }
 
@@ -208,7 +288,12 @@ impl DockerBackend {
                 t.retain(|path, _| !path.starts_with(GUEST_VOLUME));
             }
         }
-        let body = ContainerCreateBody {
+        if self.no_nr_inodes.load(std::sync::atomic::Ordering::Relaxed)
+            && let Some(t) = host_config.tmpfs.as_mut()
+        {
+            t.values_mut().for_each(|o| *o = without_nr_inodes(o));
+        }
+        let mut body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
             cmd: Some(cmd),
@@ -241,6 +326,7 @@ impl DockerBackend {
             ..Default::default()
         };
         let mut pulled = false;
+        let mut inodes_dropped = false;
         loop {
             // Readable in `docker ps`; uniqueness comes from the counter and pid.
             let name = format!(
@@ -253,7 +339,17 @@ impl DockerBackend {
             match self.docker.create_container(Some(opts), body.clone()).await {
                 Ok(r) => {
                     self.note_volume(&r.id).await;
+                    if let Some(name) = &iso.runtime {
+                        self.check_runtime(&r.id, name).await?;
+                    }
                     return Ok(r.id);
+                }
+                Err(e) if iso.runtime.is_some() && is_runtime_refused(&e) => {
+                    return Err(BackendError::Runtime {
+                        name: iso.runtime.clone().unwrap_or_default(),
+                        reason: engine_message(&e),
+                        fix: RUNTIME_FIX,
+                    });
                 }
                 Err(e) if is_not_found(&e) && !pulled => {
                     pulled = true;
@@ -262,6 +358,22 @@ impl DockerBackend {
                             image: spec.image.clone(),
                             reason,
                         });
+                    }
+                }
+                Err(e) if is_nr_inodes_refused(&e) && !inodes_dropped => {
+                    inodes_dropped = true;
+                    let first = !self
+                        .no_nr_inodes
+                        .swap(true, std::sync::atomic::Ordering::Relaxed);
+                    if first {
+                        eprintln!(
+                            "sbx agent: {} does not accept the tmpfs option nr_inodes ({e}); \
+                             scratch mounts get the kernel's default inode limit, bounded by the memory limit",
+                            self.kind.name()
+                        );
+                    }
+                    if let Some(t) = body.host_config.as_mut().and_then(|h| h.tmpfs.as_mut()) {
+                        t.values_mut().for_each(|o| *o = without_nr_inodes(o));
                     }
                 }
                 Err(e) if is_not_found(&e) => {
@@ -443,8 +555,8 @@ impl DockerBackend {
 }
 
 /// The container's lock-down (see isolation.rs and the README's table of
-/// defaults): no network, read-only root with size-limited tmpfs scratch
-/// space, every capability dropped except the few the guest needs as root
+/// defaults): no network, read-only root with size- and inode-limited
+/// tmpfs scratch space, every capability dropped except the few the guest needs as root
 /// to run the program as another user and clean up after it, no new
 /// privileges (setuid binaries and file capabilities do nothing), the
 /// engine's default seccomp profile (not overridden), and limits on
@@ -454,10 +566,15 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
         .iter()
         .map(|(path, mode, exec)| {
             let exec = if *exec { "exec" } else { "noexec" };
+            // No `nr_inodes` at all for "none": the kernel's default.
+            let inodes = iso
+                .nr_inodes
+                .map(|n| format!(",nr_inodes={n}"))
+                .unwrap_or_default();
             (
                 path.to_string(),
                 format!(
-                    "rw,{exec},nosuid,nodev,size={},mode={mode:o}",
+                    "rw,{exec},nosuid,nodev,size={}{inodes},mode={mode:o}",
                     iso.tmpfs_size
                 ),
             )
@@ -479,6 +596,7 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
         memory_swap: iso.memory.map(|m| m as i64),
         nano_cpus: iso.nano_cpus,
         pids_limit: iso.pids,
+        runtime: iso.runtime.clone(),
         // No negative `oom_score_adj` for the guest: some runtimes cannot
         // set one (runc fails to start the container on this project's
         // machines). The program raises its own score to the maximum
@@ -841,6 +959,53 @@ impl Backend for DockerBackend {
         }
     }
 
+    /// From the engine's event log, which outlives the container (it is
+    /// auto-removed as soon as it dies, so `inspect` races its removal):
+    /// the container's `oom` and `die` events since the run began. Podman
+    /// 4 records no `oom` event, nor `State.OOMKilled` on cgroup v1: there
+    /// a guest that died of SIGKILL (exit 137) during a run counts as
+    /// killed by the OOM killer — the program cannot signal it (another
+    /// uid, no capabilities), and sbx removes a container only after
+    /// cancelling its run.
+    async fn died_of_oom(&self, id: &str, since: std::time::SystemTime) -> Option<bool> {
+        let since = since
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs()
+            .to_string();
+        let filters = HashMap::from([
+            ("container".to_string(), vec![id.to_string()]),
+            ("type".to_string(), vec!["container".to_string()]),
+        ]);
+        let opts = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
+        let podman = self.kind == EngineKind::Podman;
+        let mut events = self.docker.events(Some(opts));
+        let watch = async {
+            let mut oom = false;
+            while let Some(Ok(ev)) = events.next().await {
+                match ev.action.as_deref() {
+                    Some("oom") => oom = true,
+                    Some("die") => {
+                        let code = ev
+                            .actor
+                            .and_then(|a| a.attributes)
+                            .and_then(|a| a.get("exitCode").cloned());
+                        return Some(oom || (podman && code.as_deref() == Some("137")));
+                    }
+                    _ => {}
+                }
+            }
+            None
+        };
+        tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .ok()
+            .flatten()
+    }
+
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
         // `v`: with the container goes its anonymous volume (the guest binary),
         // as auto-remove would do.
@@ -1016,6 +1181,8 @@ pub struct EngineInfo {
     pub api_version: String,
     /// The engine's data directory (images, containers), when it reports one.
     pub root_dir: Option<String>,
+    /// The OCI runtimes registered with the engine, by name, sorted.
+    pub runtimes: Vec<String>,
 }
 
 impl DockerBackend {
@@ -1035,6 +1202,11 @@ impl DockerBackend {
             server_version: version.version.unwrap_or_else(|| "unknown".into()),
             api_version: self.api_version.clone(),
             root_dir: info.docker_root_dir,
+            runtimes: {
+                let mut r: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+                r.sort();
+                r
+            },
         })
     }
 }
@@ -1102,7 +1274,67 @@ pub(super) fn is_static_elf(bin: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_static_elf;
+    use super::{hardened_host_config, is_nr_inodes_refused, is_static_elf, without_nr_inodes};
+    use crate::model::isolation::Isolation;
+
+    #[test]
+    fn every_scratch_mount_carries_the_inode_limit_or_none_for_none() {
+        let iso = Isolation {
+            nr_inodes: Some(2000),
+            ..Isolation::default()
+        };
+        let tmpfs = hardened_host_config(&iso).tmpfs.unwrap();
+        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len());
+        assert_eq!(
+            tmpfs["/tmp"],
+            "rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"
+        );
+        for (path, opts) in &tmpfs {
+            assert_eq!(
+                opts.matches(",nr_inodes=2000,").count(),
+                1,
+                "{path}: {opts}"
+            );
+        }
+        let iso = Isolation {
+            nr_inodes: None,
+            ..Isolation::default()
+        };
+        for (path, opts) in hardened_host_config(&iso).tmpfs.unwrap() {
+            assert!(!opts.contains("nr_inodes"), "{path}: {opts}");
+        }
+    }
+
+    #[test]
+    fn the_create_request_carries_the_runtime_asked_for() {
+        assert_eq!(hardened_host_config(&Isolation::default()).runtime, None);
+        let iso = Isolation {
+            runtime: Some("runsc".into()),
+            ..Isolation::default()
+        };
+        assert_eq!(hardened_host_config(&iso).runtime.as_deref(), Some("runsc"));
+    }
+
+    #[test]
+    fn an_engine_refusing_nr_inodes_gets_the_mounts_without_it() {
+        // Podman 4.3's answer, verbatim.
+        let refused = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message:
+                "container create: unknown mount option \"nr_inodes=2000\": invalid mount option"
+                    .into(),
+        };
+        assert!(is_nr_inodes_refused(&refused));
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container create: unknown mount option \"exec\": invalid mount option".into(),
+        };
+        assert!(!is_nr_inodes_refused(&other));
+        assert_eq!(
+            without_nr_inodes("rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"),
+            "rw,exec,nosuid,nodev,size=536870912,mode=1777"
+        );
+    }
 
     #[test]
     fn the_test_binary_is_static_like_the_guest_must_be() {

@@ -677,6 +677,16 @@ impl Backend for KubeBackend {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        // Refused rather than ignored: a user asking for gVisor must not
+        // silently get the cluster's default runtime.
+        if let Some(name) = &spec.isolation.runtime {
+            return Err(BackendError::Runtime {
+                name: name.clone(),
+                reason: "a pod's runtime comes from its RuntimeClass, which sbx does not set"
+                    .into(),
+                fix: "make the runtime the default of the nodes the pods run on, and remove the setting",
+            });
+        }
         self.create_pod(spec).await
     }
 
