@@ -68,6 +68,7 @@ fn an_unreachable_engine_is_reported_as_the_agents_reason() {
     let out = sbx
         .cmd()
         .env("DOCKER_HOST", "unix:///nonexistent/engine.sock")
+        .env("CONTAINER_HOST", "unix:///nonexistent/engine.sock")
         .args(["agent", "start"])
         .output()
         .unwrap();
@@ -338,13 +339,12 @@ fn after_kill_9_the_next_agent_leaves_nothing_of_its_predecessor_and_spares_fore
     let out = sbx.run(&["pool", "up", "--warm", "2"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let label = sbx.agent_label();
+    let ours = containers_with(&label);
     let instance = engine_cli(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label={label}"),
+        "inspect",
         "--format",
-        "{{.Label \"io.sbx.instance\"}}",
+        "{{index .Config.Labels \"io.sbx.instance\"}}",
+        &ours[0],
     ]);
     let instance = instance.lines().next().unwrap().to_string();
     let agent_id = label.split('=').nth(1).unwrap();
@@ -546,7 +546,7 @@ fn agent_status_logs_stop_and_restart_do_what_they_say() {
         format!("sbx {}", env!("CARGO_PKG_VERSION")),
         "uptime: ".into(),
         format!("socket: {}", sbx.agent_dir().join("agent.sock").display()),
-        "engine: docker at ".into(),
+        format!("engine: {} at ", common::engine()),
         ", reachable".into(),
         "pool: python (".into(),
         "exits after 15m without clients".into(),

@@ -20,7 +20,16 @@ struct Cluster {
     ns: String,
 }
 
-fn cluster_with(name: &str, ns: &str, mock: Builder) -> Cluster {
+/// The mock cluster of a test, or `None` (the test is skipped, saying so)
+/// under Podman: the Kubernetes backend never uses the local engine, and
+/// the mock plays its pods with Docker.
+fn cluster_with(name: &str, ns: &str, mock: Builder) -> Option<Cluster> {
+    if !common::only_on(
+        "docker",
+        "the Kubernetes backend never touches the local engine; the API-server mock plays its pods with Docker",
+    ) {
+        return None;
+    }
     let mut sbx = Sbx::new(&format!("kube-{name}"));
     let mock = mock.start(&sbx.root, name);
     sbx.env("SBX_BACKEND", "kubernetes");
@@ -28,14 +37,14 @@ fn cluster_with(name: &str, ns: &str, mock: Builder) -> Cluster {
     sbx.env("SBX_KUBE_NAMESPACE", ns);
     // Loopback is never reached through a proxy.
     sbx.env("NO_PROXY", "127.0.0.1");
-    Cluster {
+    Some(Cluster {
         sbx,
         mock,
         ns: ns.into(),
-    }
+    })
 }
 
-fn cluster(name: &str) -> Cluster {
+fn cluster(name: &str) -> Option<Cluster> {
     cluster_with(name, "sandboxes", KubeMock::builder())
 }
 
@@ -105,7 +114,9 @@ impl Cluster {
 
 #[test]
 fn a_run_executes_in_a_pod_over_one_exec_kept_open_for_the_pods_life() {
-    let c = cluster("run");
+    let Some(c) = cluster("run") else {
+        return;
+    };
     c.sbx.limit_pool_to_one_container();
     let code = "import sys, socket\nprint(socket.gethostname())\nprint(sys.stdin.read().upper(), end='')\nsys.exit(3)\n";
     let out = c.sbx.run(&["exec", "--lang", "python", code], "piped in\n");
@@ -159,7 +170,9 @@ fn a_run_executes_in_a_pod_over_one_exec_kept_open_for_the_pods_life() {
 
 #[test]
 fn nothing_a_run_leaves_survives_into_the_next_run_in_the_same_pod() {
-    let c = cluster("clean");
+    let Some(c) = cluster("clean") else {
+        return;
+    };
     c.sbx.limit_pool_to_one_container();
     // Files, and a daemon in a session of its own that ignores hangups:
     // beside an idle PID 1 the guest must still find and kill it.
@@ -223,7 +236,9 @@ print(sorted(cmd(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not i
 
 #[test]
 fn pool_up_shows_the_pods_starting_and_pool_down_deletes_every_pod() {
-    let c = cluster("pool");
+    let Some(c) = cluster("pool") else {
+        return;
+    };
     let out = c.sbx.run(&["-v", "pool", "up", "--warm", "2"], "");
     assert!(out.status.success(), "{}\n{}", stderr(&out), c.log());
     let err = stderr(&out);
@@ -258,7 +273,9 @@ fn pool_up_shows_the_pods_starting_and_pool_down_deletes_every_pod() {
 
 #[test]
 fn an_image_the_cluster_cannot_pull_fails_the_run_with_the_clusters_reason() {
-    let c = cluster("unpullable");
+    let Some(c) = cluster("unpullable") else {
+        return;
+    };
     let image = "registry.example/sbx/unpullable:1";
     std::fs::write(
         &c.sbx.config,
@@ -291,11 +308,13 @@ fn an_image_the_cluster_cannot_pull_fails_the_run_with_the_clusters_reason() {
 
 #[test]
 fn a_namespace_the_user_may_not_use_is_an_error_naming_the_role_to_grant() {
-    let c = cluster_with(
+    let Some(c) = cluster_with(
         "forbidden",
         "forbidden",
         KubeMock::builder().forbidden_namespace("forbidden"),
-    );
+    ) else {
+        return;
+    };
     let (_, err, _) = c.refused(&["exec", "--lang", "python", "print(1)"], "");
     for needle in ["Forbidden", "deploy/kubernetes/rbac.yaml", "forbidden"] {
         assert!(err.contains(needle), "{needle:?} missing from: {err}");
@@ -305,11 +324,13 @@ fn a_namespace_the_user_may_not_use_is_an_error_naming_the_role_to_grant() {
 
 #[test]
 fn a_namespace_that_does_not_exist_is_an_error_saying_to_create_it() {
-    let c = cluster_with(
+    let Some(c) = cluster_with(
         "missing",
         "missing",
         KubeMock::builder().missing_namespace("missing"),
-    );
+    ) else {
+        return;
+    };
     let (_, err, _) = c.refused(&["exec", "--lang", "python", "print(1)"], "");
     for needle in [
         "namespaces \\\"missing\\\" not found",
@@ -325,7 +346,9 @@ fn a_namespace_that_does_not_exist_is_an_error_saying_to_create_it() {
 
 #[test]
 fn after_kill_9_the_next_agent_deletes_its_predecessors_pods_by_label() {
-    let c = cluster("kill9");
+    let Some(c) = cluster("kill9") else {
+        return;
+    };
     let out = c.sbx.run(&["pool", "up", "--warm", "2"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let mut before = c.mock.pod_names(&c.ns);
@@ -397,11 +420,13 @@ fn after_kill_9_the_next_agent_deletes_its_predecessors_pods_by_label() {
 
 #[test]
 fn a_pod_no_node_fits_shows_why_while_pending_and_pool_down_deletes_it() {
-    let c = cluster_with(
+    let Some(c) = cluster_with(
         "unschedulable",
         "sandboxes",
         KubeMock::builder().no_node_fits(),
-    );
+    ) else {
+        return;
+    };
     let mut child = c
         .sbx
         .cmd()
@@ -456,7 +481,9 @@ fn a_pod_no_node_fits_shows_why_while_pending_and_pool_down_deletes_it() {
 
 #[test]
 fn a_pod_still_pending_at_the_start_timeout_fails_the_run_with_the_schedulers_reason() {
-    let c = cluster("timeout");
+    let Some(c) = cluster("timeout") else {
+        return;
+    };
     let mut cfg = std::fs::read_to_string(&c.sbx.config).unwrap_or_default();
     cfg.push_str("\n[kubernetes]\nstart_timeout = \"2s\"\n[kubernetes.pod.node_selector]\nmock = \"unschedulable\"\n");
     std::fs::write(&c.sbx.config, cfg).unwrap();
@@ -477,7 +504,9 @@ fn a_pod_still_pending_at_the_start_timeout_fails_the_run_with_the_schedulers_re
 
 #[test]
 fn bench_measures_pool_fresh_and_exec_runs_on_the_cluster() {
-    let c = cluster("bench");
+    let Some(c) = cluster("bench") else {
+        return;
+    };
     let out = c.sbx.run(
         &[
             "bench", "--lang", "python", "--runs", "2", "--warmup", "0", "--json",
@@ -516,7 +545,9 @@ fn bench_measures_pool_fresh_and_exec_runs_on_the_cluster() {
 
 #[test]
 fn doctor_checks_the_cluster_and_names_the_rights_the_credentials_lack() {
-    let c = cluster("doctor");
+    let Some(c) = cluster("doctor") else {
+        return;
+    };
     let out = c.sbx.run(&["doctor"], "");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
@@ -532,11 +563,13 @@ fn doctor_checks_the_cluster_and_names_the_rights_the_credentials_lack() {
     // Nothing of a local engine is checked against a cluster.
     assert!(!text.contains(" engine "), "{text}");
 
-    let c = cluster_with(
+    let Some(c) = cluster_with(
         "doctor-exec",
         "no-exec",
         KubeMock::builder().exec_forbidden_namespace("no-exec"),
-    );
+    ) else {
+        return;
+    };
     let out = c.sbx.run(&["doctor"], "");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -554,11 +587,13 @@ fn doctor_checks_the_cluster_and_names_the_rights_the_credentials_lack() {
 
 #[test]
 fn a_watch_the_server_expires_is_resumed_from_a_fresh_read() {
-    let c = cluster_with(
+    let Some(c) = cluster_with(
         "expired",
         "sandboxes",
         KubeMock::builder().expire_first_watch(),
-    );
+    ) else {
+        return;
+    };
     assert_eq!(c.sbx.exec_ok("python", "print('up')"), "up\n");
     let pod = c.mock.created()[0].clone();
     let watches = c
@@ -580,7 +615,9 @@ fn a_watch_the_server_expires_is_resumed_from_a_fresh_read() {
 
 #[test]
 fn a_guest_stream_cut_without_a_word_is_noticed_and_its_pod_replaced() {
-    let c = cluster("cut");
+    let Some(c) = cluster("cut") else {
+        return;
+    };
     c.sbx.limit_pool_to_one_container();
     assert_eq!(c.sbx.exec_ok("python", "print('first')"), "first\n");
     let first = c.mock.created()[0].clone();
@@ -623,7 +660,9 @@ fn a_guest_stream_cut_without_a_word_is_noticed_and_its_pod_replaced() {
 
 #[test]
 fn an_agent_refuses_pools_for_another_namespace_or_context_than_its_own() {
-    let mut c = cluster("mismatch");
+    let Some(mut c) = cluster("mismatch") else {
+        return;
+    };
     assert_eq!(c.sbx.exec_ok("python", "print(1)"), "1\n");
     for (var, value, says) in [
         ("SBX_KUBE_NAMESPACE", "elsewhere", "namespace sandboxes"),
@@ -644,7 +683,9 @@ fn an_agent_refuses_pools_for_another_namespace_or_context_than_its_own() {
 
 #[test]
 fn agent_restart_serves_the_backend_and_namespace_the_config_names() {
-    let mut c = cluster("restart");
+    let Some(mut c) = cluster("restart") else {
+        return;
+    };
     // Nothing in the environment chooses: the config does, as for a run.
     c.sbx.env("SBX_BACKEND", "auto");
     c.sbx.env("SBX_KUBE_NAMESPACE", "");

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Sbx, containers_with, stderr, stdout};
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 /// Prints the container's hostname, the processes it can see other than
@@ -171,14 +171,27 @@ fn a_program_over_the_output_limit_is_stopped_there_with_123() {
 /// A run that prints `up` and then waits for a long time, with its stdout
 /// piped to the test; returns once `up` arrived.
 fn spawn_waiting_run(sbx: &Sbx) -> (std::process::Child, impl BufRead) {
-    let mut child = sbx.spawn(&[
+    let mut cmd = sbx.cmd();
+    cmd.args([
         "exec",
         "--lang",
         "python",
         "--timeout",
         "5m",
         "import subprocess, time\nsubprocess.Popen(['sleep', '300'])\nprint('up', flush=True)\ntime.sleep(300)",
-    ]);
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    // As a terminal's foreground job has it, whatever the test runner
+    // inherited (a script's background job ignores SIGINT).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     lines.read_line(&mut first).unwrap();

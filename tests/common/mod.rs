@@ -316,17 +316,13 @@ impl Sbx {
 /// Containers (any state) carrying `label` (`key=value`); on Kubernetes,
 /// the names of the pods carrying it, in any phase.
 pub fn containers_with(label: &str) -> Vec<String> {
-    let out = if on_kubernetes() {
-        kubectl()
-            .args(["get", "pods", "-l", label, "-o", "name"])
-            .output()
-            .expect("kubectl runs")
-    } else {
-        Command::new(engine())
-            .args(["ps", "-a", "-q", "--filter", &format!("label={label}")])
-            .output()
-            .expect("the engine's CLI is available")
-    };
+    if !on_kubernetes() {
+        return engine_list(&["ps", "-a", "-q", "--filter", &format!("label={label}")]);
+    }
+    let out = kubectl()
+        .args(["get", "pods", "-l", label, "-o", "name"])
+        .output()
+        .expect("kubectl runs");
     assert!(out.status.success(), "listing failed: {out:?}");
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -375,15 +371,30 @@ pub fn volumes_with(label: &str) -> Vec<String> {
     if on_kubernetes() {
         return Vec::new();
     }
-    let out = Command::new(engine())
-        .args(["volume", "ls", "-q", "--filter", &format!("label={label}")])
-        .output()
-        .expect("the engine's CLI is available");
-    assert!(out.status.success(), "listing volumes failed: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(String::from)
-        .collect()
+    engine_list(&["volume", "ls", "-q", "--filter", &format!("label={label}")])
+}
+
+/// The ids an engine listing prints. Podman's listings fail now and then
+/// while an object is being removed ("no such image"): asked again.
+fn engine_list(args: &[&str]) -> Vec<String> {
+    let mut last = None;
+    for _ in 0..10 {
+        let out = Command::new(engine())
+            .args(args)
+            .output()
+            .expect("the engine's CLI is available");
+        if out.status.success() {
+            let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            ids.dedup();
+            return ids;
+        }
+        last = Some(out);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{} {args:?} failed: {last:?}", engine());
 }
 
 /// Images (local engines) carrying `label`.
@@ -391,17 +402,7 @@ pub fn images_with(label: &str) -> Vec<String> {
     if on_kubernetes() {
         return Vec::new();
     }
-    let out = Command::new(engine())
-        .args(["images", "-q", "--filter", &format!("label={label}")])
-        .output()
-        .expect("the engine's CLI is available");
-    assert!(out.status.success(), "listing images failed: {out:?}");
-    let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    ids.dedup();
-    ids
+    engine_list(&["images", "-q", "--filter", &format!("label={label}")])
 }
 
 /// The label test-made images carry (see [`Sbx::test_made_image`]).
