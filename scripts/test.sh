@@ -157,7 +157,7 @@ for e in "${engines[@]}"; do
 done
 echo
 echo "test.sh: $total tests passed ($(IFS=,; echo "${summary[*]}" | sed 's/,/, /g')); engines run on: ${engines[*]}"
-skipped=$(cat "$logs"/*.log | grep -ao 'SKIPPED [^ ]*: .*' | sort -u || true)
+skipped=$(cat "$logs"/*.log | grep -ao 'SKIPPED [^:]*: .*' | sort -u || true)
 if [ -n "$skipped" ]; then
     echo "test.sh: skipped ($(printf '%s\n' "$skipped" | wc -l)):"
     printf '%s\n' "$skipped" | sed 's/^/  /'
