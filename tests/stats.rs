@@ -422,7 +422,7 @@ fn watch_flags_out_of_place_are_usage_errors() {
         ),
         (
             &["pool", "stats", "--watch", "--interval", "0s"],
-            "error: invalid value '0s' for '--interval <DURATION>': duration `0s` must be positive",
+            "error: invalid value '0s' for '--interval <DURATION>': duration `0s` must be at least 1ms",
         ),
     ] {
         let out = sbx.run(args, "");
