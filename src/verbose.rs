@@ -7,6 +7,20 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 static QUIET: AtomicBool = AtomicBool::new(false);
+static AGENT: AtomicBool = AtomicBool::new(false);
+
+/// This process is the agent: its stderr is the agent's log, where an
+/// engine's quirks are worth a line. In a client (`sbx bench`'s exec mode
+/// drives the engine itself) that line would be noise on the user's
+/// terminal, so it is shown there only with `-v`.
+pub fn set_agent() {
+    AGENT.store(true, Ordering::Relaxed);
+}
+
+/// Whether an engine notice is worth printing here (see [`set_agent`]).
+pub fn engine_notices() -> bool {
+    AGENT.load(Ordering::Relaxed) || on()
+}
 
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);

@@ -486,6 +486,7 @@ impl Agent {
 
 /// `sbx agent serve`: run the agent in the foreground until shut down.
 pub fn serve(paths: RuntimePaths) -> i32 {
+    crate::verbose::set_agent();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -365,7 +365,7 @@ impl DockerBackend {
                     let first = !self
                         .no_nr_inodes
                         .swap(true, std::sync::atomic::Ordering::Relaxed);
-                    if first {
+                    if first && crate::verbose::engine_notices() {
                         eprintln!(
                             "sbx agent: {} does not accept the tmpfs option nr_inodes ({e}); \
                              scratch mounts get the kernel's default inode limit, bounded by the memory limit",
