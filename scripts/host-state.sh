@@ -25,7 +25,11 @@
 # running containers' networks and come and go with any container on the
 # machine (the suite's own containers are checked by label in .ci/run).
 # An engine installed during the run (e.g. Podman by scripts/podman.sh)
-# has nothing to compare with and is not checked.
+# has nothing to compare with and is not checked. Untagged images
+# (`<none>:<none>`) are not recorded either: they are the build cache, which
+# a build of the same recipe reuses and the removal of its result takes
+# with it (a library image built by the suite consumes the cached steps an
+# earlier build left); nobody can name or use them otherwise.
 set -euo pipefail
 
 snapshot() {
@@ -37,7 +41,7 @@ snapshot() {
         "$engine" network ls --no-trunc --format '{{.Name}} {{.Driver}} {{.ID}}' |
             sed "s/^/$engine-network /"
         "$engine" images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' |
-            sed "s/^/$engine-image /"
+            { grep -v '^<none>:<none> ' || true; } | sed "s/^/$engine-image /"
         "$engine" volume ls --format '{{.Name}}' | sed "s/^/$engine-volume /"
     done
     for py in python3 /usr/bin/python3; do
