@@ -148,18 +148,8 @@ impl RuntimePaths {
     /// (and only those).
     pub fn agent_id(&self) -> String {
         let canon = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        format!("{:016x}", fnv1a(canon.as_os_str().as_encoded_bytes()))
+        crate::model::hash::stable_hash(canon.as_os_str().as_encoded_bytes())
     }
-}
-
-/// FNV-1a: stable across Rust releases, unlike `DefaultHasher`.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
 }
 
 /// Take an exclusive `flock` on `path` (created if needed). `blocking`

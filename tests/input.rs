@@ -9,17 +9,9 @@ use common::{Sbx, stderr, stdout};
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-fn sbx_with(name: &str, extra: &str) -> Sbx {
-    let sbx = Sbx::new(name);
-    let mut config = std::fs::read_to_string(&sbx.config).unwrap();
-    config.push_str(&format!("\n{extra}\n"));
-    std::fs::write(&sbx.config, config).unwrap();
-    sbx
-}
-
 #[test]
 fn profile_limits_take_the_same_sizes_as_the_isolation_section() {
-    let sbx = sbx_with(
+    let sbx = Sbx::with_config(
         "input-sizes",
         "[isolation]\nmemory = \"1GiB\"\n\n[profiles.p]\nlang = \"python\"\n\
          [profiles.p.limits]\nmemory = \"1GiB\"\n\n[profiles.q.limits]\nmemory = \"1.5g\"\n",
@@ -41,7 +33,7 @@ fn profile_limits_take_the_same_sizes_as_the_isolation_section() {
 
 #[test]
 fn what_profile_show_prints_is_a_config_that_loads_back_unchanged() {
-    let sbx = sbx_with(
+    let sbx = Sbx::with_config(
         "input-roundtrip",
         "[profiles.p]\nlang = \"python\"\ntimeout = \"1.5s\"\noutput_limit = \"64k\"\n\
          [profiles.p.pool]\nidle_timeout = \"90s\"\nmax_uses = 7\n",
@@ -164,7 +156,7 @@ fn cpus_keeps_a_run_to_that_many_cpus_and_the_next_run_gets_them_all_back() {
 
 #[test]
 fn json_and_the_exit_code_agree_when_the_pool_is_exhausted() {
-    let sbx = sbx_with(
+    let sbx = Sbx::with_config(
         "input-exhausted",
         "[pool]\nmax_size = 1\nexhaustion = \"fail-fast\"\n",
     );

@@ -9,15 +9,11 @@ use std::time::Duration;
 
 /// A test environment whose config file gets `extra` appended.
 fn sbx_with(name: &str, extra: &str) -> Sbx {
-    let sbx = Sbx::new(name);
-    append(&sbx, extra);
-    sbx
+    Sbx::with_config(name, extra)
 }
 
 fn append(sbx: &Sbx, extra: &str) {
-    let mut config = std::fs::read_to_string(&sbx.config).unwrap();
-    config.push_str(&format!("\n{extra}\n"));
-    std::fs::write(&sbx.config, config).unwrap();
+    sbx.append_config(extra);
 }
 
 fn pools(sbx: &Sbx) -> Vec<serde_json::Value> {

@@ -165,6 +165,20 @@ impl Sbx {
         }
     }
 
+    /// A harness whose config file also has `extra` (TOML) at its end.
+    pub fn with_config(name: &str, extra: &str) -> Sbx {
+        let sbx = Sbx::new(name);
+        sbx.append_config(extra);
+        sbx
+    }
+
+    /// Append `extra` (TOML) to this test's config file.
+    pub fn append_config(&self, extra: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(&format!("\n{extra}\n"));
+        std::fs::write(&self.config, config).unwrap();
+    }
+
     /// Consecutive runs then share one container: the agent gives a
     /// container back only after its clean-up, which happens after the
     /// client has its answer, so with room to grow a quick next run may get
@@ -410,8 +424,7 @@ pub const TEST_IMAGE_LABEL: &str = "io.sbx.test";
 
 impl Sbx {
     /// The id the agent of this test labels everything with
-    /// (`io.sbx.agent=…`): a hash of its runtime directory, as
-    /// `RuntimePaths::agent_id` computes it.
+    /// (`io.sbx.agent=…`): `RuntimePaths::agent_id` of its runtime directory.
     pub fn agent_id(&self) -> String {
         let dir = self
             .env
@@ -419,13 +432,7 @@ impl Sbx {
             .find(|(k, _)| k == "SBX_RUNTIME_DIR")
             .map(|(_, v)| PathBuf::from(v))
             .unwrap_or_else(|| self.agent_dir());
-        let canon = std::fs::canonicalize(&dir).unwrap_or(dir);
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in canon.as_os_str().as_encoded_bytes() {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("{h:016x}")
+        sbx::paths::RuntimePaths::at(dir).agent_id()
     }
 
     /// A name for an image this test makes in the engine, and the label
