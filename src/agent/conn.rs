@@ -179,6 +179,14 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         } => super::pools::drain_profile(&agent, force, &name).await,
         Request::PoolDrain { force, .. } => super::pools::drain(&agent, force).await,
         Request::Status => super::status::handle(&agent).await,
+        Request::SessionStart(start) => {
+            // Leasing may create a container: a drain waits for it.
+            guard.mark_busy();
+            super::session::start(agent.clone(), start).await
+        }
+        Request::SessionStop { session } => super::session::stop(&agent, &session).await,
+        Request::SessionInfo { session } => super::session::info(&agent, &session),
+        Request::SessionList => super::session::list(&agent),
         Request::Stop { wait, .. } => super::stop::handle(&agent, wait).await,
         Request::Hello { .. } | Request::StdinEof | Request::StdoutClosed => Response::Error {
             kind: ErrorKind::BadRequest,
@@ -203,5 +211,9 @@ fn request_name(req: &Request) -> &'static str {
         Request::PoolDrain { .. } => "pool_drain",
         Request::Status => "status",
         Request::Stop { .. } => "stop",
+        Request::SessionStart(_) => "session_start",
+        Request::SessionStop { .. } => "session_stop",
+        Request::SessionInfo { .. } => "session_info",
+        Request::SessionList => "session_list",
     }
 }

@@ -25,6 +25,7 @@
 mod conn;
 mod pools;
 mod run;
+mod session;
 mod status;
 mod stop;
 
@@ -70,6 +71,8 @@ pub struct Agent {
     builds: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// `--no-pool` runs in progress (they belong to no pool).
     pub fresh: run::FreshRuns,
+    /// Open sessions, each holding a container of its pool.
+    pub sessions: session::Sessions,
 }
 
 /// The agent's own settings, read from the environment at start-up (a bad
@@ -199,6 +202,7 @@ impl Agent {
             finished: watch::channel(None).0,
             builds: Mutex::new(HashMap::new()),
             fresh: run::FreshRuns::new(),
+            sessions: Default::default(),
         })
     }
 
@@ -467,6 +471,8 @@ impl Agent {
     /// Remove every container of this agent: the pools' own, then anything
     /// else carrying our labels (e.g. a creation that was in flight).
     pub async fn remove_everything(&self) -> usize {
+        // Sessions first: their containers are removed with the pools.
+        self.sessions.end_all("the agent stopped", |_| true).await;
         let pools = self.all_pools();
         let mut removed = 0;
         for p in &pools {
@@ -611,7 +617,11 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
             _ = tick.tick() => {
                 if let Some(limit) = agent.settings.idle_exit {
                     let idle = agent.idle_for();
-                    if !agent.pinned.load(Ordering::Relaxed) && idle.is_some_and(|d| d >= limit) {
+                    // An open session is a use: it ends on its own timeouts.
+                    if !agent.pinned.load(Ordering::Relaxed)
+                        && agent.sessions.is_empty()
+                        && idle.is_some_and(|d| d >= limit)
+                    {
                         break Exit::Idle;
                     }
                 }

@@ -25,6 +25,9 @@
 //!
 //! [kubernetes]           # see config/kubernetes.rs
 //! namespace = "sbx"
+//!
+//! [sessions]
+//! max = 16               # open sessions per agent
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -63,6 +66,25 @@ pub struct Config {
     /// Where the Kubernetes backend puts its pods (config/kubernetes.rs).
     #[serde(default)]
     pub kubernetes: KubeConfig,
+    #[serde(default)]
+    pub sessions: SessionsConfig,
+}
+
+/// `[sessions]`: limits of `sbx session start`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Open sessions per agent (default [`DEFAULT_MAX_SESSIONS`]).
+    max: Option<usize>,
+}
+
+/// Open sessions an agent allows when `[sessions] max` is not set.
+pub const DEFAULT_MAX_SESSIONS: usize = 16;
+
+impl SessionsConfig {
+    pub fn max(&self) -> usize {
+        self.max.unwrap_or(DEFAULT_MAX_SESSIONS)
+    }
 }
 
 /// Defaults of the run options; the command line and profiles override them.
@@ -259,6 +281,13 @@ impl Config {
                     ),
                 });
             }
+        }
+        if cfg.sessions.max == Some(0) {
+            return Err(SpanError {
+                span: find_header(text, "sessions"),
+                message: "[sessions] max: 0 would refuse every session; give a positive number"
+                    .into(),
+            });
         }
         for (name, raw) in &cfg.profiles {
             if !valid_profile_name(name) {
