@@ -472,7 +472,7 @@ impl Agent {
     /// else carrying our labels (e.g. a creation that was in flight).
     pub async fn remove_everything(&self) -> usize {
         // Sessions first: their containers are removed with the pools.
-        self.sessions.end_all("the agent stopped", |_| true).await;
+        self.sessions.abandon_all("the agent stopped");
         let pools = self.all_pools();
         let mut removed = 0;
         for p in &pools {

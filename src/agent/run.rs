@@ -272,6 +272,12 @@ async fn in_session(
                 );
                 slot.take();
             }
+            if session.ended().is_some() && session.pool.stats().closed {
+                // Ended while this run went on because the agent is
+                // stopping (a stop or expiry wipes it once we let go): the
+                // container goes with its pool.
+                slot.take();
+            }
             drop(slot);
             if relayed.client_open {
                 let exit = run_exit(exit, relayed.duration_ms, 0, container, &req);

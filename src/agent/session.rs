@@ -242,9 +242,30 @@ impl Sessions {
         lease.give_back(clean);
     }
 
-    /// End every session (of the pools `which` picks), for a drain or a
-    /// stop: their containers are removed, not wiped.
+    /// End every session (of the pools `which` picks), for a drain: once a
+    /// running run is over (a forced drain cancels it), the container is
+    /// removed with its pool, not wiped.
     pub async fn end_all(&self, why: &str, which: impl Fn(&Session) -> bool) -> usize {
+        let all = self.retire_all(why, which);
+        let ends = all.iter().map(|s| async move {
+            drop(s.lease.lock().await.take());
+        });
+        futures_util::future::join_all(ends).await;
+        all.len()
+    }
+
+    /// End every session at once, for an agent that removes everything:
+    /// idle sessions let go of their containers now; a running run is
+    /// cancelled by its pool's shutdown and lets go when it ends.
+    pub fn abandon_all(&self, why: &str) {
+        for s in self.retire_all(why, |_| true) {
+            if let Ok(mut slot) = s.lease.try_lock() {
+                drop(slot.take());
+            }
+        }
+    }
+
+    fn retire_all(&self, why: &str, which: impl Fn(&Session) -> bool) -> Vec<Arc<Session>> {
         let all: Vec<Arc<Session>> = self
             .lock()
             .open
@@ -255,11 +276,7 @@ impl Sessions {
         for s in &all {
             self.retire(s, why);
         }
-        let ends = all.iter().map(|s| async move {
-            drop(s.lease.lock().await.take());
-        });
-        futures_util::future::join_all(ends).await;
-        all.len()
+        all
     }
 }
 
