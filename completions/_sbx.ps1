@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve the Model Context Protocol on stdio: sbx as the code sandbox of an LLM agent')
             [CompletionResult]::new('guest', 'guest', [CompletionResultType]::ParameterValue, 'The runner inside each container (started by the agent, not by hand)')
             [CompletionResult]::new('keeper', 'keeper', [CompletionResultType]::ParameterValue, 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and CI)')
@@ -432,6 +433,18 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;profile;help;help' {
             break
         }
+        'sbx;mcp' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'sbx;guest' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
@@ -479,6 +492,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve the Model Context Protocol on stdio: sbx as the code sandbox of an LLM agent')
             [CompletionResult]::new('guest', 'guest', [CompletionResultType]::ParameterValue, 'The runner inside each container (started by the agent, not by hand)')
             [CompletionResult]::new('keeper', 'keeper', [CompletionResultType]::ParameterValue, 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers and CI)')
@@ -555,6 +569,9 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;help;profile;check' {
+            break
+        }
+        'sbx;help;mcp' {
             break
         }
         'sbx;help;guest' {

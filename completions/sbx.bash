@@ -43,6 +43,9 @@ _sbx() {
             sbx,languages)
                 cmd="sbx__subcmd__languages"
                 ;;
+            sbx,mcp)
+                cmd="sbx__subcmd__mcp"
+                ;;
             sbx,pool)
                 cmd="sbx__subcmd__pool"
                 ;;
@@ -120,6 +123,9 @@ _sbx() {
                 ;;
             sbx__subcmd__help,languages)
                 cmd="sbx__subcmd__help__subcmd__languages"
+                ;;
+            sbx__subcmd__help,mcp)
+                cmd="sbx__subcmd__help__subcmd__mcp"
                 ;;
             sbx__subcmd__help,pool)
                 cmd="sbx__subcmd__help__subcmd__pool"
@@ -221,7 +227,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool agent doctor profile guest keeper generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,7 +765,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec bench languages pool agent doctor profile guest keeper generate help"
+            opts="run exec bench languages pool agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -982,6 +988,20 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__mcp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__help__subcmd__pool)
             opts="up stats down"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1136,6 +1156,32 @@ _sbx() {
             ;;
         sbx__subcmd__languages)
             opts="-v -q -h --json --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__mcp)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
