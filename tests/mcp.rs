@@ -411,6 +411,39 @@ fn eight_concurrent_calls_run_at_once_and_never_mix_their_outputs() {
 }
 
 #[test]
+fn a_call_that_asks_for_progress_hears_about_its_run_while_it_lasts() {
+    let sbx = Sbx::new("mcp-progress");
+    let out = client(
+        &sbx,
+        "progress",
+        json!([run_code(
+            json!({"language": "python", "code": "import time\ntime.sleep(3.5)\nprint('done')"})
+        )]),
+    );
+    assert_eq!(
+        out["result"]["structuredContent"]["stdout"], "done\n",
+        "{out}"
+    );
+    let seen = out["progress"].as_array().unwrap();
+    assert!(seen.len() >= 3, "one a second: {out}");
+    let values: Vec<f64> = seen
+        .iter()
+        .map(|p| p["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "progress only grows: {values:?}"
+    );
+    assert!(
+        seen.iter().all(|p| p["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("python run in progress")),
+        "{out}"
+    );
+}
+
+#[test]
 fn cancelling_a_call_kills_its_run_and_frees_its_container() {
     let sbx = Sbx::new("mcp-cancel");
     sbx.limit_pool_to_one_container();

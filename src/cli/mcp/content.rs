@@ -160,23 +160,24 @@ pub fn run_result(
             format_size(max_output)
         );
     }
-    let marker = |stream: &str| {
-        format!(
-            "\n[sbx: {stream} truncated here: the program wrote more than the {} limit]\n",
-            format_size(max_output)
-        )
-    };
+    text.push('\n');
     for (name, body, truncated) in [
         ("stdout", &stdout, o.stdout_truncated),
         ("stderr", &stderr, o.stderr_truncated),
     ] {
         if body.is_empty() && !truncated {
-            text += &format!("\n{name}: (empty)");
+            text += &format!("{name}: (empty)\n");
             continue;
         }
-        text += &format!("\n--- {name} ---\n{body}");
+        text += &format!("--- {name} ---\n{body}");
+        if !body.is_empty() && !body.ends_with('\n') {
+            text.push('\n');
+        }
         if truncated {
-            text += &marker(name);
+            text += &format!(
+                "[sbx: {name} truncated here: the program wrote more than the {} limit]\n",
+                format_size(max_output)
+            );
         }
     }
 
@@ -280,6 +281,38 @@ mod tests {
         assert_eq!(kind_of("notes.md", "héllo\n".as_bytes()), Kind::Text);
         assert_eq!(kind_of("data.bin", b"a\0b"), Kind::Binary);
         assert_eq!(kind_of("data.bin", b"\xff\xfe"), Kind::Binary);
+    }
+
+    #[test]
+    fn the_summary_gives_the_exit_code_then_each_stream_and_marks_a_cut() {
+        use crate::model::run::RunOutcome;
+        use crate::protocol::RunExit;
+        let out = RunOutput {
+            exit: RunExit {
+                outcome: RunOutcome {
+                    code: 123,
+                    stdout_truncated: true,
+                    output_limit: Some("stdout".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            stdout: b"xxxx".to_vec(),
+            stderr: Vec::new(),
+            stdout_closed: false,
+        };
+        let r = run_result("python", 123, &out, &OutFiles::default(), 60_000, 4);
+        assert_eq!(r.is_error, Some(false));
+        assert_eq!(
+            r.content[0].as_text().unwrap().text,
+            "exit code: 123 (stopped: its stdout exceeded the 4B output limit)\n\
+             --- stdout ---\nxxxx\n\
+             [sbx: stdout truncated here: the program wrote more than the 4B limit]\n\
+             stderr: (empty)\n"
+        );
+        let s = r.structured_content.unwrap();
+        assert_eq!(s["exit_code"], 123);
+        assert_eq!(s["stdout_truncated"], true);
     }
 
     #[test]

@@ -18,14 +18,16 @@ use base64::Engine;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ErrorCode, ErrorData, Implementation, ServerCapabilities,
-    ServerConfig,
+    CallToolResult, ContentBlock, ErrorCode, ErrorData, Implementation, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The server: the command line's choices (`--config`, `--profile`,
 /// `--backend`), applied to every call, and the tool table.
@@ -78,6 +80,32 @@ pub enum FileContents {
         /// The file's bytes, base64-encoded (standard alphabet, padded).
         base64: String,
     },
+}
+
+/// How often a call that asked for progress hears that its run goes on.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Progress notifications for a call whose client sent a progress token:
+/// the seconds since the call began, every [`PROGRESS_EVERY`], until the
+/// call ends. A run can wait minutes before its program starts (a pool
+/// warming, an image pulled or built with its libraries), and a client
+/// that resets its request timeout on progress keeps waiting instead of
+/// giving up. Never resolves.
+async fn ticker(ctx: &RequestContext<RoleServer>, lang: &str) {
+    let Some(token) = ctx.meta.get_progress_token() else {
+        return std::future::pending().await;
+    };
+    let started = Instant::now();
+    let mut every = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
+    loop {
+        every.tick().await;
+        let secs = started.elapsed().as_secs_f64().floor();
+        let note = ProgressNotificationParam::new(token.clone(), secs)
+            .with_message(format!("{lang} run in progress ({secs}s)"));
+        if ctx.peer.notify_progress(note).await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// A tool error: the one-line message, `isError: true`.
@@ -217,6 +245,7 @@ impl Sandbox {
             Ok(p) => p,
             Err(e) => return Ok(failure(format!("{e:#}"))),
         };
+        let progress = ticker(&ctx, prepared.lang.name);
         // A cancelled call drops the run's connection to the agent, which
         // kills the program and takes its container back.
         tokio::select! {
@@ -225,6 +254,7 @@ impl Sandbox {
                 crate::verbose!("MCP: request {} was cancelled; its run is stopped", ctx.id);
                 Err(ErrorData::new(ErrorCode::INTERNAL_ERROR, "the call was cancelled", None))
             }
+            _ = progress => unreachable!("the ticker never ends"),
         }
     }
 
