@@ -1181,12 +1181,16 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__mcp)
-            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            opts="-v -q -h --http --allow-remote --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -392,9 +392,11 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;profile;help;help'= {
         }
         &'sbx;mcp'= {
+            cand --http 'Serve MCP''s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --allow-remote 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'

@@ -310,12 +310,14 @@ complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'A profile\'s effective settings (defaults filled in), as TOML'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l http -d 'Serve MCP\'s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr' -r
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
 podman\t''
 kubernetes\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l allow-remote -d 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -550,3 +550,78 @@ fn a_line_that_is_not_json_gets_a_parse_error_and_the_server_keeps_serving() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("sbx:"), "-v messages go to stderr: {err}");
 }
+
+#[test]
+fn over_http_a_client_with_the_token_runs_code_and_requests_without_it_are_refused() {
+    let mut sbx = Sbx::new("mcp-http");
+    let mut server = sbx
+        .cmd()
+        .args(["mcp", "--http", "127.0.0.1:0"])
+        .env("SBX_MCP_TOKEN", "test-token-1234")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open to the end: the server's stderr must not become a broken pipe.
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let server = KillOnDrop(server);
+    let mut first = String::new();
+    log.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("sbx: serving MCP at ")
+        .unwrap_or_else(|| panic!("the server says where it listens: {first}"))
+        .to_string();
+
+    // A request without the token gets 401, before any MCP processing.
+    let authority = url.trim_start_matches("http://").trim_end_matches("/mcp");
+    let mut conn = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        conn,
+        "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut status = String::new();
+    BufReader::new(conn).read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+
+    sbx.env("SBX_MCP_URL", &url);
+    sbx.env("SBX_MCP_TOKEN", "test-token-1234");
+    let results = calls(
+        &sbx,
+        vec![run_code(
+            json!({"language": "python", "code": "print('over http')"}),
+        )],
+    );
+    assert_eq!(
+        results[0]["structuredContent"]["stdout"], "over http\n",
+        "{}",
+        results[0]
+    );
+    drop(server);
+    drop(log);
+}
+
+#[test]
+fn http_on_an_address_other_than_loopback_is_refused_unless_asked_for() {
+    let sbx = Sbx::new("mcp-http-remote");
+    let out = sbx.run(&["mcp", "--http", "0.0.0.0:0"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a loopback address") && stderr(&out).contains("--allow-remote"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+/// Kills the child when dropped, so a failed assertion leaves no server.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
