@@ -625,3 +625,30 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn the_profile_chosen_for_the_server_applies_to_every_call() {
+    let mut sbx = Sbx::with_config(
+        "mcp-profile",
+        "[profiles.agentic]\nlang = \"python\"\nenv = { FROM_PROFILE = \"yes\" }",
+    );
+    // What `sbx --profile agentic mcp` sets, as an MCP client's "env" would.
+    sbx.env("SBX_PROFILE", "agentic");
+    let results = calls(
+        &sbx,
+        vec![
+            run_code(
+                json!({"language": "python", "code": "import os\nprint(os.environ['FROM_PROFILE'])"}),
+            ),
+            run_code(json!({"language": "javascript", "code": "console.log(1)"})),
+        ],
+    );
+    assert!(!is_error(&results[0]), "{}", results[0]);
+    assert_eq!(results[0]["structuredContent"]["stdout"], "yes\n");
+    assert!(is_error(&results[1]), "{}", results[1]);
+    assert!(
+        summary(&results[1]).contains("agentic"),
+        "the refusal names the profile: {}",
+        results[1]
+    );
+}
