@@ -125,3 +125,29 @@ impl Transport<RoleServer> for Screened {
         self.inner.close().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_that_are_not_json_are_refused_and_the_others_pass_unchanged() {
+        let input: &[u8] =
+            b"{\"a\":1}\r\nnot json\n\n[1, 2]\n{\"cut\":\n\xEF\xBB\xBF{\"bom\":true}\n{\"last\":0}";
+        let (to_sdk, mut from_screen) = tokio::io::duplex(1 << 16);
+        let (refuse, mut refused) = mpsc::unbounded_channel();
+        screen(input, to_sdk, refuse).await;
+        let mut passed = String::new();
+        from_screen.read_to_string(&mut passed).await.unwrap();
+        assert_eq!(passed, "{\"a\":1}\n[1, 2]\n{\"bom\":true}\n{\"last\":0}\n");
+        let mut why = Vec::new();
+        while let Ok(w) = refused.try_recv() {
+            why.push(w);
+        }
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(
+            why.iter().all(|w| w.starts_with("Parse error: ")),
+            "{why:?}"
+        );
+    }
+}
