@@ -43,6 +43,9 @@ _sbx() {
             sbx,languages)
                 cmd="sbx__subcmd__languages"
                 ;;
+            sbx,mcp)
+                cmd="sbx__subcmd__mcp"
+                ;;
             sbx,pool)
                 cmd="sbx__subcmd__pool"
                 ;;
@@ -123,6 +126,9 @@ _sbx() {
                 ;;
             sbx__subcmd__help,languages)
                 cmd="sbx__subcmd__help__subcmd__languages"
+                ;;
+            sbx__subcmd__help,mcp)
+                cmd="sbx__subcmd__help__subcmd__mcp"
                 ;;
             sbx__subcmd__help,pool)
                 cmd="sbx__subcmd__help__subcmd__pool"
@@ -263,7 +269,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool session agent doctor profile guest keeper generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool session agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -805,7 +811,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec bench languages pool session agent doctor profile guest keeper generate help"
+            opts="run exec bench languages pool session agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,6 +1021,20 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help__subcmd__languages)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1243,6 +1263,36 @@ _sbx() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__mcp)
+            opts="-v -q -h --http --allow-remote --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
+            cand mcp 'Serve the Model Context Protocol on stdio: sbx as the code sandbox of an LLM agent'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand keeper 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
@@ -476,6 +477,19 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;help;help'= {
         }
+        &'sbx;mcp'= {
+            cand --http 'Serve MCP''s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --allow-remote 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
@@ -521,6 +535,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
+            cand mcp 'Serve the Model Context Protocol on stdio: sbx as the code sandbox of an LLM agent'
             cand guest 'The runner inside each container (started by the agent, not by hand)'
             cand keeper 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
             cand generate 'Write shell completions and man pages (for packagers and CI)'
@@ -588,6 +603,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;profile;show'= {
         }
         &'sbx;help;profile;check'= {
+        }
+        &'sbx;help;mcp'= {
         }
         &'sbx;help;guest'= {
         }

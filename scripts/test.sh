@@ -31,14 +31,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 fi
 # The Prometheus project's Python client parses `pool stats --format
-# prometheus` in tests/stats.rs. It goes into a virtual environment under
-# the build directory (pip's own configuration applies), never into the
-# machine's Python; the tests run that environment's SBX_TEST_PYTHON.
+# prometheus` in tests/stats.rs; the official MCP SDK (`mcp`) is the client
+# tests/mcp.rs drives `sbx mcp` with. They go into a virtual environment
+# under the build directory (pip's own configuration applies), never into
+# the machine's Python; the tests run that environment's SBX_TEST_PYTHON.
 VENV="${CARGO_TARGET_DIR:-target}/test-venv"
-if ! "$VENV/bin/python" -c 'import prometheus_client' 2>/dev/null; then
-    echo "test.sh: installing prometheus_client into $VENV" >&2
+if ! "$VENV/bin/python" -c 'import prometheus_client, mcp' 2>/dev/null; then
+    echo "test.sh: installing prometheus_client and mcp into $VENV" >&2
     python3 -m venv --clear "$VENV"
-    "$VENV/bin/python" -m pip install --quiet prometheus_client >&2
+    "$VENV/bin/python" -m pip install --quiet prometheus_client mcp >&2
 fi
 SBX_TEST_PYTHON="$(cd "$VENV/bin" && pwd)/python"
 export SBX_TEST_PYTHON

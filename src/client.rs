@@ -217,16 +217,16 @@ impl Client {
         }
     }
 
-    /// Run a program: forward our stdin (if `forward_stdin`), pass each
-    /// chunk of an output-directory file to `on_file`, and return how it
-    /// ended. Its output is written to ours as it arrives, or with
-    /// `collect` kept in the result instead.
+    /// Run a program: give it `stdin`, pass each chunk of an
+    /// output-directory file to `on_file`, and return how it ended. Its
+    /// output is written to ours as it arrives, or with `collect` kept in
+    /// the result instead.
     pub async fn run(
         mut self,
         req: Request,
-        forward_stdin: bool,
+        stdin: RunStdin,
         collect: bool,
-        on_file: &mut dyn FnMut(OutFile),
+        on_file: &mut (dyn FnMut(OutFile) + Send),
     ) -> Result<RunOutput, ClientError> {
         self.send(&req).await?;
         let Client { mut r, w, paths } = self;
@@ -235,23 +235,37 @@ impl Client {
         let w = std::sync::Arc::new(tokio::sync::Mutex::new(w));
         let stdin_w = w.clone();
         let stdin_task = tokio::spawn(async move {
-            if forward_stdin {
-                let mut stdin = tokio::io::stdin();
-                let mut buf = vec![0u8; 32 * 1024];
-                loop {
-                    match stdin.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let frame = Frame::data(Kind::Stdin, buf[..n].to_vec());
-                            if write_frame(&mut *stdin_w.lock().await, &frame)
-                                .await
-                                .is_err()
-                            {
-                                return;
+            match stdin {
+                RunStdin::Forward => {
+                    let mut stdin = tokio::io::stdin();
+                    let mut buf = vec![0u8; 32 * 1024];
+                    loop {
+                        match stdin.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                let frame = Frame::data(Kind::Stdin, buf[..n].to_vec());
+                                if write_frame(&mut *stdin_w.lock().await, &frame)
+                                    .await
+                                    .is_err()
+                                {
+                                    return;
+                                }
                             }
                         }
                     }
                 }
+                RunStdin::Bytes(data) => {
+                    for chunk in data.chunks(32 * 1024) {
+                        let frame = Frame::data(Kind::Stdin, chunk.to_vec());
+                        if write_frame(&mut *stdin_w.lock().await, &frame)
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                RunStdin::Empty => {}
             }
             let eof = Frame::control(&Request::StdinEof);
             let _ = write_frame(&mut *stdin_w.lock().await, &eof).await;
@@ -310,6 +324,16 @@ impl Client {
         stdin_task.abort();
         result
     }
+}
+
+/// What a run reads on its stdin.
+pub enum RunStdin {
+    /// Ours, as it arrives.
+    Forward,
+    /// These bytes, then EOF.
+    Bytes(Vec<u8>),
+    /// EOF at once.
+    Empty,
 }
 
 /// The outcome of one run; `stdout`/`stderr` are filled only when the

@@ -25,15 +25,17 @@ pub struct LanguagesArgs {
     pub json: bool,
 }
 
+/// One language, as `--json` prints it and the MCP tool `list_languages`
+/// returns it.
 #[derive(Serialize)]
-struct Row {
-    name: &'static str,
-    aliases: &'static [&'static str],
-    extensions: &'static [&'static str],
-    image: String,
+pub struct Row {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub extensions: &'static [&'static str],
+    pub image: String,
     /// Null when the engine could not be asked.
-    present: Option<bool>,
-    compiled: bool,
+    pub present: Option<bool>,
+    pub compiled: bool,
 }
 
 /// The engine sbx would use (`--backend`, else the profile's, else
@@ -45,7 +47,9 @@ async fn engine(target: &Target) -> Result<Arc<dyn Backend>, String> {
         .map_err(|e| e.to_string())
 }
 
-pub async fn execute(args: LanguagesArgs, g: &super::Globals) -> anyhow::Result<i32> {
+/// Every language with its image and whether that image is present; `Err`
+/// beside them says why the engine could not be asked.
+pub async fn rows(g: &super::Globals) -> anyhow::Result<(Vec<Row>, Result<(), String>)> {
     let cfg = g.load()?;
     let target = cfg.target(&cfg.selected(&g.choice)?, &g.choice)?;
     let docker = engine(&target).await;
@@ -69,7 +73,12 @@ pub async fn execute(args: LanguagesArgs, g: &super::Globals) -> anyhow::Result<
             compiled: l.compiled,
         });
     }
-    if let Err(e) = &docker {
+    Ok((rows, docker.map(|_| ())))
+}
+
+pub async fn execute(args: LanguagesArgs, g: &super::Globals) -> anyhow::Result<i32> {
+    let (rows, engine) = rows(g).await?;
+    if let Err(e) = &engine {
         eprintln!("sbx: cannot ask the container engine which images are present ({e})");
     }
     if args.json {

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod exec;
 pub mod generate;
 pub mod languages;
+pub mod mcp;
 pub mod pool;
 pub mod profile;
 pub mod run;
@@ -69,6 +70,7 @@ pub enum Command {
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
     Profile(profile::ProfileArgs),
+    Mcp(mcp::McpArgs),
     /// The runner inside each container (started by the agent, not by hand)
     #[command(hide = true)]
     Guest,
@@ -220,6 +222,13 @@ fn run_client(command: Command, g: &Globals) -> i32 {
             Command::Agent(args) => agent::execute(args, g).await,
             Command::Doctor(args) => doctor::execute(args, g).await,
             Command::Profile(args) => profile::execute(args, g),
+            Command::Mcp(args) => {
+                let owned = Globals {
+                    config: g.config.clone(),
+                    choice: g.choice.clone(),
+                };
+                mcp::execute(args, owned).await
+            }
             Command::Guest | Command::Keeper | Command::Generate(_) => {
                 unreachable!("dispatched in main")
             }

@@ -2,7 +2,7 @@
 
 use super::{Globals, RunOptions};
 use crate::UsageError;
-use crate::client::{Client, RunOutput};
+use crate::client::{Client, RunOutput, RunStdin};
 use crate::config::{Config, Resolved};
 use crate::exit;
 use crate::lang::{self, Language};
@@ -53,7 +53,16 @@ pub fn language(name: &str) -> Result<&'static Language, UsageError> {
 
 /// Most input (program plus `--file`s) one run takes: it travels in one
 /// message, base64-encoded, below the protocol's frame limit.
-const MAX_INPUT: u64 = 8 * 1024 * 1024;
+pub const MAX_INPUT: u64 = 8 * 1024 * 1024;
+
+/// A path inside the program's directory: relative, with normal
+/// components only (no `..`, no root).
+pub fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
 
 /// The language of the selected profile, for a program whose command line
 /// and file name do not say.
@@ -139,9 +148,12 @@ pub async fn submit(
                 w.chunk(f);
             }
         };
-        client
-            .run(req, forward_stdin, opts.json, &mut on_file)
-            .await
+        let stdin = if forward_stdin {
+            RunStdin::Forward
+        } else {
+            RunStdin::Empty
+        };
+        client.run(req, stdin, opts.json, &mut on_file).await
     }
     .await;
     let output = match result {
@@ -244,8 +256,7 @@ fn input_file(spec: &str) -> Result<InputFile, UsageError> {
             })?
             .to_string(),
     };
-    let rp = Path::new(&remote);
-    if remote.is_empty() || rp.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if !is_plain_relative(&remote) {
         return Err(UsageError(format!(
             "--file {spec}: {remote:?} must be a relative path without `..` (it is placed next to the program)"
         )));
@@ -304,10 +315,10 @@ impl OutWriter {
     }
 
     fn create(&self, rel: &str, mode: u32) -> Result<std::fs::File, String> {
-        let rp = Path::new(rel);
-        if rel.is_empty() || rp.components().any(|c| !matches!(c, Component::Normal(_))) {
+        if !is_plain_relative(rel) {
             return Err("the path escapes the output directory".into());
         }
+        let rp = Path::new(rel);
         let mut dir = self.root.clone();
         let parents: Vec<_> = rp
             .parent()
