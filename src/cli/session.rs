@@ -81,6 +81,11 @@ pub struct StartArgs {
     pub json: bool,
 }
 
+/// A session name is valid: up to 64 letters, digits, `-`, `_`, `.`.
+pub fn check_name(s: &str) -> Result<(), String> {
+    parse_name(s).map(|_| ())
+}
+
 fn parse_name(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 64
@@ -104,14 +109,40 @@ pub async fn execute(args: SessionArgs, g: &Globals) -> anyhow::Result<i32> {
 }
 
 async fn start(a: StartArgs, g: &Globals) -> anyhow::Result<i32> {
+    let info = start_session(
+        g,
+        a.lang.as_deref(),
+        a.name,
+        a.keep_state,
+        a.idle_timeout,
+        a.max_lifetime,
+    )
+    .await?;
+    if a.json {
+        println!("{}", serde_json::to_string(&info)?);
+    } else {
+        println!("{}", info.id);
+    }
+    Ok(0)
+}
+
+/// Start a session (`sbx session start`, and the MCP server's tool).
+pub async fn start_session(
+    g: &Globals,
+    lang: Option<&str>,
+    name: Option<String>,
+    keep_state: bool,
+    idle_timeout: Duration,
+    max_lifetime: Duration,
+) -> anyhow::Result<SessionInfo> {
     let cfg = g.load()?;
-    let lang = match &a.lang {
+    let lang = match lang {
         Some(name) => super::run::language(name)?,
         None => cfg.selected(&g.choice)?.lang.ok_or_else(|| {
             UsageError("session start needs --lang (or a profile that sets lang)".into())
         })?,
     };
-    if a.keep_state && !crate::model::run::KEEP_STATE_LANGUAGES.contains(&lang.name) {
+    if keep_state && !crate::model::run::KEEP_STATE_LANGUAGES.contains(&lang.name) {
         return Err(UsageError(format!(
             "--keep-state works for {} sessions, not {}; start the session without it (files are still kept)",
             crate::model::run::KEEP_STATE_LANGUAGES.join(" and "),
@@ -122,32 +153,57 @@ async fn start(a: StartArgs, g: &Globals) -> anyhow::Result<i32> {
     let resolved = cfg.resolve(&g.choice, lang, None)?;
     let req = Request::SessionStart(SessionStart {
         pool: resolved.pool,
-        name: a.name,
-        keep_state: a.keep_state,
-        idle_timeout_ms: a.idle_timeout.as_millis() as u64,
-        max_lifetime_ms: a.max_lifetime.as_millis() as u64,
+        name,
+        keep_state,
+        idle_timeout_ms: idle_timeout.as_millis() as u64,
+        max_lifetime_ms: max_lifetime.as_millis() as u64,
         max_sessions: cfg.sessions.max(),
         profile: g.choice.profile.clone().filter(|p| !p.is_empty()),
     });
     let mut client = Client::connect(Some(&resolved.target)).await?;
     match client.request(&req).await? {
-        Response::Session(info) if a.json => println!("{}", serde_json::to_string(&info)?),
-        Response::Session(info) => println!("{}", info.id),
+        Response::Session(info) => Ok(info),
         other => anyhow::bail!("unexpected reply from the agent: {other:?}"),
     }
-    Ok(0)
 }
 
-async fn list(json: bool) -> anyhow::Result<i32> {
-    let sessions = match Client::connect(None).await {
+/// The open sessions (none when no agent runs).
+pub async fn list_sessions() -> anyhow::Result<Vec<SessionInfo>> {
+    match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::SessionList).await? {
-            Response::Sessions { sessions } => sessions,
+            Response::Sessions { sessions } => Ok(sessions),
             other => anyhow::bail!("unexpected reply from the agent: {other:?}"),
         },
         // No agent, no sessions: nothing to list is not an error.
-        Err(ClientError::NotRunning) => Vec::new(),
-        Err(e) => return Err(e.into()),
+        Err(ClientError::NotRunning) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// End one session; returns the agent's one-line confirmation.
+pub async fn stop_session(key: &str) -> Result<String, ClientError> {
+    let result = match Client::connect(None).await {
+        Ok(mut client) => {
+            client
+                .request(&Request::SessionStop {
+                    session: key.to_string(),
+                })
+                .await
+        }
+        Err(ClientError::NotRunning) => Err(no_agent(key)),
+        Err(e) => Err(e),
     };
+    match result? {
+        Response::Done { message } => Ok(message),
+        other => Err(ClientError::Agent {
+            kind: ErrorKind::Internal,
+            message: format!("unexpected reply from the agent: {other:?}"),
+        }),
+    }
+}
+
+async fn list(json: bool) -> anyhow::Result<i32> {
+    let sessions = list_sessions().await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&sessions)?);
         return Ok(0);
@@ -197,20 +253,8 @@ async fn list(json: bool) -> anyhow::Result<i32> {
 async fn stop(sessions: Vec<String>) -> anyhow::Result<i32> {
     let mut failed = None;
     for key in sessions {
-        let result = match Client::connect(None).await {
-            Ok(mut client) => {
-                client
-                    .request(&Request::SessionStop {
-                        session: key.clone(),
-                    })
-                    .await
-            }
-            Err(ClientError::NotRunning) => Err(no_agent(&key)),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(Response::Done { message }) => crate::say!("{message}"),
-            Ok(other) => anyhow::bail!("unexpected reply from the agent: {other:?}"),
+        match stop_session(&key).await {
+            Ok(message) => crate::say!("{message}"),
             Err(e) => {
                 // The others are still stopped; the exit code tells.
                 eprintln!("sbx: {e}");
@@ -240,10 +284,17 @@ pub async fn for_run(
     let Some(key) = &opts.session else {
         return Ok(None);
     };
+    let info = lookup(key).await?;
+    let globals = globals_for(&info, g, key)?;
+    Ok(Some((info, globals)))
+}
+
+/// The open session with this id or name, as the agent knows it.
+pub async fn lookup(key: &str) -> anyhow::Result<SessionInfo> {
     let info = match Client::connect(None).await {
         Ok(mut client) => match client
             .request(&Request::SessionInfo {
-                session: key.clone(),
+                session: key.to_string(),
             })
             .await?
         {
@@ -253,6 +304,11 @@ pub async fn for_run(
         Err(ClientError::NotRunning) => return Err(no_agent(key).into()),
         Err(e) => return Err(e.into()),
     };
+    Ok(info)
+}
+
+/// The command's globals with the session's profile, which its runs use.
+pub fn globals_for(info: &SessionInfo, g: &Globals, key: &str) -> anyhow::Result<Globals> {
     let profile = (!info.profile.is_empty()).then(|| info.profile.clone());
     if let Some(given) = g.choice.profile.as_deref().filter(|p| !p.is_empty())
         && Some(given) != profile.as_deref()
@@ -263,12 +319,11 @@ pub async fn for_run(
         ))
         .into());
     }
-    let globals = Globals {
+    Ok(Globals {
         config: g.config.clone(),
         choice: Choice {
             profile,
             backend: g.choice.backend.clone(),
         },
-    };
-    Ok(Some((info, globals)))
+    })
 }

@@ -67,6 +67,58 @@ pub struct RunCodeArgs {
     /// 124 and `timed_out`.
     #[serde(default)]
     pub timeout: Option<f64>,
+    /// Run in this session (the id or name start_session returned) instead
+    /// of a fresh sandbox: files written by earlier calls in the session
+    /// are there, and in a keep_state session its variables, functions and
+    /// imports too. `language` must be the session's.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// `start_session`'s arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartSessionArgs {
+    /// The language of every program run in the session, e.g. "python".
+    pub language: String,
+    /// A name to refer to the session by instead of its id (letters,
+    /// digits, `-`, `_`, `.`); unique among open sessions.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Keep the interpreter's state between calls, like notebook cells:
+    /// variables, functions and imports defined in one call are there in
+    /// the next, and the value of a final expression is printed (python
+    /// and javascript only). Without it only files are kept.
+    #[serde(default)]
+    pub keep_state: bool,
+    /// End the session after this many seconds without a call (default
+    /// 600).
+    #[serde(default)]
+    pub idle_timeout: Option<f64>,
+    /// End the session this many seconds after it started (default 3600).
+    #[serde(default)]
+    pub max_lifetime: Option<f64>,
+}
+
+/// `stop_session`'s arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopSessionArgs {
+    /// The id or name of the session to end.
+    pub session: String,
+}
+
+/// Seconds as given to a tool, checked.
+fn seconds(field: &str, value: Option<f64>, default: u64) -> anyhow::Result<Duration> {
+    match value {
+        None => Ok(Duration::from_secs(default)),
+        Some(t) if t.is_finite() && t > 0.0 && t <= 8760.0 * 3600.0 => {
+            Ok(Duration::from_secs_f64(t))
+        }
+        Some(t) => {
+            anyhow::bail!("{field}: {t} is not a positive number of seconds (at most a year)")
+        }
+    }
 }
 
 /// A file's contents: text as is, or binary as base64.
@@ -129,9 +181,17 @@ impl Sandbox {
         }
     }
 
-    /// Check the arguments and build the agent's request.
-    fn prepare(&self, a: RunCodeArgs) -> anyhow::Result<Prepared> {
-        let g = &*self.globals;
+    /// Check the arguments and build the agent's request, for a run in a
+    /// fresh sandbox or in the session named.
+    async fn prepare(&self, a: RunCodeArgs) -> anyhow::Result<Prepared> {
+        let session = match &a.session {
+            Some(key) => {
+                let info = crate::cli::session::lookup(key).await?;
+                Some(crate::cli::session::globals_for(&info, &self.globals, key)?)
+            }
+            None => None,
+        };
+        let g = session.as_ref().unwrap_or(&*self.globals);
         let lang = language(&a.language)?;
         let mut files = vec![InputFile {
             path: lang.source_name.into(),
@@ -185,6 +245,7 @@ impl Sandbox {
         }
         run.env.extend(a.env);
         run.collect_out = true;
+        request.session = a.session;
         Ok(Prepared {
             lang,
             target: resolved.target,
@@ -227,7 +288,7 @@ impl Sandbox {
 #[tool_router]
 impl Sandbox {
     #[tool(
-        description = "Run a program in a fresh, isolated sandbox (a warm container; no network unless the user's configuration allows it) and return its exit code, stdout and stderr. Files the program writes under the directory named by the environment variable SBX_OUT (/sbx/out) come back with the result: images (PNG, JPEG, SVG) as images you can see, text files as text, other files as embedded resources. Each call starts from a clean state: nothing persists between calls. A non-zero exit code is a normal result, not a failure of the tool. Output past the configured limit is cut off and marked.",
+        description = "Run a program in a fresh, isolated sandbox (a warm container; no network unless the user's configuration allows it) and return its exit code, stdout and stderr. Files the program writes under the directory named by the environment variable SBX_OUT (/sbx/out) come back with the result: images (PNG, JPEG, SVG) as images you can see, text files as text, other files as embedded resources. Each call starts from a clean state, unless it names a session (start_session), where files (and with keep_state, variables) persist between calls. A non-zero exit code is a normal result, not a failure of the tool. Output past the configured limit is cut off and marked.",
         annotations(
             title = "Run code in a sandbox",
             read_only_hint = false,
@@ -241,7 +302,7 @@ impl Sandbox {
         Parameters(args): Parameters<RunCodeArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let prepared = match self.prepare(args) {
+        let prepared = match self.prepare(args).await {
             Ok(p) => p,
             Err(e) => return Ok(failure(format!("{e:#}"))),
         };
@@ -255,6 +316,114 @@ impl Sandbox {
                 Err(ErrorData::new(ErrorCode::INTERNAL_ERROR, "the call was cancelled", None))
             }
             _ = progress => unreachable!("the ticker never ends"),
+        }
+    }
+
+    #[tool(
+        description = "Start a session: one sandbox kept for several run_code calls (pass its id as `session`), so files a program writes are there for the next call, and with keep_state the interpreter's variables too (python, javascript), like notebook cells. Calls in one session run one after the other. A session ends with stop_session, after idle_timeout without a call, or at max_lifetime; then its sandbox is wiped. Stop sessions you no longer need: each holds a sandbox.",
+        annotations(
+            title = "Start a session",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn start_session(
+        &self,
+        Parameters(a): Parameters<StartSessionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let started = async {
+            let idle = seconds("idle_timeout", a.idle_timeout, 600)?;
+            let lifetime = seconds("max_lifetime", a.max_lifetime, 3600)?;
+            if let Some(name) = &a.name {
+                crate::cli::session::check_name(name).map_err(anyhow::Error::msg)?;
+            }
+            crate::cli::session::start_session(
+                &self.globals,
+                Some(&a.language),
+                a.name,
+                a.keep_state,
+                idle,
+                lifetime,
+            )
+            .await
+        };
+        match started.await {
+            Ok(info) => {
+                let text = format!(
+                    "session {} started ({}{}); pass \"session\": \"{}\" to run_code, and call stop_session when done",
+                    info.id,
+                    info.lang,
+                    if info.keep_state {
+                        ", keeping state"
+                    } else {
+                        ""
+                    },
+                    info.name.as_deref().unwrap_or(&info.id)
+                );
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                result.structured_content = serde_json::to_value(&info).ok();
+                Ok(result)
+            }
+            Err(e) => Ok(failure(format!("{e:#}"))),
+        }
+    }
+
+    #[tool(
+        description = "End a session started with start_session: its sandbox, files and interpreter state are wiped. Later run_code calls naming it fail.",
+        annotations(
+            title = "Stop a session",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn stop_session(
+        &self,
+        Parameters(a): Parameters<StopSessionArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(match crate::cli::session::stop_session(&a.session).await {
+            Ok(message) => CallToolResult::success(vec![ContentBlock::text(message)]),
+            Err(e) => failure(e.to_string()),
+        })
+    }
+
+    #[tool(
+        description = "List the open sessions: id, name, language, whether they keep state, age and idle time in milliseconds, runs so far, and the bytes of files they hold.",
+        annotations(
+            title = "List sessions",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_sessions(&self) -> Result<CallToolResult, ErrorData> {
+        match crate::cli::session::list_sessions().await {
+            Ok(sessions) => {
+                let mut text = String::new();
+                for s in &sessions {
+                    text += &format!(
+                        "{}{}: {}{}, {} run(s), idle {}s\n",
+                        s.id,
+                        s.name
+                            .as_ref()
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default(),
+                        s.lang,
+                        if s.keep_state { ", keeping state" } else { "" },
+                        s.runs,
+                        s.idle_ms / 1000
+                    );
+                }
+                if sessions.is_empty() {
+                    text = "no open sessions\n".into();
+                }
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                result.structured_content = Some(serde_json::json!({ "sessions": sessions }));
+                Ok(result)
+            }
+            Err(e) => Ok(failure(format!("{e:#}"))),
         }
     }
 
@@ -304,7 +473,7 @@ impl ServerHandler for Sandbox {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("sbx", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-                "sbx runs code in isolated, pre-warmed sandboxes. Use run_code to execute a program (python, javascript, typescript, go, java, c, cpp, ruby, r, bash, ...; list_languages has the full list) and read its exit code and output. To get files or plots back, write them under the directory in the SBX_OUT environment variable.",
+                "sbx runs code in isolated, pre-warmed sandboxes. Use run_code to execute a program (python, javascript, typescript, go, java, c, cpp, ruby, r, bash, ...; list_languages has the full list) and read its exit code and output. To get files or plots back, write them under the directory in the SBX_OUT environment variable. For work in several steps (write a file, then analyse it; define a function, then call it), start_session keeps one sandbox, and with keep_state the interpreter itself, across run_code calls.",
             )
     }
 }
