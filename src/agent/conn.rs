@@ -168,6 +168,14 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             agent.pin();
             return super::pools::up(agent, pool, warm, &mut w).await;
         }
+        Request::Pull {
+            backend,
+            images,
+            timeout,
+        } => {
+            guard.mark_busy();
+            return super::pull::handle(agent, backend, images, timeout, &mut w).await;
+        }
         Request::PoolStats => {
             guard.mark_observer();
             super::pools::stats(&agent)
@@ -198,6 +206,7 @@ fn request_name(req: &Request) -> &'static str {
         Request::StdinEof => "stdin_eof",
         Request::StdoutClosed => "stdout_closed",
         Request::PoolUp { .. } => "pool_up",
+        Request::Pull { .. } => "pull",
         Request::PoolStats => "pool_stats",
         Request::PoolDown => "pool_down",
         Request::PoolDrain { .. } => "pool_drain",

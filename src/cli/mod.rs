@@ -8,6 +8,7 @@ pub mod generate;
 pub mod languages;
 pub mod pool;
 pub mod profile;
+pub mod pull;
 pub mod run;
 pub mod stats;
 
@@ -63,6 +64,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     Bench(bench::BenchArgs),
     Languages(languages::LanguagesArgs),
+    Pull(pull::PullArgs),
     Pool(pool::PoolArgs),
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
@@ -207,6 +209,7 @@ fn run_client(command: Command, g: &Globals) -> i32 {
             Command::Exec(args) => exec::execute(args, g).await,
             Command::Bench(args) => bench::execute(args, g).await,
             Command::Languages(args) => languages::execute(args, g).await,
+            Command::Pull(args) => pull::execute(args, g).await,
             Command::Pool(args) => pool::execute(args, g).await,
             Command::Agent(args) => agent::execute(args, g).await,
             Command::Doctor(args) => doctor::execute(args, g).await,

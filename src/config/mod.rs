@@ -25,6 +25,9 @@
 //!
 //! [kubernetes]           # see config/kubernetes.rs
 //! namespace = "sbx"
+//!
+//! [images]
+//! pull_timeout = "5m"    # a pull with no progress for this long fails
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -63,6 +66,62 @@ pub struct Config {
     /// Where the Kubernetes backend puts its pods (config/kubernetes.rs).
     #[serde(default)]
     pub kubernetes: KubeConfig,
+    #[serde(default)]
+    pub images: ImagesConfig,
+}
+
+/// `[images]`: how images are fetched from registries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// A pull that makes no progress for this long fails; `"none"`: never.
+    pull_timeout: Option<StallLimit>,
+}
+
+impl ImagesConfig {
+    pub fn pull_timeout(&self) -> Option<Duration> {
+        match self.pull_timeout {
+            None => Some(crate::model::pull::DEFAULT_PULL_TIMEOUT),
+            Some(StallLimit(d)) => d,
+        }
+    }
+}
+
+/// A duration or `"none"`.
+#[derive(Debug, Clone, Copy)]
+struct StallLimit(Option<Duration>);
+
+impl<'de> Deserialize<'de> for StallLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match RawLimit::deserialize(d)? {
+            RawLimit::Text(s) if s.trim() == "none" => Ok(StallLimit(None)),
+            RawLimit::Int(n) if n > 0 => Ok(StallLimit(Some(Duration::from_secs(n as u64)))),
+            RawLimit::Int(n) => Err(serde::de::Error::custom(format!(
+                "{n} is not a positive duration (try \"30s\", \"5m\", or \"none\")"
+            ))),
+            RawLimit::Text(s) => crate::model::units::parse_duration(&s)
+                .map(|d| StallLimit(Some(d)))
+                .map_err(|e| serde::de::Error::custom(format!("{e}, or \"none\""))),
+        }
+    }
+}
+
+/// A profile's `pull`.
+#[derive(Debug, Clone, Copy)]
+pub struct PullName(pub crate::model::pull::PullPolicy);
+
+impl<'de> Deserialize<'de> for PullName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::model::pull::PullPolicy::parse(&s)
+            .map(PullName)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "pull `{s}` is not one of {}",
+                    crate::model::pull::PullPolicy::NAMES
+                ))
+            })
+    }
 }
 
 /// Defaults of the run options; the command line and profiles override them.
@@ -355,6 +414,8 @@ pub struct RawProfile {
     timeout: Option<HumanDuration>,
     output_limit: Option<ByteSize>,
     build: Option<BuildConfig>,
+    /// When the image is pulled: missing (default), always, never.
+    pull: Option<PullName>,
 }
 
 impl RawProfile {
