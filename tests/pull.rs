@@ -55,7 +55,9 @@ fn ok(cmd: &mut Command) -> String {
 
 impl Registry {
     fn start(sbx: &Sbx, auth: bool) -> Registry {
-        let dir = sbx.root.join(format!("registry-{}", if auth { "auth" } else { "open" }));
+        let dir = sbx
+            .root
+            .join(format!("registry-{}", if auth { "auth" } else { "open" }));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         let port = free_port();
         let mut config = format!(
@@ -87,7 +89,8 @@ impl Registry {
             auth,
         };
         assert!(
-            wait_until(Duration::from_secs(15), || TcpStream::connect(r.addr()).is_ok()),
+            wait_until(Duration::from_secs(15), || TcpStream::connect(r.addr())
+                .is_ok()),
             "the registry did not listen: {}",
             r.log()
         );
@@ -139,7 +142,9 @@ impl Registry {
             format!("FROM {}\n{label}\nCOPY blob /sbx-test-blob\n", test_image()),
         )
         .unwrap();
-        ok(tool("docker").args(["build", "-q", "-t", &reference]).arg(&ctx));
+        ok(tool("docker")
+            .args(["build", "-q", "-t", &reference])
+            .arg(&ctx));
         let cli_config = self.dir.join("pusher");
         std::fs::create_dir_all(&cli_config).unwrap();
         if self.auth {
@@ -189,7 +194,11 @@ impl Images {
     fn remove(&self) {
         for image in &self.0 {
             for e in ["docker", "podman"] {
-                if Command::new("which").arg(e).output().is_ok_and(|o| o.status.success()) {
+                if Command::new("which")
+                    .arg(e)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+                {
                     let _ = tool(e).args(["rmi", "-f", image]).output();
                 }
             }
@@ -241,15 +250,24 @@ fn a_first_run_pulls_its_image_from_the_registry_says_so_on_stderr_and_runs() {
         "{}",
         stdout(&listed)
     );
-    let out = sbx.run(&["exec", "--lang", "python", "print('ran after the pull')"], "");
+    let out = sbx.run(
+        &["exec", "--lang", "python", "print('ran after the pull')"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "ran after the pull\n");
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
     assert_eq!(lines[0], format!("sbx: pulling {image}"));
-    assert!(lines[1].starts_with(&format!("sbx: pulled {image} in ")), "{err}");
-    assert!(lines[1].ends_with(" MB downloaded") || lines[1].ends_with(" MB"), "{err}");
+    assert!(
+        lines[1].starts_with(&format!("sbx: pulled {image} in ")),
+        "{err}"
+    );
+    assert!(
+        lines[1].ends_with(" MB downloaded") || lines[1].ends_with(" MB"),
+        "{err}"
+    );
     assert_eq!(registry.tag_requests(&repo, "1"), 1);
     assert!(present(&image));
     let listed = sbx.run(&["languages", "--json"], "");
@@ -320,13 +338,13 @@ fn two_concurrent_first_runs_share_one_pull() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert_eq!(stdout(&a), "a\n", "{}", stderr(&a));
     assert_eq!(stdout(&b), "b\n", "{}", stderr(&b));
+    // Both waited for the pull while it ran (each saw it start and end)...
     for out in [&a, &b] {
-        assert!(
-            stderr(out).contains(&format!("sbx: pulled {image} in ")),
-            "{}",
-            stderr(out)
-        );
+        let err = stderr(out);
+        assert!(err.contains(&format!("sbx: pulling {image}\n")), "{err}");
+        assert!(err.contains(&format!("sbx: pulled {image} in ")), "{err}");
     }
+    // ...and the registry was asked for the image once.
     assert_eq!(
         registry.tag_requests(&repo, "1"),
         1,
@@ -409,7 +427,9 @@ fn progress_is_a_bar_in_a_real_terminal_and_the_programs_output_stays_intact() {
     // output on a line of its own, and its exit code.
     let lines: Vec<&str> = shown.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!("sbx: pulled {image} in "))),
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("sbx: pulled {image} in "))),
         "{shown}"
     );
     assert!(lines.contains(&"program-output-line"), "{shown}");
@@ -466,7 +486,10 @@ fn a_registry_that_needs_credentials_refuses_without_them_and_serves_with_them_i
     write_docker_config(
         &docker_config,
         &registry.addr(),
-        &format!("{{\"auth\": \"{}\"}}", base64(&format!("{USER}:{PASSWORD}"))),
+        &format!(
+            "{{\"auth\": \"{}\"}}",
+            base64(&format!("{USER}:{PASSWORD}"))
+        ),
     );
     let out = sbx.run(&["exec", "--lang", "python", "print('authorized')"], "");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -518,7 +541,10 @@ fn credentials_come_from_a_credential_helper_named_in_config_json() {
     std::fs::create_dir_all(&docker_config).unwrap();
     std::fs::write(
         docker_config.join("config.json"),
-        format!("{{\"credHelpers\": {{\"{}\": \"sbxtest\"}}}}", registry.addr()),
+        format!(
+            "{{\"credHelpers\": {{\"{}\": \"sbxtest\"}}}}",
+            registry.addr()
+        ),
     )
     .unwrap();
     sbx.env("DOCKER_CONFIG", &docker_config);
@@ -544,7 +570,11 @@ fn credentials_come_from_a_credential_helper_named_in_config_json() {
 fn a_missing_image_and_an_unreachable_registry_fail_with_one_line_saying_what_to_do() {
     let sbx = Sbx::new("pull-errors");
     let registry = Registry::start(&sbx, false);
-    let missing = format!("{}/sbx-test/never-pushed-{}:1", registry.addr(), sbx.agent_id());
+    let missing = format!(
+        "{}/sbx-test/never-pushed-{}:1",
+        registry.addr(),
+        sbx.agent_id()
+    );
     use_image(&sbx, &missing);
 
     let out = sbx.run(&["exec", "--lang", "python", "print(1)"], "");
@@ -552,7 +582,10 @@ fn a_missing_image_and_an_unreachable_registry_fail_with_one_line_saying_what_to
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with(&format!("sbx: image `{missing}` was not found in registry {}", registry.addr())),
+        last.starts_with(&format!(
+            "sbx: image `{missing}` was not found in registry {}",
+            registry.addr()
+        )),
         "{err}"
     );
     assert!(last.contains("check the image's name and tag"), "{err}");
@@ -563,7 +596,10 @@ fn a_missing_image_and_an_unreachable_registry_fail_with_one_line_saying_what_to
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();
-    assert!(last.starts_with("sbx: cannot reach registry 127.0.0.1:"), "{err}");
+    assert!(
+        last.starts_with("sbx: cannot reach registry 127.0.0.1:"),
+        "{err}"
+    );
     assert!(last.contains("connection refused"), "{err}");
     assert!(last.contains("check the engine's network"), "{err}");
     drop(sbx);

@@ -16,12 +16,7 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
     }
     if !agent.has_pool(&spec)
         && let Err(e) = agent
-            .ensure_image(
-                &spec.image,
-                spec.profile.pull,
-                spec.profile.pull_timeout,
-                w,
-            )
+            .ensure_image(&spec.image, spec.profile.pull, spec.profile.pull_timeout, w)
             .await
     {
         reply_error(w, ErrorKind::Engine, e).await;

@@ -113,7 +113,12 @@ impl Agent {
         }
     }
 
-    fn join_or_start(self: &Arc<Self>, image: &str, stall: Option<Duration>, asked: Instant) -> Shared {
+    fn join_or_start(
+        self: &Arc<Self>,
+        image: &str,
+        stall: Option<Duration>,
+        asked: Instant,
+    ) -> Shared {
         let mut map = self.pulls.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = map.get(image) {
             let reusable = match &*s.outcome.borrow() {

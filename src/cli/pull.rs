@@ -58,7 +58,10 @@ pub async fn execute(args: PullArgs, g: &Globals) -> anyhow::Result<i32> {
         };
         vec![cfg.resolve(&g.choice, lang, None)?.pool.image]
     };
-    if let Some(bad) = images.iter().find(|i| i.trim().is_empty() || i.starts_with('-')) {
+    if let Some(bad) = images
+        .iter()
+        .find(|i| i.trim().is_empty() || i.starts_with('-'))
+    {
         return Err(UsageError(format!("`{bad}` is not an image name")).into());
     }
     let mut seen = std::collections::HashSet::new();

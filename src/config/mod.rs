@@ -679,6 +679,30 @@ mod tests {
     use crate::model::pool::Exhaustion;
 
     #[test]
+    fn pulls_wait_five_minutes_for_progress_unless_images_says_otherwise() {
+        use crate::model::pull::PullPolicy;
+        let cfg = Config::parse("").unwrap();
+        assert_eq!(cfg.images.pull_timeout(), Some(Duration::from_secs(300)));
+        let p = cfg.profile(None).unwrap();
+        assert_eq!(p.pull, PullPolicy::Missing);
+        let cfg = Config::parse(
+            "[images]\npull_timeout = \"90s\"\n[profiles.air]\nlang = \"python\"\npull = \"never\"\n",
+        )
+        .unwrap();
+        let p = cfg.profile(Some("air")).unwrap();
+        assert_eq!(
+            (p.pull, p.pull_timeout),
+            (PullPolicy::Never, Some(Duration::from_secs(90)))
+        );
+        let cfg = Config::parse("[images]\npull_timeout = \"none\"\n").unwrap();
+        assert_eq!(cfg.images.pull_timeout(), None);
+        let err = Config::parse("[profiles.x]\npull = \"sometimes\"\n").unwrap_err();
+        assert!(err.contains("missing, always, never"), "{err}");
+        let err = Config::parse("[images]\npull_timeout = \"soon\"\n").unwrap_err();
+        assert!(err.contains("pull_timeout"), "{err}");
+    }
+
+    #[test]
     fn no_configuration_means_official_images() {
         let cfg = Config::parse("").unwrap();
         let py = crate::lang::by_name("python").unwrap();

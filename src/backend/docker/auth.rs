@@ -18,9 +18,7 @@ use std::time::Duration;
 /// `localhost`), else Docker Hub.
 pub fn registry_of(image: &str) -> String {
     match image.split_once('/') {
-        Some((first, _))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             first.to_string()
         }
         _ => "docker.io".to_string(),
@@ -43,7 +41,11 @@ fn normalize(key: &str) -> String {
 /// The credential files `engine` consults, in order, whether or not they
 /// exist (an unauthorized pull names them).
 pub fn files(engine: EngineKind) -> Vec<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let home = env("HOME");
     let docker = env("DOCKER_CONFIG")
         .map(|d| d.join("config.json"))
@@ -62,7 +64,10 @@ pub fn files(engine: EngineKind) -> Vec<PathBuf> {
         }
         match env("XDG_CONFIG_HOME") {
             Some(d) => out.push(d.join("containers/auth.json")),
-            None => out.extend(home.as_ref().map(|h| h.join(".config/containers/auth.json"))),
+            None => out.extend(
+                home.as_ref()
+                    .map(|h| h.join(".config/containers/auth.json")),
+            ),
         }
     }
     out.extend(docker);
@@ -123,7 +128,12 @@ async fn from_document(
     else {
         return Ok(None);
     };
-    let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    let field = |k: &str| {
+        entry
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
     let (username, password) = match field("auth") {
         Some(b64) => {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -270,12 +280,21 @@ mod tests {
         )
         .unwrap();
         let files = vec![dir.join("missing.json"), empty, config.clone()];
-        let found = run(lookup("reg.example:5000/img:1", &files)).unwrap().unwrap();
+        let found = run(lookup("reg.example:5000/img:1", &files))
+            .unwrap()
+            .unwrap();
         assert_eq!(found.file, config);
         assert_eq!(found.creds.username.as_deref(), Some("user"));
         assert_eq!(found.creds.password.as_deref(), Some("pa:ss"));
-        assert_eq!(found.creds.serveraddress.as_deref(), Some("reg.example:5000"));
-        assert!(run(lookup("elsewhere.example/img", &files)).unwrap().is_none());
+        assert_eq!(
+            found.creds.serveraddress.as_deref(),
+            Some("reg.example:5000")
+        );
+        assert!(
+            run(lookup("elsewhere.example/img", &files))
+                .unwrap()
+                .is_none()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -284,7 +303,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sbx-auth-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("config.json");
-        std::fs::write(&config, r#"{"auths": {"reg.example": {"auth": "not-base64!"}}}"#).unwrap();
+        std::fs::write(
+            &config,
+            r#"{"auths": {"reg.example": {"auth": "not-base64!"}}}"#,
+        )
+        .unwrap();
         let err = run(lookup("reg.example/img", std::slice::from_ref(&config)))
             .err()
             .unwrap();

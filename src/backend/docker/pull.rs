@@ -112,7 +112,9 @@ pub fn explain(engine: EngineKind, image: &str, message: &str, consulted: &Consu
         ),
         Failure::Platform => format!(
             "image `{image}` has no variant for this machine (linux/{}) ({message}); use an image built for it",
-            std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64")
+            std::env::consts::ARCH
+                .replace("x86_64", "amd64")
+                .replace("aarch64", "arm64")
         ),
         Failure::Other => format!("cannot pull `{image}`: {message}"),
     }
@@ -206,9 +208,11 @@ impl DockerBackend {
             message,
         };
         let files = auth::files(self.kind);
-        let found = auth::lookup(image, &files)
-            .await
-            .map_err(|e| failed(format!("cannot read the credentials to pull `{image}`: {e}")))?;
+        let found = auth::lookup(image, &files).await.map_err(|e| {
+            failed(format!(
+                "cannot read the credentials to pull `{image}`: {e}"
+            ))
+        })?;
         let consulted = Consulted {
             files,
             used: found.as_ref().map(|f| f.file.clone()),
@@ -301,7 +305,10 @@ mod tests {
                 "Head \"http://127.0.0.1:5056/v2/t1/manifests/x\": no basic auth credentials",
                 Failure::Unauthorized,
             ),
-            ("unauthorized: authentication required", Failure::Unauthorized),
+            (
+                "unauthorized: authentication required",
+                Failure::Unauthorized,
+            ),
             (
                 "initializing source docker://127.0.0.1:5056/t1:x: reading manifest x in 127.0.0.1:5056/t1: unauthorized: authentication required",
                 Failure::Unauthorized,
@@ -358,7 +365,10 @@ mod tests {
         l.update(false, Some("a"), "Downloading", Some(50), Some(200));
         let mut p = PullProgress::default();
         l.fill(&mut p);
-        assert_eq!((p.layers, p.layers_done, p.bytes_done, p.bytes), (2, 1, 50, 200));
+        assert_eq!(
+            (p.layers, p.layers_done, p.bytes_done, p.bytes),
+            (2, 1, 50, 200)
+        );
         l.update(false, Some("a"), "Download complete", None, None);
         l.fill(&mut p);
         assert_eq!((p.layers_done, p.bytes_done), (1, 200));
