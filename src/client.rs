@@ -560,12 +560,12 @@ impl Drop for PullView {
     }
 }
 
-/// `pulled IMAGE in 12.3s, 48.2 MB`: the bytes downloaded, else (every
-/// layer was already there, or the engine does not count bytes) the
-/// image's size.
+/// `pulled IMAGE in 12.3s, 48.2 MiB downloaded`: the bytes downloaded
+/// (in the bar's units), else (every layer was already there, or the
+/// engine does not count bytes) the image's size.
 pub fn pulled_line(p: &crate::protocol::PullProgress) -> String {
     let secs = p.elapsed_ms as f64 / 1000.0;
-    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+    let mb = |b: u64| format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64);
     match (p.bytes_done, p.size) {
         (0, Some(size)) => format!("pulled {} in {secs:.1}s, {}", p.image, mb(size)),
         (0, None) => format!("pulled {} in {secs:.1}s", p.image),

@@ -42,10 +42,15 @@ pub async fn execute(args: PullArgs, g: &Globals) -> anyhow::Result<i32> {
     let mut images: Vec<String> = if !args.images.is_empty() {
         args.images.clone()
     } else if args.all {
+        // A profile fixed to one language gives the others' images from
+        // the rest of the config.
         LANGUAGES
             .iter()
-            .map(|l| cfg.resolve(&g.choice, l, None).map(|r| r.pool.image))
-            .collect::<Result<_, _>>()?
+            .map(|l| match cfg.resolve(&g.choice, l, None) {
+                Ok(r) => r.pool.image,
+                Err(_) => cfg.image_for(l),
+            })
+            .collect()
     } else {
         let lang = match &args.lang {
             Some(name) => super::run::language(name)?,
