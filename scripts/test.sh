@@ -20,7 +20,7 @@ bash scripts/engine.sh
 # server, which each test runs on loopback) and htpasswd (apache2-utils)
 # for the bcrypt password file of the one that needs credentials.
 missing=()
-for tool in groff zsh fish tmux jq docker-registry; do
+for tool in groff zsh fish tmux jq curl docker-registry; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)

@@ -378,13 +378,15 @@ pub enum Request {
         profile: Option<String>,
     },
     Status,
-    /// Pull `images` from their registries (`sbx pull`), whether or not the
-    /// engine holds them; each gets `Response::Pull` progress, then one
-    /// `Done` ends the request.
+    /// Pull `images` from their registries as `policy` says (`sbx pull`:
+    /// always, whether or not the engine holds them; `sbx bench`: the
+    /// profile's, before it measures anything); each pull gets
+    /// `Response::Pull` progress, then one `Done` ends the request.
     Pull {
         backend: String,
         images: Vec<String>,
         timeout: Option<std::time::Duration>,
+        policy: PullPolicy,
     },
     /// Stop the agent: it stops taking clients and gives up its socket at
     /// once (so a new agent can start), lets running requests finish

@@ -665,3 +665,150 @@ fn with_pull_never_a_missing_image_is_an_error_until_sbx_pull_brings_it_in() {
     drop(sbx);
     drop(images);
 }
+
+#[test]
+fn sbx_bench_pulls_the_image_once_with_progress_before_it_measures() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-bench");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "bench");
+    let image = registry.push(&sbx, &repo, &mut images);
+    use_image(&sbx, &image);
+
+    let out = sbx.run(
+        &[
+            "bench",
+            "--lang",
+            "python",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--modes",
+            "pool,fresh,exec",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("sbx: pulling {image}\n")), "{err}");
+    assert!(err.contains(&format!("sbx: pulled {image} in ")), "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert!(doc.is_object(), "{doc}");
+    // Every mode ran on the image the one pull brought.
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    drop(sbx);
+    drop(images);
+}
+
+#[test]
+fn podman_takes_credentials_from_its_auth_json_and_docker_only_from_config_json() {
+    let mut images = Images::default();
+    let mut sbx = Sbx::new("pull-authjson");
+    let registry = Registry::start(&sbx, true);
+    let repo = repo_name(&sbx, "authjson");
+    let image = registry.push(&sbx, &repo, &mut images);
+    use_image(&sbx, &image);
+    let docker_config = sbx.root.join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    sbx.env("DOCKER_CONFIG", &docker_config);
+    // What `podman login --authfile` writes.
+    let auth_json = sbx.root.join("auth.json");
+    std::fs::write(
+        &auth_json,
+        format!(
+            "{{\"auths\": {{\"{}\": {{\"auth\": \"{}\"}}}}}}",
+            registry.addr(),
+            base64(&format!("{USER}:{PASSWORD}"))
+        ),
+    )
+    .unwrap();
+    sbx.env("REGISTRY_AUTH_FILE", &auth_json);
+
+    let out = sbx.run(&["exec", "--lang", "python", "print('auth.json')"], "");
+    if engine() == "podman" {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "auth.json\n");
+    } else {
+        assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("without valid credentials"), "{err}");
+        assert!(
+            err.contains(&docker_config.join("config.json").display().to_string()),
+            "{err}"
+        );
+        assert!(!err.contains("auth.json"), "{err}");
+    }
+    assert!(!stderr(&out).contains(PASSWORD));
+    assert!(!sbx.agent_log().contains(PASSWORD));
+    drop(sbx);
+    drop(images);
+}
+
+/// `curl ARGS` against the registry; its output.
+fn curl(args: &[&str]) -> String {
+    ok(tool("curl").arg("-sf").args(args))
+}
+
+#[test]
+fn an_image_with_no_variant_for_this_machine_fails_saying_so() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-platform");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "platform");
+    registry.push(&sbx, &repo, &mut images);
+    // A manifest list whose only entry claims another architecture.
+    let base = format!("http://{}/v2/{repo}/manifests", registry.addr());
+    let headers = curl(&[
+        "-I",
+        "-H",
+        "Accept: application/vnd.docker.distribution.manifest.v2+json",
+        &format!("{base}/1"),
+    ]);
+    let header = |name: &str| {
+        headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&name.to_ascii_lowercase())
+                    .then(|| l[name.len()..].trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {headers}"))
+    };
+    let (digest, size) = (header("Docker-Content-Digest:"), header("Content-Length:"));
+    let list = format!(
+        "{{\"schemaVersion\": 2, \"mediaType\": \"application/vnd.docker.distribution.manifest.list.v2+json\", \"manifests\": [{{\"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\", \"size\": {size}, \"digest\": \"{digest}\", \"platform\": {{\"architecture\": \"s390x\", \"os\": \"linux\"}}}}]}}"
+    );
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.docker.distribution.manifest.list.v2+json",
+        "--data-binary",
+        &list,
+        &format!("{base}/foreign"),
+    ]);
+    let image = format!("{}/{repo}:foreign", registry.addr());
+    images.0.push(image.clone());
+    use_image(&sbx, &image);
+
+    let out = sbx.run(&["exec", "--lang", "python", "print(1)"], "");
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert!(
+        last.starts_with(&format!(
+            "sbx: image `{image}` has no variant for this machine (linux/{arch})"
+        )),
+        "{err}"
+    );
+    assert!(last.ends_with("use an image built for it"), "{err}");
+    drop(sbx);
+    drop(images);
+}

@@ -172,9 +172,10 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             backend,
             images,
             timeout,
+            policy,
         } => {
             guard.mark_busy();
-            return super::pull::handle(agent, backend, images, timeout, &mut w).await;
+            return super::pull::handle(agent, backend, images, timeout, policy, &mut w).await;
         }
         Request::PoolStats => {
             guard.mark_observer();

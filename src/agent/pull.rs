@@ -159,13 +159,14 @@ impl Agent {
     }
 }
 
-/// `Pull`: fetch each image from its registry, one after the other,
-/// whether or not the engine holds it.
+/// `Pull`: fetch each image from its registry as `policy` says, one
+/// after the other.
 pub async fn handle(
     agent: Arc<Agent>,
     backend: String,
     images: Vec<String>,
     stall: Option<Duration>,
+    policy: PullPolicy,
     w: &mut ConnWriter,
 ) {
     if backend != agent.backend.name() {
@@ -181,7 +182,14 @@ pub async fn handle(
         return;
     }
     for image in &images {
-        if let Err(e) = agent.pull_shared(image, stall, Instant::now(), w).await {
+        let pulled = match policy {
+            PullPolicy::Always => agent
+                .pull_shared(image, stall, Instant::now(), w)
+                .await
+                .map(|_| ()),
+            _ => agent.ensure_image(image, policy, stall, w).await,
+        };
+        if let Err(e) = pulled {
             reply_error(w, ErrorKind::Engine, e).await;
             return;
         }

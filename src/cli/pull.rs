@@ -6,6 +6,8 @@ use super::Globals;
 use crate::UsageError;
 use crate::client::{Client, ClientError, PullView};
 use crate::lang::LANGUAGES;
+use crate::model::pull::PullPolicy;
+use crate::model::target::Target;
 use crate::protocol::{Request, Response};
 use clap::Args;
 
@@ -71,19 +73,31 @@ pub async fn execute(args: PullArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     let mut seen = std::collections::HashSet::new();
     images.retain(|i| seen.insert(i.clone()));
-    let mut client = Client::connect(Some(&target)).await?;
+    fetch(&target, images, PullPolicy::Always, profile.pull_timeout).await?;
+    Ok(0)
+}
+
+/// Have the agent pull `images` as `policy` says, showing the progress.
+pub async fn fetch(
+    target: &Target,
+    images: Vec<String>,
+    policy: PullPolicy,
+    timeout: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
+    let mut client = Client::connect(Some(target)).await?;
     client
         .send(&Request::Pull {
             backend: target.engine.name().into(),
             images,
-            timeout: profile.pull_timeout,
+            timeout,
+            policy,
         })
         .await?;
     let mut view = PullView::new();
     loop {
         match client.recv_control().await? {
             Response::Pull(p) => view.show(&p),
-            Response::Done { .. } => return Ok(0),
+            Response::Done { .. } => return Ok(()),
             Response::Error { kind, message } => {
                 return Err(ClientError::Agent { kind, message }.into());
             }
