@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull images from their registries ahead of time (shown with progress)')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
+            [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Keep one sandbox for several runs: files, and optionally the interpreter''s state')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
@@ -59,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused')
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]')
+            [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
@@ -86,6 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused')
             [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]')
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]')
+            [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
@@ -237,6 +240,99 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;pool;help;help' {
+            break
+        }
+        'sbx;session' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start a session and print its id')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the open sessions')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the open sessions')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'End sessions: each one''s container is wiped and verified (or removed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sbx;session;start' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Language of the session''s runs [default: the profile''s]')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'Language of the session''s runs [default: the profile''s]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A name to use instead of the id (unique among open sessions)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End the session after this long without a run')
+            [CompletionResult]::new('--max-lifetime', '--max-lifetime', [CompletionResultType]::ParameterName, 'End the session this long after it started')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('--keep-state', '--keep-state', [CompletionResultType]::ParameterName, 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the session as a JSON object instead of its id')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;session;ls' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array instead of a table')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;session;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array instead of a table')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;session;stop' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;session;help' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start a session and print its id')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the open sessions')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'End sessions: each one''s container is wiped and verified (or removed)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sbx;session;help;start' {
+            break
+        }
+        'sbx;session;help;ls' {
+            break
+        }
+        'sbx;session;help;stop' {
+            break
+        }
+        'sbx;session;help;help' {
             break
         }
         'sbx;agent' {
@@ -493,6 +589,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull images from their registries ahead of time (shown with progress)')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
+            [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Keep one sandbox for several runs: files, and optionally the interpreter''s state')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the engine, images, agent, runtime directory, disk and config')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, show and check the config file''s profiles')
@@ -530,6 +627,21 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;help;pool;down' {
+            break
+        }
+        'sbx;help;session' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start a session and print its id')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the open sessions')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'End sessions: each one''s container is wiped and verified (or removed)')
+            break
+        }
+        'sbx;help;session;start' {
+            break
+        }
+        'sbx;help;session;ls' {
+            break
+        }
+        'sbx;help;session;stop' {
             break
         }
         'sbx;help;agent' {

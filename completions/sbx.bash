@@ -55,6 +55,9 @@ _sbx() {
             sbx,run)
                 cmd="sbx__subcmd__run"
                 ;;
+            sbx,session)
+                cmd="sbx__subcmd__session"
+                ;;
             sbx__subcmd__agent,help)
                 cmd="sbx__subcmd__agent__subcmd__help"
                 ;;
@@ -136,6 +139,9 @@ _sbx() {
             sbx__subcmd__help,run)
                 cmd="sbx__subcmd__help__subcmd__run"
                 ;;
+            sbx__subcmd__help,session)
+                cmd="sbx__subcmd__help__subcmd__session"
+                ;;
             sbx__subcmd__help__subcmd__agent,logs)
                 cmd="sbx__subcmd__help__subcmd__agent__subcmd__logs"
                 ;;
@@ -171,6 +177,15 @@ _sbx() {
                 ;;
             sbx__subcmd__help__subcmd__profile,show)
                 cmd="sbx__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
+            sbx__subcmd__help__subcmd__session,ls)
+                cmd="sbx__subcmd__help__subcmd__session__subcmd__ls"
+                ;;
+            sbx__subcmd__help__subcmd__session,start)
+                cmd="sbx__subcmd__help__subcmd__session__subcmd__start"
+                ;;
+            sbx__subcmd__help__subcmd__session,stop)
+                cmd="sbx__subcmd__help__subcmd__session__subcmd__stop"
                 ;;
             sbx__subcmd__pool,down)
                 cmd="sbx__subcmd__pool__subcmd__down"
@@ -220,6 +235,33 @@ _sbx() {
             sbx__subcmd__profile__subcmd__help,show)
                 cmd="sbx__subcmd__profile__subcmd__help__subcmd__show"
                 ;;
+            sbx__subcmd__session,help)
+                cmd="sbx__subcmd__session__subcmd__help"
+                ;;
+            sbx__subcmd__session,list)
+                cmd="sbx__subcmd__session__subcmd__ls"
+                ;;
+            sbx__subcmd__session,ls)
+                cmd="sbx__subcmd__session__subcmd__ls"
+                ;;
+            sbx__subcmd__session,start)
+                cmd="sbx__subcmd__session__subcmd__start"
+                ;;
+            sbx__subcmd__session,stop)
+                cmd="sbx__subcmd__session__subcmd__stop"
+                ;;
+            sbx__subcmd__session__subcmd__help,help)
+                cmd="sbx__subcmd__session__subcmd__help__subcmd__help"
+                ;;
+            sbx__subcmd__session__subcmd__help,ls)
+                cmd="sbx__subcmd__session__subcmd__help__subcmd__ls"
+                ;;
+            sbx__subcmd__session__subcmd__help,start)
+                cmd="sbx__subcmd__session__subcmd__help__subcmd__start"
+                ;;
+            sbx__subcmd__session__subcmd__help,stop)
+                cmd="sbx__subcmd__session__subcmd__help__subcmd__stop"
+                ;;
             *)
                 ;;
         esac
@@ -227,7 +269,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pull pool agent doctor profile guest keeper generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pull pool session agent doctor profile guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,7 +677,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__exec)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --session --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -682,6 +724,10 @@ _sbx() {
                     return 0
                     ;;
                 --cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -765,7 +811,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec bench languages pull pool agent doctor profile guest keeper generate help"
+            opts="run exec bench languages pull pool session agent doctor profile guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1117,6 +1163,62 @@ _sbx() {
         sbx__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__session)
+            opts="start ls stop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__session__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__session__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__session__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1623,7 +1725,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --config --backend --profile --verbose --quiet --help"
+            opts="-l -e -w -n -v -q -h --lang --timeout --env --workdir --file --out --max-output --cpus --json --no-stdin --no-pool --session --config --backend --profile --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,6 +1775,204 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help start ls list stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__help)
+            opts="start ls stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__help__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__ls)
+            opts="-v -q -h --json --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__start)
+            opts="-l -v -q -h --lang --name --keep-state --idle-timeout --max-lifetime --json --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lang)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__session__subcmd__stop)
+            opts="-v -q -h --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand languages 'List the languages, their images and whether each image is present locally'
             cand pull 'Pull images from their registries ahead of time (shown with progress)'
             cand pool 'Manage the pools of warm containers'
+            cand session 'Keep one sandbox for several runs: files, and optionally the interpreter''s state'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
@@ -55,6 +56,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
             cand --max-output 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]'
             cand --cpus 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]'
+            cand --session 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
@@ -81,6 +83,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --out 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused'
             cand --max-output 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]'
             cand --cpus 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]'
+            cand --session 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
             cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
@@ -220,6 +223,89 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;pool;help;down'= {
         }
         &'sbx;pool;help;help'= {
+        }
+        &'sbx;session'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand start 'Start a session and print its id'
+            cand ls 'List the open sessions'
+            cand list 'List the open sessions'
+            cand stop 'End sessions: each one''s container is wiped and verified (or removed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;session;start'= {
+            cand -l 'Language of the session''s runs [default: the profile''s]'
+            cand --lang 'Language of the session''s runs [default: the profile''s]'
+            cand --name 'A name to use instead of the id (unique among open sessions)'
+            cand --idle-timeout 'End the session after this long without a run'
+            cand --max-lifetime 'End the session this long after it started'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --keep-state 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)'
+            cand --json 'Print the session as a JSON object instead of its id'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;session;ls'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --json 'Print a JSON array instead of a table'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;session;list'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --json 'Print a JSON array instead of a table'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;session;stop'= {
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'sbx;session;help'= {
+            cand start 'Start a session and print its id'
+            cand ls 'List the open sessions'
+            cand stop 'End sessions: each one''s container is wiped and verified (or removed)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sbx;session;help;start'= {
+        }
+        &'sbx;session;help;ls'= {
+        }
+        &'sbx;session;help;stop'= {
+        }
+        &'sbx;session;help;help'= {
         }
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
@@ -447,6 +533,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand languages 'List the languages, their images and whether each image is present locally'
             cand pull 'Pull images from their registries ahead of time (shown with progress)'
             cand pool 'Manage the pools of warm containers'
+            cand session 'Keep one sandbox for several runs: files, and optionally the interpreter''s state'
             cand agent 'Control the per-user background agent (normally started on demand)'
             cand doctor 'Check the engine, images, agent, runtime directory, disk and config'
             cand profile 'List, show and check the config file''s profiles'
@@ -475,6 +562,17 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;pool;stats'= {
         }
         &'sbx;help;pool;down'= {
+        }
+        &'sbx;help;session'= {
+            cand start 'Start a session and print its id'
+            cand ls 'List the open sessions'
+            cand stop 'End sessions: each one''s container is wiped and verified (or removed)'
+        }
+        &'sbx;help;session;start'= {
+        }
+        &'sbx;help;session;ls'= {
+        }
+        &'sbx;help;session;stop'= {
         }
         &'sbx;help;agent'= {
             cand start 'Start the agent if it is not running'

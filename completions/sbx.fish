@@ -40,6 +40,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -f -a "bench" -d 'Measure warm-poo
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pull" -d 'Pull images from their registries ahead of time (shown with progress)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "session" -d 'Keep one sandbox for several runs: files, and optionally the interpreter\'s state'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
 complete -c sbx -n "__fish_sbx_needs_command" -f -a "profile" -d 'List, show and check the config file\'s profiles'
@@ -55,6 +56,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -l file -d 'Place a local f
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l session -d 'Run in this session\'s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -75,6 +77,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand exec" -l file -d 'Place a local 
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l out -d 'Copy what the program wrote under $SBX_OUT (/sbx/out) into DIR, keeping relative paths; links are refused' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'At most this much output per stream, e.g. 64KiB, 10MiB; a program that writes more is stopped there and sbx exits 123 [default: `[run] max_output` of the config, else 10MiB]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l session -d 'Run in this session\'s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -189,6 +192,68 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Show each pool\'s size, states, runs and latencies'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''
+kubernetes\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -f -a "start" -d 'Start a session and print its id'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -f -a "ls" -d 'List the open sessions'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -f -a "list" -d 'List the open sessions'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -f -a "stop" -d 'End sessions: each one\'s container is wiped and verified (or removed)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s l -l lang -d 'Language of the session\'s runs [default: the profile\'s]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l name -d 'A name to use instead of the id (unique among open sessions)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l idle-timeout -d 'End the session after this long without a run' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l max-lifetime -d 'End the session this long after it started' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''
+kubernetes\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l keep-state -d 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l json -d 'Print the session as a JSON object instead of its id'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''
+kubernetes\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array instead of a table'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''
+kubernetes\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l json -d 'Print a JSON array instead of a table'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+docker\t''
+podman\t''
+kubernetes\t''"
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start a session and print its id'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the open sessions'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "stop" -d 'End sessions: each one\'s container is wiped and verified (or removed)'
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
 docker\t''
@@ -350,22 +415,26 @@ complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config 
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "bench" -d 'Measure warm-pool runs against a fresh container per run and the engine\'s exec'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "pull" -d 'Pull images from their registries ahead of time (shown with progress)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "pool" -d 'Manage the pools of warm containers'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "keeper" -d 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
-complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool agent doctor profile guest keeper generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "run" -d 'Run a program file in a warm sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "exec" -d 'Run a code snippet given as an argument or on stdin'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "bench" -d 'Measure warm-pool runs against a fresh container per run and the engine\'s exec'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "languages" -d 'List the languages, their images and whether each image is present locally'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "pull" -d 'Pull images from their registries ahead of time (shown with progress)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "pool" -d 'Manage the pools of warm containers'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "session" -d 'Keep one sandbox for several runs: files, and optionally the interpreter\'s state'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "agent" -d 'Control the per-user background agent (normally started on demand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "doctor" -d 'Check the engine, images, agent, runtime directory, disk and config'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "profile" -d 'List, show and check the config file\'s profiles'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "guest" -d 'The runner inside each container (started by the agent, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "keeper" -d 'PID 1 of each Kubernetes sandbox pod (started by the pod, not by hand)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers and CI)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run exec bench languages pull pool session agent doctor profile guest keeper generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "up" -d 'Start the agent and warm a pool so the next run is fast'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "stats" -d 'Show each pool\'s size, states, runs and latencies'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from pool" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from session" -f -a "start" -d 'Start a session and print its id'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from session" -f -a "ls" -d 'List the open sessions'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from session" -f -a "stop" -d 'End sessions: each one\'s container is wiped and verified (or removed)'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent if it is not running'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Stop the agent: running requests finish first (bounded), then its containers are removed'
 complete -c sbx -n "__fish_sbx_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "restart" -d 'Stop the agent (of any version) and start a current one'

@@ -207,13 +207,20 @@ impl Client {
             .map_err(|e| self.lost(e.to_string()))
     }
 
-    /// Send one request and return its single reply; agent errors become
+    /// Send one request and return its single reply (shown before it: the
+    /// progress of an image pull it waited for); agent errors become
     /// `ClientError::Agent`.
     pub async fn request(&mut self, req: &Request) -> Result<Response, ClientError> {
         self.send(req).await?;
-        match self.recv_control().await? {
-            Response::Error { kind, message } => Err(ClientError::Agent { kind, message }),
-            other => Ok(other),
+        let mut pulls = PullView::new();
+        loop {
+            match self.recv_control().await? {
+                Response::Pull(p) => pulls.show(&p),
+                Response::Error { kind, message } => {
+                    return Err(ClientError::Agent { kind, message });
+                }
+                other => return Ok(other),
+            }
         }
     }
 

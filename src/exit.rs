@@ -10,6 +10,9 @@ pub const SBX_ERROR: i32 = 125;
 /// fast, or none came free within `acquisition_timeout` (as sysexits.h's
 /// EX_TEMPFAIL: retrying later may work).
 pub const EXHAUSTED: i32 = 75;
+/// The run named a session that never existed here or has ended (stopped,
+/// expired, or lost with its agent), as sysexits.h's EX_UNAVAILABLE.
+pub const NO_SESSION: i32 = 69;
 /// Wrong flags or arguments (as clap and most Unix tools).
 pub const USAGE: i32 = 2;
 /// The program wrote more than `--max-output` to one stream and was
@@ -28,6 +31,8 @@ pub const HELP: &str = "\
 Exit status:
   N      the program's own exit code (128+N when it was killed by signal N)
   2      usage error: unknown flag, missing argument, unknown language
+  69     the session given with --session never existed or has ended
+         (stopped, expired, or lost when its agent stopped); start another
   75     the pool was exhausted: no container came free (see max_size,
          acquisition_timeout, exhaustion in the [pool] config); retry later
   123    the program exceeded the output limit (--max-output) on stdout or

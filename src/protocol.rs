@@ -42,10 +42,16 @@
 //!    which is removed before `Exit` is sent. `PoolUp` gets any number of
 //!    `Response::Build` (while the pool's libraries are installed into its
 //!    image) and `Response::Progress` before its `Done`; other requests get
-//!    a single reply. Before any of that, `Run` and `PoolUp` get
-//!    `Response::Pull` messages while the agent pulls the pool's image
-//!    (two clients needing one image share one pull), and `Pull` gets
-//!    them for each image it names, then `Done`.
+//!    a single reply. Before any of that, `Run`, `PoolUp` and
+//!    `SessionStart` get `Response::Pull` messages while the agent pulls
+//!    the pool's image (two clients needing one image share one pull), and
+//!    `Pull` gets them for each image it names, then `Done`.
+//!
+//!    Sessions: `SessionStart` leases a container that stays the session's
+//!    until `SessionStop`, its idle timeout or its lifetime; a `Run` naming
+//!    the session (`RunRequest::session`) is served by that container, one
+//!    run at a time in arrival order. `SessionInfo` (one session) and
+//!    `SessionList` answer with what the agent knows of them.
 //!
 //! File contents inside JSON messages (`RunSpec::files`,
 //! `Response::OutFile`) are base64 strings: JSON cannot carry arbitrary bytes,
@@ -69,7 +75,7 @@ use std::io::{self, Read, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -345,7 +351,54 @@ pub struct RunRequest {
     /// and no pool is created or touched.
     #[serde(default)]
     pub no_pool: bool,
+    /// Served by this session's container (id or name) instead of a pooled
+    /// one; `pool` must be the session's language.
+    #[serde(default)]
+    pub session: Option<String>,
     pub run: RunSpec,
+}
+
+/// `sbx session start`: what the session runs and how long it may live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionStart {
+    pub pool: PoolSpec,
+    /// A name scripts can use instead of the id; unique among open sessions.
+    pub name: Option<String>,
+    /// Runs are cells of one long-lived interpreter (python, javascript).
+    pub keep_state: bool,
+    /// Ended after this long without a run.
+    pub idle_timeout_ms: u64,
+    /// Ended this long after it started, whatever it is doing.
+    pub max_lifetime_ms: u64,
+    /// `[sessions] max` of the client's config: open sessions per agent.
+    pub max_sessions: usize,
+    /// The profile chosen (`--profile`), which the session's runs use.
+    pub profile: Option<String>,
+}
+
+/// A session as `sbx session ls` and `start --json` show it (field names
+/// documented in the README and kept stable for scripts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub lang: String,
+    /// Profile the session was started with (empty: the default one).
+    pub profile: String,
+    /// The pool its container was leased from.
+    pub pool: String,
+    pub keep_state: bool,
+    pub container: String,
+    pub age_ms: u64,
+    /// Since its last run ended (or since it started); 0 while one runs.
+    pub idle_ms: u64,
+    pub runs: u64,
+    /// A run is going on right now.
+    pub busy: bool,
+    pub idle_timeout_ms: u64,
+    pub max_lifetime_ms: u64,
+    /// Bytes of files in the sandbox's scratch locations after its last run.
+    pub size_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -356,6 +409,16 @@ pub enum Request {
         version: String,
     },
     Run(RunRequest),
+    SessionStart(SessionStart),
+    /// End a session (id or name): its container is wiped and verified,
+    /// then returned to its pool (or removed).
+    SessionStop {
+        session: String,
+    },
+    SessionInfo {
+        session: String,
+    },
+    SessionList,
     StdinEof,
     /// During a run: the client's own stdout was closed by its reader
     /// (`| head -1`). The agent stops the run as it would for a client
@@ -413,6 +476,8 @@ pub enum ErrorKind {
     ShuttingDown,
     /// The connecting process is not the agent's owner.
     Forbidden,
+    /// The run named a session that never existed or has ended.
+    NoSession,
     Internal,
 }
 
@@ -434,6 +499,10 @@ pub enum Response {
     },
     Stats {
         pools: Vec<PoolStats>,
+    },
+    Session(SessionInfo),
+    Sessions {
+        sessions: Vec<SessionInfo>,
     },
     Status {
         pid: u32,
@@ -471,7 +540,8 @@ pub enum Response {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         starting: Vec<String>,
     },
-    /// An image being pulled for this request (`Run`, `PoolUp`, `Pull`),
+    /// An image being pulled for this request (`Run`, `PoolUp`,
+    /// `SessionStart`, `Pull`),
     /// before anything else of it happens; the last one has `done`.
     Pull(PullProgress),
 }
@@ -550,6 +620,9 @@ pub struct PoolStats {
     pub unhealthy_total: u64,
     /// The pool takes no more runs (it is draining or shut down).
     pub closed: bool,
+    /// Open sessions holding one of its containers (counted in `busy`).
+    #[serde(default)]
+    pub sessions: usize,
 }
 
 /// Containers in each state right now.

@@ -812,3 +812,28 @@ fn an_image_with_no_variant_for_this_machine_fails_saying_so() {
     drop(sbx);
     drop(images);
 }
+
+#[test]
+fn session_start_pulls_the_image_with_progress_before_it_answers_with_the_id() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-session");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "session");
+    let image = registry.push(&sbx, &repo, &mut images);
+    use_image(&sbx, &image);
+
+    let out = sbx.run(&["session", "start", "--lang", "python"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    assert!(id.starts_with("s-") && !id.contains('\n'), "{id:?}");
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("sbx: pulling {image}\n")), "{err}");
+    assert!(err.contains(&format!("sbx: pulled {image} in ")), "{err}");
+    let run = sbx.run(&["exec", "--session", &id, "print('in the session')"], "");
+    assert_eq!(stdout(&run), "in the session\n", "{}", stderr(&run));
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    let stop = sbx.run(&["session", "stop", &id], "");
+    assert_eq!(stop.status.code(), Some(0), "{}", stderr(&stop));
+    drop(sbx);
+    drop(images);
+}

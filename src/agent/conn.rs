@@ -188,6 +188,34 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         } => super::pools::drain_profile(&agent, force, &name).await,
         Request::PoolDrain { force, .. } => super::pools::drain(&agent, force).await,
         Request::Status => super::status::handle(&agent).await,
+        Request::SessionStart(start) => {
+            // Leasing may create a container: a drain waits for it.
+            guard.mark_busy();
+            let pool = &start.pool;
+            let pulled = match agent.has_pool(pool) {
+                true => Ok(()),
+                false => {
+                    agent
+                        .ensure_image(
+                            &pool.image,
+                            pool.profile.pull,
+                            pool.profile.pull_timeout,
+                            &mut w,
+                        )
+                        .await
+                }
+            };
+            match pulled {
+                Ok(()) => super::session::start(agent.clone(), start).await,
+                Err(message) => Response::Error {
+                    kind: ErrorKind::Engine,
+                    message,
+                },
+            }
+        }
+        Request::SessionStop { session } => super::session::stop(&agent, &session).await,
+        Request::SessionInfo { session } => super::session::info(&agent, &session),
+        Request::SessionList => super::session::list(&agent),
         Request::Stop { wait, .. } => super::stop::handle(&agent, wait).await,
         Request::Hello { .. } | Request::StdinEof | Request::StdoutClosed => Response::Error {
             kind: ErrorKind::BadRequest,
@@ -213,5 +241,9 @@ fn request_name(req: &Request) -> &'static str {
         Request::PoolDrain { .. } => "pool_drain",
         Request::Status => "status",
         Request::Stop { .. } => "stop",
+        Request::SessionStart(_) => "session_start",
+        Request::SessionStop { .. } => "session_stop",
+        Request::SessionInfo { .. } => "session_info",
+        Request::SessionList => "session_list",
     }
 }

@@ -26,6 +26,7 @@ mod conn;
 mod pools;
 mod pull;
 mod run;
+mod session;
 mod status;
 mod stop;
 
@@ -73,6 +74,8 @@ pub struct Agent {
     pub fresh: run::FreshRuns,
     /// Image pulls, shared by the clients that need one image.
     pulls: pull::Pulls,
+    /// Open sessions, each holding a container of its pool.
+    pub sessions: session::Sessions,
 }
 
 /// The agent's own settings, read from the environment at start-up (a bad
@@ -203,6 +206,7 @@ impl Agent {
             builds: Mutex::new(HashMap::new()),
             fresh: run::FreshRuns::new(),
             pulls: Default::default(),
+            sessions: Default::default(),
         })
     }
 
@@ -480,6 +484,8 @@ impl Agent {
     /// Remove every container of this agent: the pools' own, then anything
     /// else carrying our labels (e.g. a creation that was in flight).
     pub async fn remove_everything(&self) -> usize {
+        // Sessions first: their containers are removed with the pools.
+        self.sessions.abandon_all("the agent stopped");
         let pools = self.all_pools();
         let mut removed = 0;
         for p in &pools {
@@ -624,7 +630,11 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
             _ = tick.tick() => {
                 if let Some(limit) = agent.settings.idle_exit {
                     let idle = agent.idle_for();
-                    if !agent.pinned.load(Ordering::Relaxed) && idle.is_some_and(|d| d >= limit) {
+                    // An open session is a use: it ends on its own timeouts.
+                    if !agent.pinned.load(Ordering::Relaxed)
+                        && agent.sessions.is_empty()
+                        && idle.is_some_and(|d| d >= limit)
+                    {
                         break Exit::Idle;
                     }
                 }
@@ -841,10 +851,11 @@ mod tests {
     /// Request handlers that answer once return their answer, so they are
     /// specified here against the in-memory backend, without a socket.
     mod handlers {
-        use super::super::{Agent, Settings, pools, status, stop};
+        use super::super::{Agent, Settings, pools, session, status, stop};
         use crate::backend::memory::MemoryBackend;
         use crate::model::target::{EngineKind, Target};
         use crate::paths::RuntimePaths;
+        use crate::protocol::{ErrorKind, SessionStart};
         use crate::protocol::{PoolSpec, Response};
         use std::sync::Arc;
         use std::time::Duration;
@@ -965,6 +976,96 @@ mod tests {
                 agent.check_backend(&s),
                 Err("the running agent uses memory, but this command asks for podman; run `sbx agent stop` and retry (or use --backend memory)".into())
             );
+        }
+
+        fn session_start(lang: &str, name: Option<&str>, max: usize) -> SessionStart {
+            SessionStart {
+                pool: spec("", lang),
+                name: name.map(String::from),
+                keep_state: false,
+                idle_timeout_ms: 600_000,
+                max_lifetime_ms: 3_600_000,
+                max_sessions: max,
+                profile: None,
+            }
+        }
+
+        fn pool_counts(agent: &Agent) -> (usize, usize, usize) {
+            let Response::Stats { pools } = pools::stats(agent) else {
+                panic!("expected Stats")
+            };
+            (pools[0].idle, pools[0].busy, pools[0].sessions)
+        }
+
+        #[tokio::test]
+        async fn a_session_holds_a_container_until_stopped_then_gives_it_back() {
+            let (agent, backend) = agent("session");
+            warm(&agent, &spec("", "python"), 1).await;
+            let Response::Session(info) =
+                session::start(agent.clone(), session_start("python", Some("nb"), 16)).await
+            else {
+                panic!("expected Session")
+            };
+            assert!(info.id.starts_with("s-"), "{info:?}");
+            assert_eq!(pool_counts(&agent), (0, 1, 1), "busy, held by the session");
+            assert!(matches!(
+                session::info(&agent, "nb"),
+                Response::Session(ref i) if i.id == info.id
+            ));
+            assert_eq!(
+                done(session::stop(&agent, "nb").await),
+                format!("session {} stopped", info.id)
+            );
+            assert_eq!(
+                pool_counts(&agent),
+                (1, 0, 0),
+                "back in the pool once the guest proved it clean"
+            );
+            assert_eq!(backend.live(), 1, "and not replaced");
+            match session::info(&agent, &info.id) {
+                Response::Error { kind, message } => {
+                    assert_eq!(kind, ErrorKind::NoSession);
+                    assert!(
+                        message.contains("stopped by `sbx session stop`"),
+                        "{message}"
+                    );
+                }
+                other => panic!("expected an error, got {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn sessions_beyond_the_maximum_or_with_a_taken_name_are_refused() {
+            let (agent, _) = agent("session-max");
+            assert!(matches!(
+                session::start(agent.clone(), session_start("python", Some("a"), 2)).await,
+                Response::Session(_)
+            ));
+            let kind = |r: Response| match r {
+                Response::Error { kind, message } => (kind, message),
+                other => panic!("expected an error, got {other:?}"),
+            };
+            let (k, m) =
+                kind(session::start(agent.clone(), session_start("python", Some("a"), 2)).await);
+            assert_eq!(k, ErrorKind::BadRequest);
+            assert!(m.contains("already open"), "{m}");
+            assert!(matches!(
+                session::start(agent.clone(), session_start("python", None, 2)).await,
+                Response::Session(_)
+            ));
+            let (k, m) =
+                kind(session::start(agent.clone(), session_start("python", None, 2)).await);
+            assert_eq!(k, ErrorKind::Exhausted);
+            assert!(m.contains("`[sessions] max` allows (2)"), "{m}");
+            let (k, m) = kind(session::info(&agent, "s-nothing"));
+            assert_eq!(k, ErrorKind::NoSession);
+            assert!(m.contains("never existed"), "{m}");
+            // Draining ends them and removes their containers.
+            assert_eq!(
+                done(pools::drain(&agent, false).await),
+                "removed 2 container(s); agent stopped"
+            );
+            assert!(agent.sessions.is_empty());
         }
 
         #[tokio::test]

@@ -104,9 +104,12 @@ pub async fn drain(agent: &Agent, force: bool) -> Response {
     let pools = agent.all_pools();
     let drains = pools.iter().map(|p| p.drain(force));
     // `--no-pool` runs are busy runs too; their containers go with them.
-    let (drained, ()) = tokio::join!(
+    // Sessions end (a running one's run finishes first, or is cancelled
+    // with `force`) and their containers are removed with their pools'.
+    let (drained, (), _) = tokio::join!(
         futures_util::future::join_all(drains),
-        agent.fresh.drain(force)
+        agent.fresh.drain(force),
+        agent.sessions.end_all("ended by `sbx pool down`", |_| true)
     );
     let drained: usize = drained.into_iter().sum();
     let removed = drained + agent.remove_everything().await;
@@ -125,10 +128,13 @@ pub async fn drain_profile(agent: &Agent, force: bool, name: &str) -> Response {
     });
     let n = pools.len();
     let drains = pools.iter().map(|p| p.drain(force));
-    let removed: usize = futures_util::future::join_all(drains)
-        .await
-        .into_iter()
-        .sum();
+    let ours = |s: &super::session::Session| pools.iter().any(|p| Arc::ptr_eq(p, &s.pool));
+    let why = format!("ended by `sbx pool down --profile {name}`");
+    let (drained, _) = tokio::join!(
+        futures_util::future::join_all(drains),
+        agent.sessions.end_all(&why, ours)
+    );
+    let removed: usize = drained.into_iter().sum();
     Response::Done {
         message: format!(
             "profile `{name}`: removed {n} pool(s), {removed} container(s); the agent keeps running"
@@ -137,7 +143,15 @@ pub async fn drain_profile(agent: &Agent, force: bool, name: &str) -> Response {
 }
 
 pub fn stats(agent: &Agent) -> Response {
-    let mut pools: Vec<_> = agent.all_pools().iter().map(|p| p.stats()).collect();
+    let mut pools: Vec<_> = agent
+        .all_pools()
+        .iter()
+        .map(|p| {
+            let mut s = p.stats();
+            s.sessions = agent.sessions.count_in(p);
+            s
+        })
+        .collect();
     pools.sort_by(|a, b| {
         (a.name.as_str(), a.image.as_str(), a.id.as_str()).cmp(&(
             b.name.as_str(),

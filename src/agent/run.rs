@@ -57,6 +57,9 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: Co
     if req.no_pool {
         return fresh(agent, req, r, w).await;
     }
+    if let Some(key) = req.session.clone() {
+        return in_session(agent, req, &key, r, w).await;
+    }
     // Build output is not shown to a run; `sbx pool up` shows it.
     let pool = match agent
         .pool_prepared(&req.pool, mpsc::unbounded_channel().0)
@@ -213,6 +216,119 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
             eprintln!("sbx agent: {why}");
             if relayed.client_open {
                 reply_error(&mut w, ErrorKind::Engine, format!("{why}; retry the run")).await;
+            }
+        }
+    }
+}
+
+/// A run of a session: served by the session's container, after the
+/// session's earlier runs (they queue on its lease in arrival order), its
+/// files kept for the next.
+async fn in_session(
+    agent: Arc<Agent>,
+    mut req: RunRequest,
+    key: &str,
+    r: ConnReader,
+    mut w: ConnWriter,
+) {
+    let session = match agent.sessions.find(key) {
+        Ok(s) => s,
+        Err(why) => return reply_error(&mut w, ErrorKind::NoSession, why).await,
+    };
+    if session.lang != req.pool.lang {
+        let message = format!(
+            "session {key} runs {}, not {}; drop --lang (a session's runs are in its language)",
+            session.lang, req.pool.lang
+        );
+        return reply_error(&mut w, ErrorKind::BadRequest, message).await;
+    }
+    let mut slot = session.lease.lock().await;
+    // It may have ended while this run waited for the one before.
+    let lease = match (session.ended(), slot.as_mut()) {
+        (None, Some(lease)) => lease,
+        (why, _) => {
+            let why = why.unwrap_or_else(|| "its container is gone".into());
+            let message =
+                format!("session {key} has ended: {why}; start a new one with `sbx session start`");
+            return reply_error(&mut w, ErrorKind::NoSession, message).await;
+        }
+    };
+    session.begin_run();
+    req.run.keep_files = true;
+    req.run.keep_state = session.keep_state;
+    let mut cancel = lease.cancel_signal();
+    let container = short(&lease.sandbox().id);
+    let relayed = relay(
+        &mut lease.sandbox().guest,
+        &req,
+        r,
+        &mut w,
+        cancel.cancelled(),
+    )
+    .await;
+    match relayed.outcome {
+        Ok(exit) => {
+            lease.record_run(Duration::from_millis(relayed.duration_ms), exit.timed_out);
+            lease.count_run();
+            let ready = lease.sandbox().guest.wait_ready_sized(GUEST_GRACE).await;
+            let (clean, size) = ready.unwrap_or_else(|e| {
+                eprintln!(
+                    "sbx agent: session {}: guest did not finish cleaning up: {e}",
+                    session.id
+                );
+                (false, 0)
+            });
+            session.end_run(size);
+            if !clean {
+                // Dropping the lease unreleased recycles the container.
+                agent.sessions.retire(
+                    &session,
+                    "its container could not be proven free of a run's processes, so it was replaced",
+                );
+                slot.take();
+            }
+            if session.ended().is_some() && session.pool.stats().closed {
+                // Ended while this run went on because the agent is
+                // stopping (a stop or expiry wipes it once we let go): the
+                // container goes with its pool.
+                slot.take();
+            }
+            drop(slot);
+            if relayed.client_open {
+                let exit = run_exit(exit, relayed.duration_ms, 0, container, &req);
+                reply(&mut w, &Response::Exit(exit)).await;
+            }
+        }
+        Err(why) => {
+            session.abort_run();
+            let oom = match relayed.guest_closed {
+                true => {
+                    let id = lease.sandbox().id.clone();
+                    oom_outcome(&*agent.backend, &id, relayed.since, memory_limit(&req)).await
+                }
+                false => None,
+            };
+            let ended = if oom.is_some() {
+                "its container exceeded its memory limit and was killed".to_string()
+            } else {
+                format!("its container failed ({why})")
+            };
+            agent.sessions.retire(&session, &ended);
+            slot.take();
+            drop(slot);
+            eprintln!("sbx agent: session {}: {why}", session.id);
+            if !relayed.client_open {
+                return;
+            }
+            match oom {
+                Some((outcome, line)) => {
+                    let exit = run_exit(outcome, relayed.duration_ms, 0, container, &req);
+                    report_oom(&mut w, line, exit).await;
+                }
+                None => {
+                    let message = format!("{why}; the session has ended, start a new one");
+                    reply_error(&mut w, ErrorKind::Engine, message).await;
+                }
             }
         }
     }

@@ -9,7 +9,15 @@ pub async fn handle(agent: &Agent) -> Response {
     // right after an outage is not stale.
     let engine_ok = agent.backend.ping().await.is_ok();
     agent.engine_ok.store(engine_ok, Ordering::Relaxed);
-    let mut pools: Vec<_> = agent.all_pools().iter().map(|p| p.stats()).collect();
+    let mut pools: Vec<_> = agent
+        .all_pools()
+        .iter()
+        .map(|p| {
+            let mut s = p.stats();
+            s.sessions = agent.sessions.count_in(p);
+            s
+        })
+        .collect();
     pools.sort_by(|a, b| a.name.cmp(&b.name).then(a.image.cmp(&b.image)));
     Response::Status {
         pid: std::process::id(),

@@ -85,10 +85,20 @@ impl GuestConn {
     /// Wait for the guest's `Ready`, discarding stray output. Returns whether
     /// the guest reports itself clean.
     pub async fn wait_ready(&mut self, limit: Duration) -> Result<bool, String> {
+        self.wait_ready_sized(limit).await.map(|(clean, _)| clean)
+    }
+
+    /// As [`GuestConn::wait_ready`], with the bytes a session's scratch
+    /// locations hold after its run.
+    pub async fn wait_ready_sized(&mut self, limit: Duration) -> Result<(bool, u64), String> {
         let wait = async {
             loop {
                 match self.next().await {
-                    GuestEvent::Msg(FromGuest::Ready { clean, .. }) => return Ok(clean),
+                    GuestEvent::Msg(FromGuest::Ready {
+                        clean,
+                        scratch_bytes,
+                        ..
+                    }) => return Ok((clean, scratch_bytes)),
                     GuestEvent::Closed(why) => return Err(why),
                     _ => {}
                 }

@@ -102,12 +102,20 @@ async fn fake_guest(
             }
             frame = read_frame(&mut from_agent) => {
                 let Ok(frame) = frame else { return };
-                if frame.kind == Kind::Control
-                    && matches!(frame.parse::<ToGuest>(), Ok(ToGuest::Ping))
-                    && !hung.load(Ordering::SeqCst)
-                {
-                    let _ = to_agent.send(GuestEvent::Msg(FromGuest::Pong)).await;
+                if frame.kind != Kind::Control || hung.load(Ordering::SeqCst) {
+                    continue;
                 }
+                let answer = match frame.parse::<ToGuest>() {
+                    Ok(ToGuest::Ping) => FromGuest::Pong,
+                    // A session's end: the fake has nothing to wipe.
+                    Ok(ToGuest::Reset) => FromGuest::Ready {
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        clean: true,
+                        scratch_bytes: 0,
+                    },
+                    _ => continue,
+                };
+                let _ = to_agent.send(GuestEvent::Msg(answer)).await;
             }
         }
     }

@@ -31,11 +31,14 @@ pub struct ExecArgs {
 }
 
 pub async fn execute(args: ExecArgs, g: &Globals) -> anyhow::Result<i32> {
-    let lang = match &args.lang {
-        Some(name) => super::run::language(name)?,
-        None => super::run::profile_lang(g)?
+    let session = super::session::for_run(&args.opts, g).await?;
+    let lang = match (&args.lang, &session) {
+        (Some(name), _) => super::run::language(name)?,
+        (None, Some((info, _))) => super::run::language(&info.lang)?,
+        (None, None) => super::run::profile_lang(g)?
             .ok_or_else(|| UsageError("exec needs --lang (or a profile that sets lang)".into()))?,
     };
+    let g = session.as_ref().map_or(g, |(_, sg)| sg);
     // `-` is stdin, as for `sbx run -` and most Unix tools; the one-character
     // program `-` is not one anybody means.
     let (source, forward_stdin) = match args.code.filter(|c| c != "-") {

@@ -10,6 +10,7 @@ pub mod pool;
 pub mod profile;
 pub mod pull;
 pub mod run;
+pub mod session;
 pub mod stats;
 
 use crate::UsageError;
@@ -66,6 +67,7 @@ pub enum Command {
     Languages(languages::LanguagesArgs),
     Pull(pull::PullArgs),
     Pool(pool::PoolArgs),
+    Session(session::SessionArgs),
     Agent(agent::AgentArgs),
     Doctor(doctor::DoctorArgs),
     Profile(profile::ProfileArgs),
@@ -132,8 +134,14 @@ pub struct RunOptions {
     /// Run in a fresh container made for this run and removed before sbx
     /// returns, instead of a warm one from the pool (slower: the container
     /// is created first; `sbx bench` shows by how much)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "session")]
     pub no_pool: bool,
+
+    /// Run in this session's sandbox (id or name, from `sbx session
+    /// start`): files of its earlier runs are there, and with --keep-state
+    /// its variables too; runs sent at once go one after the other
+    #[arg(long, value_name = "ID|NAME", env = "SBX_SESSION")]
+    pub session: Option<String>,
 }
 
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -211,6 +219,7 @@ fn run_client(command: Command, g: &Globals) -> i32 {
             Command::Languages(args) => languages::execute(args, g).await,
             Command::Pull(args) => pull::execute(args, g).await,
             Command::Pool(args) => pool::execute(args, g).await,
+            Command::Session(args) => session::execute(args, g).await,
             Command::Agent(args) => agent::execute(args, g).await,
             Command::Doctor(args) => doctor::execute(args, g).await,
             Command::Profile(args) => profile::execute(args, g),
@@ -243,6 +252,14 @@ pub fn exit_code_of(e: &anyhow::Error) -> i32 {
         })
     ) {
         exit::EXHAUSTED
+    } else if matches!(
+        e.downcast_ref::<crate::client::ClientError>(),
+        Some(crate::client::ClientError::Agent {
+            kind: crate::protocol::ErrorKind::NoSession,
+            ..
+        })
+    ) {
+        exit::NO_SESSION
     } else {
         exit::SBX_ERROR
     }

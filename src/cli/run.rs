@@ -129,6 +129,7 @@ pub async fn submit(
     run.collect_out = out.is_some();
     run.cpus = opts.cpus;
     req.no_pool = opts.no_pool;
+    req.session = opts.session.clone();
     let no_pool = req.no_pool;
     let req = Request::Run(req);
     let result = async {
@@ -196,6 +197,7 @@ pub fn request(
     RunRequest {
         pool: resolved.pool.clone(),
         no_pool: false,
+        session: None,
         run: RunSpec {
             files,
             build: lang
@@ -209,6 +211,8 @@ pub fn request(
             collect_out: false,
             keep_cache: lang.cache_dir(cfg.cache_for(lang)),
             cpus: None,
+            keep_files: false,
+            keep_state: false,
         },
     }
 }
@@ -408,9 +412,13 @@ impl JsonResult {
 }
 
 pub async fn execute(args: RunArgs, g: &Globals) -> anyhow::Result<i32> {
+    let session = super::session::for_run(&args.opts, g).await?;
+    let g = session.as_ref().map_or(g, |(_, sg)| sg);
     let from_stdin = args.file.as_os_str() == "-";
     let lang = match (&args.lang, from_stdin) {
         (Some(name), _) => language(name)?,
+        // A session's runs are in its language, whatever the file's name.
+        (None, _) if session.is_some() => language(&session.as_ref().unwrap().0.lang)?,
         (None, true) => match profile_lang(g)? {
             Some(l) => l,
             None => {

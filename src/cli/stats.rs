@@ -254,7 +254,12 @@ fn pool_table(p: &PoolStats, style: &Style, trend: Option<&str>) -> Table {
         ],
         [
             "busy".into(),
-            s.busy.to_string().into(),
+            if p.sessions > 0 {
+                format!("{} ({} held by sessions)", s.busy, p.sessions)
+            } else {
+                s.busy.to_string()
+            }
+            .into(),
             "run median/p95".into(),
             latency(&p.run_seconds).into(),
         ],
@@ -442,6 +447,12 @@ pub fn prometheus(pools: &[PoolStats]) -> String {
             .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
             .collect()
         },
+    );
+    family(
+        "sbx_pool_sessions",
+        "gauge",
+        "Open sessions holding a container of the pool (counted as busy).",
+        &|p| vec![(String::new(), p.sessions as f64)],
     );
     family(
         "sbx_pool_temporary_containers",

@@ -28,6 +28,9 @@
 //!
 //! [images]
 //! pull_timeout = "5m"    # a pull with no progress for this long fails
+//!
+//! [sessions]
+//! max = 16               # open sessions per agent
 //! ```
 //!
 //! Unknown keys are errors, so a typo never silently falls back to a default.
@@ -68,6 +71,25 @@ pub struct Config {
     pub kubernetes: KubeConfig,
     #[serde(default)]
     pub images: ImagesConfig,
+    #[serde(default)]
+    pub sessions: SessionsConfig,
+}
+
+/// `[sessions]`: limits of `sbx session start`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Open sessions per agent (default [`DEFAULT_MAX_SESSIONS`]).
+    max: Option<usize>,
+}
+
+/// Open sessions an agent allows when `[sessions] max` is not set.
+pub const DEFAULT_MAX_SESSIONS: usize = 16;
+
+impl SessionsConfig {
+    pub fn max(&self) -> usize {
+        self.max.unwrap_or(DEFAULT_MAX_SESSIONS)
+    }
 }
 
 /// `[images]`: how images are fetched from registries.
@@ -318,6 +340,13 @@ impl Config {
                     ),
                 });
             }
+        }
+        if cfg.sessions.max == Some(0) {
+            return Err(SpanError {
+                span: find_header(text, "sessions"),
+                message: "[sessions] max: 0 would refuse every session; give a positive number"
+                    .into(),
+            });
         }
         for (name, raw) in &cfg.profiles {
             if !valid_profile_name(name) {

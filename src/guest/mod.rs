@@ -15,6 +15,7 @@
 //! It uses plain threads rather than an async runtime: it handles one run at
 //! a time and must stay small and predictable inside arbitrary images.
 
+mod cell;
 pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
@@ -156,10 +157,7 @@ pub fn main() -> i32 {
         return 1;
     }
     let clean = clean_up(None);
-    send_msg(&FromGuest::Ready {
-        version: env!("CARGO_PKG_VERSION").into(),
-        clean,
-    });
+    ready(clean, false);
 
     let mut input = io::stdin().lock();
     let mut current: Option<Run> = None;
@@ -201,6 +199,21 @@ pub fn main() -> i32 {
                     }
                 }
                 Ok(ToGuest::Ping) => send_msg(&FromGuest::Pong),
+                Ok(ToGuest::Reset) => {
+                    if current
+                        .as_ref()
+                        .is_some_and(|r| !r.finished.load(Ordering::SeqCst))
+                    {
+                        log("reset while a run is active; ignored");
+                        continue;
+                    }
+                    // A session ended: its interpreter and every file go,
+                    // as after any other run, before anyone else gets the
+                    // container.
+                    cell::stop_driver();
+                    let clean = clean_up(None);
+                    ready(clean, false);
+                }
                 Err(e) => log(&format!("unreadable message: {e}")),
             },
             other => log(&format!("unexpected frame kind {other:?}")),
@@ -279,17 +292,65 @@ fn file_size_limit() -> Option<u64> {
 }
 
 /// Report a run that never started, then get ready for the next.
-fn fail_run(msg: &str, code: i32, keep_cache: Option<&str>) {
+fn fail_run(msg: &str, code: i32, spec: &RunSpec) {
     tell(msg);
-    let clean = clean_up(keep_cache);
+    let clean = after_run(spec);
     send_msg(&FromGuest::Exit(RunOutcome {
         code,
         ..Default::default()
     }));
+    ready(clean, spec.keep_files);
+}
+
+/// Announce that the next run may come; `clean` as [`FromGuest::Ready`].
+fn ready(clean: bool, session: bool) {
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
+        scratch_bytes: if session { scratch_bytes() } else { 0 },
     });
+}
+
+/// The clean-up after a run: a session's run leaves its files for the
+/// next one and only loses its processes (the session's interpreter
+/// excepted); any other run gets the full wipe.
+fn after_run(spec: &RunSpec) -> bool {
+    if spec.keep_files {
+        kill_all_but(cell::driver_pid())
+    } else {
+        cell::stop_driver();
+        clean_up(spec.keep_cache.as_deref())
+    }
+}
+
+/// Bytes of the files in the scratch locations (what `sbx session ls`
+/// shows as a session's size). Bounded, so a tree of millions of files
+/// costs a bounded walk: past the bound the figure is a lower bound.
+fn scratch_bytes() -> u64 {
+    let mut total = 0u64;
+    let mut budget = 100_000usize;
+    let mut stack: Vec<PathBuf> = SCRATCH_DIRS
+        .iter()
+        .chain([&CACHE_DIR])
+        .map(PathBuf::from)
+        .collect();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if budget == 0 {
+                return total;
+            }
+            budget -= 1;
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 fn start_run(spec: RunSpec) -> Run {
@@ -308,39 +369,35 @@ fn start_run(spec: RunSpec) -> Run {
         fail_run(
             &format!("cannot place the program's files: {e}"),
             125,
-            spec.keep_cache.as_deref(),
+            &spec,
         );
         return not_started(finished, ctl);
     }
     let workdir = match resolve_workdir(spec.workdir.as_deref()) {
         Ok(d) => d,
         Err(msg) => {
-            fail_run(&msg, crate::exit::USAGE, spec.keep_cache.as_deref());
+            fail_run(&msg, crate::exit::USAGE, &spec);
             return not_started(finished, ctl);
         }
     };
     if spec.argv.is_empty() || spec.build.as_ref().is_some_and(|b| b.is_empty()) {
-        fail_run("empty command line", 125, spec.keep_cache.as_deref());
+        fail_run("empty command line", 125, &spec);
         return not_started(finished, ctl);
     }
 
     let (stdin_tx, stdin_rx) = mpsc::channel::<Vec<u8>>();
     let fin = finished.clone();
     let c = ctl.clone();
-    let keep_cache = spec.keep_cache.clone();
     thread::spawn(move || {
-        let (clean, exit) = run_steps(spec, workdir, stdin_rx, &c);
+        let (clean, exit, spec) = run_steps(spec, workdir, stdin_rx, &c);
         // Clean before reporting the exit: the agent hands the container
         // back to the pool before the client gets its answer, so a script's
         // next run (or `pool stats`) finds it idle and warm. Processes are
         // already gone; what is left is wiping a few files.
-        let clean = clean_up(keep_cache.as_deref()) && clean;
+        let clean = after_run(&spec) && clean;
         send_msg(&FromGuest::Exit(exit));
         fin.store(true, Ordering::SeqCst);
-        send_msg(&FromGuest::Ready {
-            version: env!("CARGO_PKG_VERSION").into(),
-            clean,
-        });
+        ready(clean, spec.keep_files);
     });
     Run {
         stdin_tx: Some(stdin_tx),
@@ -357,7 +414,7 @@ fn run_steps(
     workdir: PathBuf,
     stdin_rx: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
-) -> (bool, RunOutcome) {
+) -> (bool, RunOutcome, RunSpec) {
     if let Some(n) = spec.cpus {
         pin_to_cpus(n);
     }
@@ -374,7 +431,11 @@ fn run_steps(
         code = step.code;
         exit.build_failed = code != 0 && !ctl.stopped();
     }
-    if code == 0 && !ctl.stopped() {
+    if code == 0 && !ctl.stopped() && spec.keep_state {
+        let step = cell::run_cell(&spec, &workdir, stdin_rx, ctl, &limits);
+        clean &= step.clean;
+        code = step.code;
+    } else if code == 0 && !ctl.stopped() {
         let step = run_step(
             &spec.argv,
             &workdir,
@@ -415,7 +476,7 @@ fn run_steps(
     exit.code = code;
     exit.stdout_truncated = limits.truncated[0].load(Ordering::SeqCst);
     exit.stderr_truncated = limits.truncated[1].load(Ordering::SeqCst);
-    (clean, exit)
+    (clean, exit, spec)
 }
 
 const STREAMS: [&str; 2] = ["stdout", "stderr"];
@@ -564,40 +625,7 @@ fn run_step(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // A session of its own gives the run a process group to kill when we are
-    // not PID 1, and detaches it from anything the guest holds. Then the
-    // program becomes the unprivileged user: no capability survives the
-    // switch, so it cannot signal the guest, read its /proc entries (and
-    // through them the agent's stream), or undo the clean-up. It also
-    // volunteers as the OOM killer's first choice, so a memory hog is
-    // what dies, not the guest. Only async-signal-safe calls after fork.
-    let user = program_user();
-    let fsize = file_size_limit();
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            if let Some(n) = fsize {
-                let lim = libc::rlimit {
-                    rlim_cur: n,
-                    rlim_max: n,
-                };
-                libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
-            }
-            let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
-            if fd >= 0 {
-                libc::write(fd, b"1000".as_ptr().cast(), 4);
-                libc::close(fd);
-            }
-            if let Some((uid, gid)) = user
-                && (libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(gid) != 0
-                    || libc::setuid(uid) != 0)
-            {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    confine(&mut cmd, Vec::new());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -633,40 +661,13 @@ fn run_step(
         let limits = limits.clone();
         let ctl2 = ctl.clone();
         spawn_or_kill(ctl, move || {
-            let kind = [Kind::Stdout, Kind::Stderr][i];
             let mut buf = vec![0u8; 32 * 1024];
             loop {
                 let n = match src.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                // Past the limit the run is stopped (like a timeout: the
-                // whole tree is killed) and what is still in the pipe is
-                // drained and discarded.
-                let keep = limits.allow(i, n);
-                if keep > 0 {
-                    send(&Frame::data(kind, buf[..keep].to_vec()));
-                }
-                if keep < n && !limits.truncated[i].swap(true, Ordering::SeqCst) {
-                    let first = !ctl2.timed_out.load(Ordering::SeqCst)
-                        && !ctl2.cancelled.load(Ordering::SeqCst)
-                        && ctl2
-                            .output_limit
-                            .compare_exchange(0, i + 1, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok();
-                    if first {
-                        ctl2.kill();
-                        // On stderr the cut may fall mid-line: start a new one.
-                        send(&Frame::data(
-                            Kind::Stderr,
-                            format!(
-                                "{}sbx: {}\n",
-                                if i == 1 { "\n" } else { "" },
-                                output_limit_message(STREAMS[i], limits.max)
-                            ),
-                        ));
-                    }
-                }
+                forward_output(i, &buf[..n], &limits, &ctl2);
             }
             let _ = done.send(());
         });
@@ -696,6 +697,92 @@ fn run_step(
         Err(_) => 125,
     };
     StepResult { code, clean }
+}
+
+/// Make `cmd` start as a program of a run: in a session of its own (a
+/// process group to kill when we are not PID 1, detached from anything
+/// the guest holds), as the unprivileged user (no capability survives the
+/// switch, so it cannot signal the guest, read its /proc entries and
+/// through them the agent's stream, or undo the clean-up), volunteering
+/// as the OOM killer's first choice (a memory hog is what dies, not the
+/// guest), and with `fds` (from, to) moved into place. Only
+/// async-signal-safe calls after fork.
+fn confine(cmd: &mut Command, mut fds: Vec<(i32, i32)>) {
+    let user = program_user();
+    let fsize = file_size_limit();
+    unsafe {
+        cmd.pre_exec(move || {
+            // Through copies above any target first: a source may already
+            // sit at another's target, or at its own (where dup2 would
+            // leave it close-on-exec).
+            for pair in fds.iter_mut() {
+                pair.0 = libc::fcntl(pair.0, libc::F_DUPFD_CLOEXEC, 100);
+                if pair.0 < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            for &(from, to) in &fds {
+                if libc::dup2(from, to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            libc::setsid();
+            if let Some(n) = fsize {
+                let lim = libc::rlimit {
+                    rlim_cur: n,
+                    rlim_max: n,
+                };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            }
+            let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
+            if fd >= 0 {
+                libc::write(fd, b"1000".as_ptr().cast(), 4);
+                libc::close(fd);
+            }
+            if let Some((uid, gid)) = user
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0)
+            {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Send output of stream `i` (0 stdout, 1 stderr) to the agent. Past the
+/// limit the run is stopped (like a timeout: the whole tree is killed) and
+/// what is still in the pipe is drained and discarded.
+fn forward_output(i: usize, data: &[u8], limits: &Limits, ctl: &Control) {
+    let n = data.len();
+    let keep = limits.allow(i, n);
+    if keep > 0 {
+        send(&Frame::data(
+            [Kind::Stdout, Kind::Stderr][i],
+            data[..keep].to_vec(),
+        ));
+    }
+    if keep < n && !limits.truncated[i].swap(true, Ordering::SeqCst) {
+        let first = !ctl.timed_out.load(Ordering::SeqCst)
+            && !ctl.cancelled.load(Ordering::SeqCst)
+            && ctl
+                .output_limit
+                .compare_exchange(0, i + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok();
+        if first {
+            ctl.kill();
+            // On stderr the cut may fall mid-line: start a new one.
+            send(&Frame::data(
+                Kind::Stderr,
+                format!(
+                    "{}sbx: {}\n",
+                    if i == 1 { "\n" } else { "" },
+                    output_limit_message(STREAMS[i], limits.max)
+                ),
+            ));
+        }
+    }
 }
 
 /// Start a helper thread of a running step. A program that used up the
@@ -941,6 +1028,56 @@ fn kill_all(pgid: i32) {
             libc::killpg(pgid, libc::SIGKILL);
         }
     }
+}
+
+/// Kill every process but the guest and `spare` (a session's interpreter),
+/// reaping what dies, until none is left: the clean-up after a session's
+/// run, which keeps its files. Zombies whose parent is `spare` hold
+/// nothing but a process id until it reaps them, and are left to it.
+/// Returns false if processes are still alive at the deadline.
+fn kill_all_but(spare: Option<u32>) -> bool {
+    if !owns_pid_namespace() {
+        return true; // the run's process group is already gone
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+        let left: Vec<u32> = other_processes()
+            .into_iter()
+            .filter(|&p| Some(p) != spare && !zombie_of(p, spare))
+            .collect();
+        if left.is_empty() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            log(&format!(
+                "{} process(es) still alive after a session's run",
+                left.len()
+            ));
+            return false;
+        }
+        for p in left {
+            unsafe {
+                libc::kill(p as i32, libc::SIGKILL);
+            }
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `pid` is a zombie whose parent is `parent`.
+fn zombie_of(pid: u32, parent: Option<u32>) -> bool {
+    let Some(parent) = parent else {
+        return false;
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's closing parenthesis: state, then parent pid.
+    let mut rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace())
+        .into_iter()
+        .flatten();
+    rest.next() == Some("Z") && rest.next().and_then(|p| p.parse().ok()) == Some(parent)
 }
 
 /// Reap every child (the run's orphans are reparented to us). Returns false

@@ -69,6 +69,9 @@ pub enum ToGuest {
     /// Kill the current run (the client went away).
     Cancel,
     Ping,
+    /// The session this container served has ended: stop its interpreter
+    /// and wipe everything as after a run, then announce `Ready`.
+    Reset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,10 @@ pub enum FromGuest {
     Ready {
         version: String,
         clean: bool,
+        /// After a session's run: bytes of files its scratch locations
+        /// hold (0 otherwise).
+        #[serde(default)]
+        scratch_bytes: u64,
     },
     Exit(RunOutcome),
     OutFile(OutFile),

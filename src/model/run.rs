@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Languages whose sessions can keep the interpreter's state between runs
+/// (`--keep-state`): those the guest has a cell driver for.
+pub const KEEP_STATE_LANGUAGES: &[&str] = &["python", "javascript"];
+
 /// A run as the guest carries it out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
@@ -36,6 +40,15 @@ pub struct RunSpec {
     /// sandbox's CPUs at once (`None`: all the sandbox has).
     #[serde(default)]
     pub cpus: Option<u32>,
+    /// Set by the agent for a run of a session: every file stays for the
+    /// session's next run (processes the run started are still killed).
+    #[serde(default)]
+    pub keep_files: bool,
+    /// Set by the agent for a run of a `--keep-state` session: the program
+    /// is a cell executed by the session's long-lived interpreter (see
+    /// `guest::cell`) instead of a fresh process.
+    #[serde(default)]
+    pub keep_state: bool,
 }
 
 /// How a run ended, as the guest saw it.

@@ -935,6 +935,8 @@ impl Pool {
             temporary_removed: inner.temporary_removed,
             unhealthy_total: inner.unhealthy_total,
             closed: inner.closed,
+            // Known to the agent, which holds the sessions.
+            sessions: 0,
         };
         drop(inner);
         // Sorting the samples happens outside the lock.
@@ -1072,20 +1074,32 @@ impl Lease {
         self.run = Some((duration, timed_out));
     }
 
-    /// Count a completed run and give the sandbox back; `clean` says whether
-    /// the guest proved it pristine (otherwise it is recycled). With
-    /// `isolation = "container"` it is removed regardless, and a fresh one
-    /// takes its place in the background.
-    pub fn release(mut self, clean: bool) {
+    /// Count the recorded run now, keeping the sandbox (a session's run:
+    /// the lease outlives it).
+    pub fn count_run(&mut self) {
         {
             let mut inner = self.pool.lock();
             inner.runs += 1;
-            if let Some((took, timed_out)) = self.run {
+            if let Some((took, timed_out)) = self.run.take() {
                 inner.counters.run.observe(took);
                 inner.counters.timeouts += u64::from(timed_out);
             }
         }
         self.meta.uses += 1;
+    }
+
+    /// Count a completed run and give the sandbox back; `clean` says whether
+    /// the guest proved it pristine (otherwise it is recycled). With
+    /// `isolation = "container"` it is removed regardless, and a fresh one
+    /// takes its place in the background.
+    pub fn release(mut self, clean: bool) {
+        self.count_run();
+        self.give_back(clean);
+    }
+
+    /// Give the sandbox back without counting a run (a session's end: its
+    /// runs were counted as they ended).
+    pub fn give_back(mut self, clean: bool) {
         self.used_up = self.pool.spec.isolation.mode == IsolationMode::Container;
         self.reusable = clean && !self.used_up;
     }

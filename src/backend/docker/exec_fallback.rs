@@ -111,6 +111,7 @@ async fn adapter(
         GuestEvent::Msg(FromGuest::Ready {
             version: env!("CARGO_PKG_VERSION").into(),
             clean,
+            scratch_bytes: 0,
         })
     };
     if tx.send(ready(true)).await.is_err() {
@@ -126,6 +127,10 @@ async fn adapter(
             }
             Input::Msg(ToGuest::Ping) => {
                 let _ = tx.send(GuestEvent::Msg(FromGuest::Pong)).await;
+            }
+            // A session's end: nothing here can prove the container clean.
+            Input::Msg(ToGuest::Reset) => {
+                let _ = tx.send(ready(false)).await;
             }
             _ => {}
         }
