@@ -840,3 +840,41 @@ fn session_start_pulls_the_image_with_progress_before_it_answers_with_the_id() {
     drop(sbx);
     drop(images);
 }
+
+#[test]
+fn with_pull_always_each_new_pool_asks_the_registry_and_with_missing_only_the_first() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-always");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "always");
+    let image = registry.push(&sbx, &repo, &mut images);
+    std::fs::write(
+        &sbx.config,
+        format!(
+            "[profiles.fresh]\nlang = \"python\"\nimage = \"{image}\"\npull = \"always\"\n\
+             [profiles.lazy]\nlang = \"python\"\nimage = \"{image}\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        let out = sbx.run(&["--profile", profile, "exec", "print('x')"], "");
+        assert_eq!(stdout(&out), "x\n", "{}", stderr(&out));
+    };
+    run("fresh");
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    // A warm pool never asks again, whatever its policy.
+    run("fresh");
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    // The image is present: `missing` makes its pool without the registry.
+    run("lazy");
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    // A new agent makes new pools: `always` asks again, `missing` does not.
+    let down = sbx.run(&["pool", "down"], "");
+    assert_eq!(down.status.code(), Some(0), "{}", stderr(&down));
+    run("lazy");
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    run("fresh");
+    assert_eq!(registry.tag_requests(&repo, "1"), 2);
+    drop(sbx);
+    drop(images);
+}
