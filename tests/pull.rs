@@ -942,3 +942,30 @@ fn a_slow_pull_that_keeps_moving_outlasts_pull_timeout() {
     drop(sbx);
     drop(images);
 }
+
+#[test]
+fn pool_up_pulls_the_image_with_progress_before_it_warms_containers() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-poolup");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "poolup");
+    let image = registry.push(&sbx, &repo, &mut images);
+    use_image(&sbx, &image);
+
+    let out = sbx.run(&["pool", "up", "--lang", "python", "--warm", "1"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with(&format!("sbx: pulling {image}\n")), "{err}");
+    assert!(err.contains(&format!("sbx: pulled {image} in ")), "{err}");
+    assert!(
+        stdout(&out).contains("pool `python` is up"),
+        "{}",
+        stdout(&out)
+    );
+    let run = sbx.run(&["exec", "--lang", "python", "print(3)"], "");
+    assert_eq!(stdout(&run), "3\n");
+    assert_eq!(stderr(&run), "");
+    assert_eq!(registry.tag_requests(&repo, "1"), 1);
+    drop(sbx);
+    drop(images);
+}
