@@ -969,3 +969,37 @@ fn pool_up_pulls_the_image_with_progress_before_it_warms_containers() {
     drop(sbx);
     drop(images);
 }
+
+#[test]
+fn a_plain_http_registry_the_engine_was_not_told_about_is_said_so_with_the_fix() {
+    let mut images = Images::default();
+    let sbx = Sbx::new("pull-plainhttp");
+    let registry = Registry::start(&sbx, false);
+    let repo = repo_name(&sbx, "plainhttp");
+    registry.push(&sbx, &repo, &mut images);
+    // The same registry by another name: Docker takes any loopback
+    // registry as plain http; Podman's drop-in (scripts/podman.sh) names
+    // 127.0.0.1 only, so for it `localhost` is an https registry.
+    let image = format!("localhost:{}/{repo}:1", registry.port);
+    images.0.push(image.clone());
+    use_image(&sbx, &image);
+
+    let out = sbx.run(&["exec", "--lang", "python", "print('plain')"], "");
+    if engine() == "podman" {
+        assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        let err = stderr(&out);
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(&format!(
+                "sbx: registry localhost:{} answers in plain http",
+                registry.port
+            )),
+            "{err}"
+        );
+        assert!(last.contains("insecure = true in registries.conf"), "{err}");
+    } else {
+        assert_eq!(stdout(&out), "plain\n", "{}", stderr(&out));
+    }
+    drop(sbx);
+    drop(images);
+}

@@ -22,6 +22,8 @@ pub enum Failure {
     Unreachable,
     DiskFull,
     Platform,
+    /// The registry speaks plain http and the engine was not told to.
+    PlainHttp,
     Other,
 }
 
@@ -36,6 +38,8 @@ pub fn classify(message: &str) -> Failure {
         "does not match the specified platform",
     ]) {
         Failure::Platform
+    } else if any(&["http response to https client"]) {
+        Failure::PlainHttp
     } else if any(&[
         "no basic auth credentials",
         "unauthorized",
@@ -58,7 +62,6 @@ pub fn classify(message: &str) -> Failure {
         "i/o timeout",
         "network is unreachable",
         "tls handshake",
-        "http response to https client",
         "client.timeout",
         "context deadline exceeded",
         "connection reset",
@@ -115,6 +118,15 @@ pub fn explain(engine: EngineKind, image: &str, message: &str, consulted: &Consu
             std::env::consts::ARCH
                 .replace("x86_64", "amd64")
                 .replace("aarch64", "arm64")
+        ),
+        Failure::PlainHttp => format!(
+            "registry {registry} answers in plain http, which {} refuses unless told ({message}); mark it insecure ({})",
+            engine.name(),
+            match engine {
+                EngineKind::Podman =>
+                    "a [[registry]] with insecure = true in registries.conf, then restart the Podman service",
+                _ => "\"insecure-registries\" in /etc/docker/daemon.json, then restart dockerd",
+            }
         ),
         Failure::Other => format!("cannot pull `{image}`: {message}"),
     }
@@ -213,6 +225,16 @@ impl DockerBackend {
                 "cannot read the credentials to pull `{image}`: {e}"
             ))
         })?;
+        if let Some(f) = &found
+            && crate::verbose::engine_notices()
+        {
+            // Which file, never what it holds: enough to debug a refusal.
+            eprintln!(
+                "sbx agent: pulling {image} with the credentials for {} from {}",
+                auth::registry_of(image),
+                f.file.display()
+            );
+        }
         let consulted = Consulted {
             files,
             used: found.as_ref().map(|f| f.file.clone()),
@@ -332,6 +354,10 @@ mod tests {
             (
                 "failed to register layer: write /usr/lib/x: no space left on device",
                 Failure::DiskFull,
+            ),
+            (
+                "initializing source docker://127.0.0.1:5055/t1:x: pinging container registry 127.0.0.1:5055: Get \"https://127.0.0.1:5055/v2/\": http: server gave HTTP response to HTTPS client",
+                Failure::PlainHttp,
             ),
             ("something else entirely", Failure::Other),
         ] {
