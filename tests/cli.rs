@@ -227,6 +227,8 @@ fn run_help_shows_three_real_invocations_and_typos_get_a_suggestion() {
         codes,
         "  N      the program's own exit code (128+N when it was killed by signal N)
   2      usage error: unknown flag, missing argument, unknown language
+  69     the session given with --session never existed or has ended
+         (stopped, expired, or lost when its agent stopped); start another
   75     the pool was exhausted: no container came free (see max_size,
          acquisition_timeout, exhaustion in the [pool] config); retry later
   123    the program exceeded the output limit (--max-output) on stdout or
