@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a code snippet given as an argument or on stdin')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure warm-pool runs against a fresh container per run and the engine''s exec')
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull images from their registries ahead of time (shown with progress)')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Keep one sandbox for several runs: files, and optionally the interpreter''s state')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
@@ -135,6 +136,21 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'sbx;pull' {
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'The image of this language (`sbx languages` lists them)')
+            [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'The image of this language (`sbx languages` lists them)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'The image of every language')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'sbx;pool' {
@@ -586,6 +602,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a code snippet given as an argument or on stdin')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure warm-pool runs against a fresh container per run and the engine''s exec')
             [CompletionResult]::new('languages', 'languages', [CompletionResultType]::ParameterValue, 'List the languages, their images and whether each image is present locally')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull images from their registries ahead of time (shown with progress)')
             [CompletionResult]::new('pool', 'pool', [CompletionResultType]::ParameterValue, 'Manage the pools of warm containers')
             [CompletionResult]::new('session', 'session', [CompletionResultType]::ParameterValue, 'Keep one sandbox for several runs: files, and optionally the interpreter''s state')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Control the per-user background agent (normally started on demand)')
@@ -608,6 +625,9 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             break
         }
         'sbx;help;languages' {
+            break
+        }
+        'sbx;help;pull' {
             break
         }
         'sbx;help;pool' {

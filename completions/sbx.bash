@@ -52,6 +52,9 @@ _sbx() {
             sbx,profile)
                 cmd="sbx__subcmd__profile"
                 ;;
+            sbx,pull)
+                cmd="sbx__subcmd__pull"
+                ;;
             sbx,run)
                 cmd="sbx__subcmd__run"
                 ;;
@@ -135,6 +138,9 @@ _sbx() {
                 ;;
             sbx__subcmd__help,profile)
                 cmd="sbx__subcmd__help__subcmd__profile"
+                ;;
+            sbx__subcmd__help,pull)
+                cmd="sbx__subcmd__help__subcmd__pull"
                 ;;
             sbx__subcmd__help,run)
                 cmd="sbx__subcmd__help__subcmd__run"
@@ -269,7 +275,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pool session agent doctor profile mcp guest keeper generate help"
+            opts="-v -q -h -V --config --backend --profile --verbose --quiet --help --version run exec bench languages pull pool session agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,7 +817,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run exec bench languages pool session agent doctor profile mcp guest keeper generate help"
+            opts="run exec bench languages pull pool session agent doctor profile mcp guest keeper generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1149,6 +1155,20 @@ _sbx() {
         sbx__subcmd__help__subcmd__profile__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1701,6 +1721,40 @@ _sbx() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__pull)
+            opts="-l -v -q -h --lang --all --config --backend --profile --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lang)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand exec 'Run a code snippet given as an argument or on stdin'
             cand bench 'Measure warm-pool runs against a fresh container per run and the engine''s exec'
             cand languages 'List the languages, their images and whether each image is present locally'
+            cand pull 'Pull images from their registries ahead of time (shown with progress)'
             cand pool 'Manage the pools of warm containers'
             cand session 'Keep one sandbox for several runs: files, and optionally the interpreter''s state'
             cand agent 'Control the per-user background agent (normally started on demand)'
@@ -128,6 +129,20 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'sbx;pull'= {
+            cand -l 'The image of this language (`sbx languages` lists them)'
+            cand --lang 'The image of this language (`sbx languages` lists them)'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
+            cand --all 'The image of every language'
+            cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
+            cand -q 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand --quiet 'Print none of sbx''s own messages or progress bars, only errors (a program''s output and requested data are unaffected)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
@@ -530,6 +545,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand exec 'Run a code snippet given as an argument or on stdin'
             cand bench 'Measure warm-pool runs against a fresh container per run and the engine''s exec'
             cand languages 'List the languages, their images and whether each image is present locally'
+            cand pull 'Pull images from their registries ahead of time (shown with progress)'
             cand pool 'Manage the pools of warm containers'
             cand session 'Keep one sandbox for several runs: files, and optionally the interpreter''s state'
             cand agent 'Control the per-user background agent (normally started on demand)'
@@ -548,6 +564,8 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;help;bench'= {
         }
         &'sbx;help;languages'= {
+        }
+        &'sbx;help;pull'= {
         }
         &'sbx;help;pool'= {
             cand up 'Start the agent and warm a pool so the next run is fast'

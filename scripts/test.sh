@@ -15,11 +15,15 @@ cd "$(dirname "$0")/.."
 bash scripts/engine.sh
 
 # Tools the CLI tests drive: shells for completions, groff for man pages,
-# tmux for a real terminal, jq for the JSON example.
+# tmux for a real terminal, jq for the JSON example; for tests/pull.rs a
+# registry to pull from (Debian's docker-registry, the CNCF distribution
+# server, which each test runs on loopback) and htpasswd (apache2-utils)
+# for the bcrypt password file of the one that needs credentials.
 missing=()
-for tool in groff zsh fish tmux jq; do
+for tool in groff zsh fish tmux jq curl docker-registry; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 # python3-venv: Debian's python3 makes the tests' virtual environment (below)
 # only with it.
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)

@@ -207,13 +207,20 @@ impl Client {
             .map_err(|e| self.lost(e.to_string()))
     }
 
-    /// Send one request and return its single reply; agent errors become
+    /// Send one request and return its single reply (shown before it: the
+    /// progress of an image pull it waited for); agent errors become
     /// `ClientError::Agent`.
     pub async fn request(&mut self, req: &Request) -> Result<Response, ClientError> {
         self.send(req).await?;
-        match self.recv_control().await? {
-            Response::Error { kind, message } => Err(ClientError::Agent { kind, message }),
-            other => Ok(other),
+        let mut pulls = PullView::new();
+        loop {
+            match self.recv_control().await? {
+                Response::Pull(p) => pulls.show(&p),
+                Response::Error { kind, message } => {
+                    return Err(ClientError::Agent { kind, message });
+                }
+                other => return Ok(other),
+            }
         }
     }
 
@@ -275,6 +282,7 @@ impl Client {
         let mut out = std::io::stdout();
         let mut err = std::io::stderr();
         let mut collected = RunOutput::default();
+        let mut pulls = PullView::new();
         let result = loop {
             let frame = match read_frame(&mut r).await {
                 Ok(f) => f,
@@ -308,6 +316,7 @@ impl Client {
                 }
                 Kind::Control => match frame.parse::<Response>() {
                     Ok(Response::OutFile(f)) => on_file(f),
+                    Ok(Response::Pull(p)) => pulls.show(&p),
                     Ok(Response::Exit(exit)) => {
                         collected.exit = exit;
                         break Ok(collected);
@@ -507,5 +516,90 @@ async fn spawn_agent(paths: &RuntimePaths, target: &Target) -> Result<Stream, Cl
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// An image pull as the user sees it while a request waits for it: on a
+/// terminal one bar per image on stderr (bytes of layers downloaded, or
+/// layers done where the engine reports no bytes), cleared when the pull
+/// ends; without one, a plain line when it starts and one when it ends.
+/// Nothing with `-q`. A pull always ends before a program starts, so
+/// neither ever mixes with the program's output.
+#[derive(Default)]
+pub struct PullView {
+    bars: std::collections::HashMap<String, indicatif::ProgressBar>,
+    started: std::collections::HashSet<String>,
+}
+
+impl PullView {
+    pub fn new() -> PullView {
+        PullView::default()
+    }
+
+    pub fn show(&mut self, p: &crate::protocol::PullProgress) {
+        use std::io::IsTerminal;
+        if crate::verbose::quiet() {
+            return;
+        }
+        if p.done {
+            if let Some(bar) = self.bars.remove(&p.image) {
+                bar.finish_and_clear();
+            }
+            eprintln!("sbx: {}", pulled_line(p));
+            return;
+        }
+        if !std::io::stderr().is_terminal() {
+            if self.started.insert(p.image.clone()) {
+                eprintln!("sbx: pulling {}", p.image);
+            }
+            return;
+        }
+        let bar = self.bars.entry(p.image.clone()).or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_prefix(format!("pulling {}", p.image));
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        let (template, len, pos) = if p.bytes > 0 {
+            (
+                "{prefix} {bar:30} {binary_bytes}/{binary_total_bytes} {msg} ({elapsed})",
+                p.bytes,
+                p.bytes_done,
+            )
+        } else {
+            (
+                "{prefix} {bar:30} {pos}/{len} layers ({elapsed})",
+                p.layers as u64,
+                p.layers_done as u64,
+            )
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar.set_length(len);
+        bar.set_position(pos);
+        bar.set_message(format!("{}/{} layers", p.layers_done, p.layers));
+    }
+}
+
+impl Drop for PullView {
+    /// A pull that failed leaves no half-drawn bar above the error.
+    fn drop(&mut self) {
+        for (_, bar) in self.bars.drain() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `pulled IMAGE in 12.3s, 48.2 MiB downloaded`: the bytes downloaded
+/// (in the bar's units), else (every layer was already there, or the
+/// engine does not count bytes) the image's size.
+pub fn pulled_line(p: &crate::protocol::PullProgress) -> String {
+    let secs = p.elapsed_ms as f64 / 1000.0;
+    let mb = |b: u64| format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64);
+    match (p.bytes_done, p.size) {
+        (0, Some(size)) => format!("pulled {} in {secs:.1}s, {}", p.image, mb(size)),
+        (0, None) => format!("pulled {} in {secs:.1}s", p.image),
+        (bytes, _) => format!("pulled {} in {secs:.1}s, {} downloaded", p.image, mb(bytes)),
     }
 }

@@ -42,7 +42,10 @@
 //!    which is removed before `Exit` is sent. `PoolUp` gets any number of
 //!    `Response::Build` (while the pool's libraries are installed into its
 //!    image) and `Response::Progress` before its `Done`; other requests get
-//!    a single reply.
+//!    a single reply. Before any of that, `Run`, `PoolUp` and
+//!    `SessionStart` get `Response::Pull` messages while the agent pulls
+//!    the pool's image (two clients needing one image share one pull), and
+//!    `Pull` gets them for each image it names, then `Done`.
 //!
 //!    Sessions: `SessionStart` leases a container that stays the session's
 //!    until `SessionStop`, its idle timeout or its lifetime; a `Run` naming
@@ -64,6 +67,7 @@
 
 use crate::model::kube::KubeSettings;
 use crate::model::pool::{Limits, PoolSettings};
+pub use crate::model::pull::{PullPolicy, PullProgress};
 pub use crate::model::run::{InputFile, OutFile};
 use crate::model::run::{RunOutcome, RunSpec};
 use serde::{Deserialize, Serialize};
@@ -71,7 +75,7 @@ use std::io::{self, Read, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -328,6 +332,13 @@ pub struct ProfileSpec {
     pub build_env: Vec<(String, String)>,
     /// Network of the library install: `bridge` (default) or `host`.
     pub build_network: Option<String>,
+    /// When the agent pulls the pool's image (`pull` of the profile).
+    #[serde(default)]
+    pub pull: PullPolicy,
+    /// A pull that makes no progress for this long fails (`[images]
+    /// pull_timeout`); `None`: never.
+    #[serde(default)]
+    pub pull_timeout: Option<std::time::Duration>,
 }
 
 /// A run for the agent: which pool (or, with `no_pool`, which image and
@@ -430,6 +441,16 @@ pub enum Request {
         profile: Option<String>,
     },
     Status,
+    /// Pull `images` from their registries as `policy` says (`sbx pull`:
+    /// always, whether or not the engine holds them; `sbx bench`: the
+    /// profile's, before it measures anything); each pull gets
+    /// `Response::Pull` progress, then one `Done` ends the request.
+    Pull {
+        backend: String,
+        images: Vec<String>,
+        timeout: Option<std::time::Duration>,
+        policy: PullPolicy,
+    },
     /// Stop the agent: it stops taking clients and gives up its socket at
     /// once (so a new agent can start), lets running requests finish
     /// (bounded), removes its containers and exits. With `wait` the reply
@@ -519,6 +540,10 @@ pub enum Response {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         starting: Vec<String>,
     },
+    /// An image being pulled for this request (`Run`, `PoolUp`,
+    /// `SessionStart`, `Pull`),
+    /// before anything else of it happens; the last one has `done`.
+    Pull(PullProgress),
 }
 
 /// How a run ended, with what a script needs to account for it.

@@ -168,6 +168,15 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             agent.pin();
             return super::pools::up(agent, pool, warm, &mut w).await;
         }
+        Request::Pull {
+            backend,
+            images,
+            timeout,
+            policy,
+        } => {
+            guard.mark_busy();
+            return super::pull::handle(agent, backend, images, timeout, policy, &mut w).await;
+        }
         Request::PoolStats => {
             guard.mark_observer();
             super::pools::stats(&agent)
@@ -182,7 +191,27 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         Request::SessionStart(start) => {
             // Leasing may create a container: a drain waits for it.
             guard.mark_busy();
-            super::session::start(agent.clone(), start).await
+            let pool = &start.pool;
+            let pulled = match agent.has_pool(pool) {
+                true => Ok(()),
+                false => {
+                    agent
+                        .ensure_image(
+                            &pool.image,
+                            pool.profile.pull,
+                            pool.profile.pull_timeout,
+                            &mut w,
+                        )
+                        .await
+                }
+            };
+            match pulled {
+                Ok(()) => super::session::start(agent.clone(), start).await,
+                Err(message) => Response::Error {
+                    kind: ErrorKind::Engine,
+                    message,
+                },
+            }
         }
         Request::SessionStop { session } => super::session::stop(&agent, &session).await,
         Request::SessionInfo { session } => super::session::info(&agent, &session),
@@ -206,6 +235,7 @@ fn request_name(req: &Request) -> &'static str {
         Request::StdinEof => "stdin_eof",
         Request::StdoutClosed => "stdout_closed",
         Request::PoolUp { .. } => "pool_up",
+        Request::Pull { .. } => "pull",
         Request::PoolStats => "pool_stats",
         Request::PoolDown => "pool_down",
         Request::PoolDrain { .. } => "pool_drain",

@@ -24,6 +24,7 @@
 
 mod conn;
 mod pools;
+mod pull;
 mod run;
 mod session;
 mod status;
@@ -71,6 +72,8 @@ pub struct Agent {
     builds: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// `--no-pool` runs in progress (they belong to no pool).
     pub fresh: run::FreshRuns,
+    /// Image pulls, shared by the clients that need one image.
+    pulls: pull::Pulls,
     /// Open sessions, each holding a container of its pool.
     pub sessions: session::Sessions,
 }
@@ -202,6 +205,7 @@ impl Agent {
             finished: watch::channel(None).0,
             builds: Mutex::new(HashMap::new()),
             fresh: run::FreshRuns::new(),
+            pulls: Default::default(),
             sessions: Default::default(),
         })
     }
@@ -255,6 +259,15 @@ impl Agent {
         let pool = Pool::start(pool_spec, self.backend.clone(), labels);
         pools.insert(spec.clone(), pool.clone());
         pool
+    }
+
+    /// Whether the pool for `spec` exists already (its image is then there:
+    /// nothing to pull).
+    pub fn has_pool(&self, spec: &PoolSpec) -> bool {
+        self.pools
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(spec)
     }
 
     /// The pool for `spec` with its image prepared first: a profile's

@@ -14,6 +14,14 @@ pub async fn up(agent: Arc<Agent>, spec: PoolSpec, warm: usize, w: &mut ConnWrit
         reply_error(w, ErrorKind::BadRequest, e).await;
         return;
     }
+    if !agent.has_pool(&spec)
+        && let Err(e) = agent
+            .ensure_image(&spec.image, spec.profile.pull, spec.profile.pull_timeout, w)
+            .await
+    {
+        reply_error(w, ErrorKind::Engine, e).await;
+        return;
+    }
     let (events, mut build) = tokio::sync::mpsc::unbounded_channel();
     let prepare = agent.pool_prepared(&spec, events);
     tokio::pin!(prepare);

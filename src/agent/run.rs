@@ -39,6 +39,21 @@ pub async fn handle(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: Co
         reply_error(&mut w, ErrorKind::BadRequest, e).await;
         return;
     }
+    // The first run of a pool pulls its image (a warm run never asks the
+    // engine about it).
+    if (req.no_pool || !agent.has_pool(&req.pool))
+        && let Err(e) = agent
+            .ensure_image(
+                &req.pool.image,
+                req.pool.profile.pull,
+                req.pool.profile.pull_timeout,
+                &mut w,
+            )
+            .await
+    {
+        reply_error(&mut w, ErrorKind::Engine, e).await;
+        return;
+    }
     if req.no_pool {
         return fresh(agent, req, r, w).await;
     }

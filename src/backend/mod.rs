@@ -154,10 +154,9 @@ pub struct Sandbox {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error(
-        "image `{image}` is not available and could not be pulled ({reason}); build it (scripts/images.sh) or point [languages.<lang>] image at a local one in the sbx config"
-    )]
-    ImageMissing { image: String, reason: String },
+    /// A pull failed; `message` says why and what to do, in one line.
+    #[error("{message}")]
+    Pull { image: String, message: String },
     #[error("cannot reach the container engine at {endpoint}: {reason}; {hint}")]
     Unreachable {
         endpoint: String,
@@ -288,6 +287,24 @@ pub trait Backend: Send + Sync + 'static {
     /// that may take minutes to start (pods). Creations that are quick
     /// anyway (containers) are left to finish.
     async fn abandon_starting(&self, _group: &str) {}
+
+    /// Pull `image` from its registry (whether or not the engine holds
+    /// it), publishing its progress on `progress`; a pull that makes no progress
+    /// for `stall` fails.
+    async fn pull(
+        &self,
+        image: &str,
+        _stall: Option<std::time::Duration>,
+        _progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
+    ) -> Result<crate::model::pull::PullProgress, BackendError> {
+        Err(BackendError::Pull {
+            image: image.to_string(),
+            message: format!(
+                "the {} backend's nodes pull images themselves; there is nothing to pull here",
+                self.name()
+            ),
+        })
+    }
 
     /// Whether the engine holds `image` locally; `None` when that is not
     /// the engine's to say (a cluster's nodes pull images themselves).

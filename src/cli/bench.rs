@@ -438,6 +438,15 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
         ..pool.clone()
     };
 
+    // The image first, with the pull's own progress: a pull is not what
+    // is measured, and the exec mode's container needs the image too.
+    super::pull::fetch(
+        &resolved.target,
+        vec![resolved.pool.image.clone()],
+        resolved.profile.pull,
+        resolved.profile.pull_timeout,
+    )
+    .await?;
     let warm_total = args.warmup * args.concurrency * modes.len();
     let bar = progress_bar((warm_total + args.runs * modes.len()) as u64);
     bar.set_prefix("warm-up");

@@ -9,6 +9,7 @@ pub mod languages;
 pub mod mcp;
 pub mod pool;
 pub mod profile;
+pub mod pull;
 pub mod run;
 pub mod session;
 pub mod stats;
@@ -65,6 +66,7 @@ pub enum Command {
     Exec(exec::ExecArgs),
     Bench(bench::BenchArgs),
     Languages(languages::LanguagesArgs),
+    Pull(pull::PullArgs),
     Pool(pool::PoolArgs),
     Session(session::SessionArgs),
     Agent(agent::AgentArgs),
@@ -217,6 +219,7 @@ fn run_client(command: Command, g: &Globals) -> i32 {
             Command::Exec(args) => exec::execute(args, g).await,
             Command::Bench(args) => bench::execute(args, g).await,
             Command::Languages(args) => languages::execute(args, g).await,
+            Command::Pull(args) => pull::execute(args, g).await,
             Command::Pool(args) => pool::execute(args, g).await,
             Command::Session(args) => session::execute(args, g).await,
             Command::Agent(args) => agent::execute(args, g).await,

@@ -157,8 +157,10 @@ pub async fn execute(args: PoolArgs, g: &Globals) -> anyhow::Result<i32> {
             client.send(&Request::PoolUp { pool, warm }).await?;
             let bar = progress_bar();
             let mut building: Option<ProgressBar> = None;
+            let mut pulls = crate::client::PullView::new();
             loop {
                 match client.recv_control().await? {
+                    Response::Pull(p) => pulls.show(&p),
                     Response::Build { message, output } => {
                         show_build(&mut building, &message, output);
                     }

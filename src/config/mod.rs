@@ -26,6 +26,9 @@
 //! [kubernetes]           # see config/kubernetes.rs
 //! namespace = "sbx"
 //!
+//! [images]
+//! pull_timeout = "5m"    # a pull with no progress for this long fails
+//!
 //! [sessions]
 //! max = 16               # open sessions per agent
 //! ```
@@ -67,6 +70,8 @@ pub struct Config {
     #[serde(default)]
     pub kubernetes: KubeConfig,
     #[serde(default)]
+    pub images: ImagesConfig,
+    #[serde(default)]
     pub sessions: SessionsConfig,
 }
 
@@ -84,6 +89,60 @@ pub const DEFAULT_MAX_SESSIONS: usize = 16;
 impl SessionsConfig {
     pub fn max(&self) -> usize {
         self.max.unwrap_or(DEFAULT_MAX_SESSIONS)
+    }
+}
+
+/// `[images]`: how images are fetched from registries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// A pull that makes no progress for this long fails; `"none"`: never.
+    pull_timeout: Option<StallLimit>,
+}
+
+impl ImagesConfig {
+    pub fn pull_timeout(&self) -> Option<Duration> {
+        match self.pull_timeout {
+            None => Some(crate::model::pull::DEFAULT_PULL_TIMEOUT),
+            Some(StallLimit(d)) => d,
+        }
+    }
+}
+
+/// A duration or `"none"`.
+#[derive(Debug, Clone, Copy)]
+struct StallLimit(Option<Duration>);
+
+impl<'de> Deserialize<'de> for StallLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match RawLimit::deserialize(d)? {
+            RawLimit::Text(s) if s.trim() == "none" => Ok(StallLimit(None)),
+            RawLimit::Int(n) if n > 0 => Ok(StallLimit(Some(Duration::from_secs(n as u64)))),
+            RawLimit::Int(n) => Err(serde::de::Error::custom(format!(
+                "{n} is not a positive duration (try \"30s\", \"5m\", or \"none\")"
+            ))),
+            RawLimit::Text(s) => crate::model::units::parse_duration(&s)
+                .map(|d| StallLimit(Some(d)))
+                .map_err(|e| serde::de::Error::custom(format!("{e}, or \"none\""))),
+        }
+    }
+}
+
+/// A profile's `pull`.
+#[derive(Debug, Clone, Copy)]
+pub struct PullName(pub crate::model::pull::PullPolicy);
+
+impl<'de> Deserialize<'de> for PullName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::model::pull::PullPolicy::parse(&s)
+            .map(PullName)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "pull `{s}` is not one of {}",
+                    crate::model::pull::PullPolicy::NAMES
+                ))
+            })
     }
 }
 
@@ -384,6 +443,8 @@ pub struct RawProfile {
     timeout: Option<HumanDuration>,
     output_limit: Option<ByteSize>,
     build: Option<BuildConfig>,
+    /// When the image is pulled: missing (default), always, never.
+    pull: Option<PullName>,
 }
 
 impl RawProfile {
@@ -645,6 +706,30 @@ impl<'de> Deserialize<'de> for BuildNetwork {
 mod tests {
     use super::*;
     use crate::model::pool::Exhaustion;
+
+    #[test]
+    fn pulls_wait_five_minutes_for_progress_unless_images_says_otherwise() {
+        use crate::model::pull::PullPolicy;
+        let cfg = Config::parse("").unwrap();
+        assert_eq!(cfg.images.pull_timeout(), Some(Duration::from_secs(300)));
+        let p = cfg.profile(None).unwrap();
+        assert_eq!(p.pull, PullPolicy::Missing);
+        let cfg = Config::parse(
+            "[images]\npull_timeout = \"90s\"\n[profiles.air]\nlang = \"python\"\npull = \"never\"\n",
+        )
+        .unwrap();
+        let p = cfg.profile(Some("air")).unwrap();
+        assert_eq!(
+            (p.pull, p.pull_timeout),
+            (PullPolicy::Never, Some(Duration::from_secs(90)))
+        );
+        let cfg = Config::parse("[images]\npull_timeout = \"none\"\n").unwrap();
+        assert_eq!(cfg.images.pull_timeout(), None);
+        let err = Config::parse("[profiles.x]\npull = \"sometimes\"\n").unwrap_err();
+        assert!(err.contains("missing, always, never"), "{err}");
+        let err = Config::parse("[images]\npull_timeout = \"soon\"\n").unwrap_err();
+        assert!(err.contains("pull_timeout"), "{err}");
+    }
 
     #[test]
     fn no_configuration_means_official_images() {

@@ -35,6 +35,7 @@ struct ProfileDoc<'a> {
     timeout: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     output_limit: Option<String>,
+    pull: &'static str,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     env: &'a BTreeMap<String, String>,
     pool: PoolDoc,
@@ -122,6 +123,7 @@ impl Profile {
             network: self.network.as_str(),
             timeout: format_duration(self.timeout),
             output_limit: self.output_limit.map(format_size),
+            pull: self.pull.as_str(),
             env: &self.env,
             pool: PoolDoc {
                 min_size: p.min_size,

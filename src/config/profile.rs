@@ -55,6 +55,10 @@ pub struct Profile {
     /// max_output`, else 10 MiB.
     pub max_output: u64,
     pub build: BuildConfig,
+    /// When the agent pulls the image (`pull`, default `missing`).
+    pub pull: crate::model::pull::PullPolicy,
+    /// `[images] pull_timeout`: the same for every profile.
+    pub pull_timeout: Option<Duration>,
     /// `[kubernetes]`: the same for every profile.
     pub kubernetes: KubeConfig,
 }
@@ -125,6 +129,8 @@ impl Config {
                 .or(self.run.max_output.map(|m| m.0))
                 .unwrap_or(DEFAULT_MAX_OUTPUT),
             build: raw.build.unwrap_or_default(),
+            pull: raw.pull.map(|p| p.0).unwrap_or_default(),
+            pull_timeout: self.images.pull_timeout(),
             kubernetes: self.kubernetes.clone(),
         })
     }
@@ -260,6 +266,8 @@ impl Profile {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 build_network: self.build.network.as_ref().map(|n| n.0.clone()),
+                pull: self.pull,
+                pull_timeout: self.pull_timeout,
             },
             // Only pods need it; other engines' specs stay as they were, so
             // their config hash does not change with `[kubernetes]`.

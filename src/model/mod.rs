@@ -8,6 +8,7 @@ pub mod hash;
 pub mod isolation;
 pub mod kube;
 pub mod pool;
+pub mod pull;
 pub mod run;
 pub mod target;
 pub mod units;

@@ -26,7 +26,9 @@
 //!   (covered by running the integration suites, the hostile-program one
 //!   included, against both engines).
 
+mod auth;
 mod exec_fallback;
+mod pull;
 
 use super::guest_conn::decode_events;
 use super::{
@@ -46,8 +48,8 @@ use bollard::exec::StartExecResults;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
-    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptions, UploadToContainerOptionsBuilder,
+    EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -235,22 +237,6 @@ impl DockerBackend {
             })
     }
 
-    async fn pull(&self, image: &str) -> Result<(), String> {
-        let opts = CreateImageOptionsBuilder::default()
-            .from_image(image)
-            .build();
-        let mut stream = self.docker.create_image(Some(opts), None, None);
-        let pull = async {
-            while let Some(item) = stream.next().await {
-                item.map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        };
-        tokio::time::timeout(Duration::from_secs(300), pull)
-            .await
-            .unwrap_or_else(|_| Err("pull took longer than 5 minutes".into()))
-    }
-
     /// Create (not start) a container for `spec`: the guest runner as its
     /// command, or for the exec fallback a shell that idles until its stdin
     /// closes.
@@ -351,14 +337,16 @@ impl DockerBackend {
                         fix: RUNTIME_FIX,
                     });
                 }
+                // The agent pulls before it makes a pool; this is the image
+                // removed behind its back since.
                 Err(e) if is_not_found(&e) && !pulled => {
                     pulled = true;
-                    if let Err(reason) = self.pull(&spec.image).await {
-                        return Err(BackendError::ImageMissing {
-                            image: spec.image.clone(),
-                            reason,
-                        });
-                    }
+                    self.pull_image(
+                        &spec.image,
+                        Some(crate::model::pull::DEFAULT_PULL_TIMEOUT),
+                        &tokio::sync::watch::channel(Default::default()).0,
+                    )
+                    .await?;
                 }
                 Err(e) if is_nr_inodes_refused(&e) && !inodes_dropped => {
                     inodes_dropped = true;
@@ -377,9 +365,13 @@ impl DockerBackend {
                     }
                 }
                 Err(e) if is_not_found(&e) => {
-                    return Err(BackendError::ImageMissing {
+                    return Err(BackendError::Pull {
                         image: spec.image.clone(),
-                        reason: e.to_string(),
+                        message: format!(
+                            "image `{}` is still missing after a pull: {}",
+                            spec.image,
+                            engine_message(&e)
+                        ),
                     });
                 }
                 Err(e) => return Err(engine_err("create a container", e)),
@@ -773,12 +765,12 @@ impl DockerBackend {
         let inspect = |image: String| async move { self.docker.inspect_image(&image).await };
         let found = match inspect(image.to_string()).await {
             Err(e) if is_not_found(&e) => {
-                self.pull(image)
-                    .await
-                    .map_err(|reason| BackendError::ImageMissing {
-                        image: image.to_string(),
-                        reason,
-                    })?;
+                self.pull_image(
+                    image,
+                    Some(crate::model::pull::DEFAULT_PULL_TIMEOUT),
+                    &tokio::sync::watch::channel(Default::default()).0,
+                )
+                .await?;
                 inspect(image.to_string()).await
             }
             other => other,
@@ -869,6 +861,15 @@ impl Backend for DockerBackend {
 
     fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    async fn pull(
+        &self,
+        image: &str,
+        stall: Option<Duration>,
+        progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
+    ) -> Result<crate::model::pull::PullProgress, BackendError> {
+        self.pull_image(image, stall, progress).await
     }
 
     async fn prepare_image(
