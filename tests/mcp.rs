@@ -88,7 +88,16 @@ fn the_server_lists_its_tools_with_valid_input_schemas() {
     let tools = out["tools"].as_array().unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["list_languages", "run_code"]);
+    assert_eq!(
+        names,
+        [
+            "list_languages",
+            "list_sessions",
+            "run_code",
+            "start_session",
+            "stop_session"
+        ]
+    );
     for t in tools {
         assert_eq!(t["schema_error"], Value::Null, "{}: {t}", t["name"]);
         assert!(
@@ -100,7 +109,7 @@ fn the_server_lists_its_tools_with_valid_input_schemas() {
     let schema = &run["inputSchema"];
     assert_eq!(schema["required"], json!(["language", "code"]));
     for field in [
-        "language", "code", "args", "stdin", "env", "files", "timeout",
+        "language", "code", "args", "stdin", "env", "files", "timeout", "session",
     ] {
         assert!(
             schema["properties"][field]["description"].is_string(),
@@ -650,5 +659,66 @@ fn the_profile_chosen_for_the_server_applies_to_every_call() {
         summary(&results[1]).contains("agentic"),
         "the refusal names the profile: {}",
         results[1]
+    );
+}
+
+#[test]
+fn a_keep_state_session_keeps_variables_and_files_between_calls_until_stopped() {
+    let sbx = Sbx::new("mcp-session");
+    let tool = |name: &str, args: Value| json!({"name": name, "arguments": args});
+    let results = calls(
+        &sbx,
+        vec![
+            tool(
+                "start_session",
+                json!({"language": "python", "name": "nb", "keep_state": true}),
+            ),
+            run_code(json!({"language": "python", "session": "nb",
+                "code": "x = 41\nopen('notes.txt', 'w').write('kept')"})),
+            run_code(json!({"language": "python", "session": "nb",
+                "code": "print(x + 1, open('notes.txt').read())"})),
+            run_code(json!({"language": "python", "session": "nb", "code": "x * 2"})),
+            tool("list_sessions", json!({})),
+            run_code(json!({"language": "python", "code": "print('x' in globals())"})),
+            tool("stop_session", json!({"session": "nb"})),
+            run_code(json!({"language": "python", "session": "nb", "code": "print(x)"})),
+            tool(
+                "start_session",
+                json!({"language": "bash", "keep_state": true}),
+            ),
+        ],
+    );
+    assert!(!is_error(&results[0]), "{}", results[0]);
+    assert_eq!(results[0]["structuredContent"]["name"], "nb");
+    assert!(
+        summary(&results[0]).contains("\"session\": \"nb\""),
+        "{}",
+        results[0]
+    );
+    assert_eq!(
+        results[2]["structuredContent"]["stdout"], "42 kept\n",
+        "{}",
+        results[2]
+    );
+    assert_eq!(
+        results[3]["structuredContent"]["stdout"], "82\n",
+        "a final expression's value is printed: {}",
+        results[3]
+    );
+    let listed = &results[4]["structuredContent"]["sessions"];
+    assert_eq!(listed[0]["name"], "nb", "{listed}");
+    assert_eq!(listed[0]["runs"], 3, "{listed}");
+    assert_eq!(
+        results[5]["structuredContent"]["stdout"], "False\n",
+        "a call without a session starts clean"
+    );
+    assert!(!is_error(&results[6]), "{}", results[6]);
+    assert!(is_error(&results[7]), "a stopped session is a tool error");
+    assert!(summary(&results[7]).contains("has ended"), "{}", results[7]);
+    assert!(is_error(&results[8]));
+    assert!(
+        summary(&results[8]).contains("python and javascript"),
+        "{}",
+        results[8]
     );
 }
