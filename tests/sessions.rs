@@ -418,3 +418,124 @@ fn keep_state_is_refused_for_languages_without_a_driver_in_words() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_link_left_by_an_earlier_run_cannot_make_the_guest_write_outside_the_sandbox() {
+    let sbx = Sbx::new("sess-links");
+    sbx.limit_pool_to_one_container();
+    let s = sbx.session(&["--lang", "python"]);
+    // The next run's program and --file would be written through these,
+    // by the guest, as root.
+    sbx.in_session_ok(
+        &s,
+        "import os\nos.symlink('/sbx/loot', 'data.txt')\nos.makedirs('d')\nos.symlink('/sbx', 'd/up')\nos.symlink('/dev', '/tmp/l')",
+    );
+    let input = sbx.write("data.txt", "payload");
+    let out = sbx.run(
+        &[
+            "exec",
+            "--session",
+            &s,
+            "--file",
+            input.to_str().unwrap(),
+            "--file",
+            &format!("{}:d/up/x", input.display()),
+            "-w",
+            "/tmp/l/made",
+            "import os\nprint(open('/sbx/work/data.txt').read(), os.path.islink('/sbx/work/data.txt'), os.path.exists('/sbx/loot'), os.path.exists('/sbx/x'), os.path.exists('/dev/made'), os.getcwd())",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "payload False False False False /tmp/l/made\n",
+        "the links were replaced, nothing was written through them"
+    );
+    sbx.run(&["session", "stop", &s], "");
+    assert_eq!(
+        sbx.exec_ok(
+            "python",
+            "import os\nprint(sorted(os.listdir('/sbx')), os.path.exists('/dev/made'))"
+        ),
+        "['bin', 'build', 'cache', 'home', 'out', 'work'] False\n",
+        "the next user of the container finds nothing"
+    );
+}
+
+#[test]
+fn nothing_of_a_keep_state_session_runs_between_its_runs_and_each_run_has_its_own_environment() {
+    let sbx = Sbx::new("sess-between");
+    let s = sbx.session(&["--lang", "python", "--keep-state"]);
+    let out = sbx.run(
+        &[
+            "exec",
+            "--session",
+            &s,
+            "-e",
+            "SECRET=x",
+            "import threading, time\ndef tick():\n    while True:\n        open('ticks','a').write('t\\n')\n        time.sleep(0.01)\nthreading.Thread(target=tick, daemon=True).start()\ntime.sleep(0.2)",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(1500));
+    let counted: usize = sbx
+        .in_session_ok(&s, "print(len(open('ticks').readlines()))")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        counted < 60,
+        "the thread ran only during runs (about 20 ticks), not for the 1.5s between: {counted}"
+    );
+    assert_eq!(
+        sbx.in_session_ok(&s, "import os\nprint(os.environ.get('SECRET'))"),
+        "None\n",
+        "-e of an earlier run is gone"
+    );
+}
+
+#[test]
+fn out_brings_back_what_each_run_of_a_session_wrote() {
+    let sbx = Sbx::new("sess-out");
+    let s = sbx.session(&["--lang", "python"]);
+    let dir = sbx.write("unused", "");
+    let out_dir = |n: &str| dir.parent().unwrap().join(n);
+    for (n, name) in [("o1", "first.txt"), ("o2", "second.txt")] {
+        let out = sbx.run(
+            &[
+                "exec",
+                "--session",
+                &s,
+                "--out",
+                out_dir(n).to_str().unwrap(),
+                &format!("import os\nopen(os.environ['SBX_OUT'] + '/{name}', 'w').write('{n}')"),
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let listed = |n: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(out_dir(n))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listed("o1"), ["first.txt"]);
+    assert_eq!(
+        listed("o2"),
+        ["second.txt"],
+        "not the first run's file again"
+    );
+    assert_eq!(
+        sbx.in_session_ok(
+            &s,
+            "import os\nprint(sorted(os.listdir(os.environ['SBX_OUT'])))"
+        ),
+        "['first.txt', 'second.txt']\n",
+        "both are still in the session"
+    );
+}

@@ -34,14 +34,22 @@ const GUEST_GRACE: Duration = Duration::from_secs(15);
 /// their containers are removed regardless.
 const FRESH_FORCE_GRACE: Duration = Duration::from_secs(10);
 
-pub async fn handle(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWriter) {
+pub async fn handle(agent: Arc<Agent>, mut req: RunRequest, r: ConnReader, mut w: ConnWriter) {
+    // Only a session's run keeps its files or state, and only the agent
+    // says which run that is: a client's say-so would leave files (or an
+    // interpreter) in a container the pool hands to the next run.
+    req.run.keep_files = false;
+    req.run.keep_state = false;
     if let Err(e) = agent.check_backend(&req.pool) {
         reply_error(&mut w, ErrorKind::BadRequest, e).await;
         return;
     }
     // The first run of a pool pulls its image (a warm run never asks the
     // engine about it).
-    if (req.no_pool || !agent.has_pool(&req.pool))
+    // A session's run uses the session's container, whatever the config
+    // now says its pool's image is.
+    if req.session.is_none()
+        && (req.no_pool || !agent.has_pool(&req.pool))
         && let Err(e) = agent
             .ensure_image(
                 &req.pool.image,
@@ -281,11 +289,14 @@ async fn in_session(
             session.end_run(size);
             if !clean {
                 // Dropping the lease unreleased recycles the container.
-                agent.sessions.retire(
-                    &session,
-                    "its container could not be proven free of a run's processes, so it was replaced",
-                );
+                let why = "its container could not be proven free of a run's processes, so it was replaced";
+                agent.sessions.retire(&session, why);
                 slot.take();
+                if relayed.client_open {
+                    let line = format!("sbx: session {key} has ended: {why}\n");
+                    let _ =
+                        write_frame(&mut w, &Frame::data(Kind::Stderr, line.into_bytes())).await;
+                }
             }
             if session.ended().is_some() && session.pool.stats().closed {
                 // Ended while this run went on because the agent is

@@ -344,7 +344,26 @@ pub async fn start(agent: Arc<Agent>, req: SessionStart) -> Response {
         Ok(p) => p,
         Err(e) => return error(ErrorKind::Engine, e.to_string()),
     };
+    if req.idle_timeout_ms == 0 || req.max_lifetime_ms == 0 {
+        return error(
+            ErrorKind::BadRequest,
+            "a session's idle timeout and lifetime must be longer than zero".into(),
+        );
+    }
     let mut lease = match agent.acquire_live(&pool).await {
+        // An overflow container would let sessions hold containers beyond
+        // `max_size` for as long as they live.
+        Ok(l) if l.is_temporary() => {
+            drop(l);
+            return error(
+                ErrorKind::Exhausted,
+                format!(
+                    "pool `{}` has no free container for a session (all {} are busy; sessions never take temporary ones); stop a session or raise max_size",
+                    pool.spec.name(),
+                    pool.spec.settings.max_size
+                ),
+            );
+        }
         Ok(l) => l,
         Err(e) => {
             let kind = match e {

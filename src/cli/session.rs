@@ -69,16 +69,23 @@ pub struct StartArgs {
     pub keep_state: bool,
 
     /// End the session after this long without a run
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = positive_duration)]
     pub idle_timeout: Duration,
 
     /// End the session this long after it started
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = positive_duration)]
     pub max_lifetime: Duration,
 
     /// Print the session as a JSON object instead of its id
     #[arg(long)]
     pub json: bool,
+}
+
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("must be longer than zero".into()),
+        d => Ok(d),
+    }
 }
 
 /// A session name is valid: up to 64 letters, digits, `-`, `_`, `.`.

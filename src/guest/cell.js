@@ -41,6 +41,8 @@ async function runCell(cell) {
   let code = 0;
   try {
     process.argv = [process.argv[0], cell.path, ...cell.args];
+    // Each run's environment is its own (-e of an earlier run is gone).
+    for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, cell.env);
     process.chdir(cell.cwd);
     globalThis.require = Module.createRequire(cell.path);
@@ -58,7 +60,7 @@ async function runCell(cell) {
       code = 1;
     }
   }
-  fs.writeSync(4, JSON.stringify({ code }) + '\n');
+  fs.writeSync(4, JSON.stringify({ id: cell.id, code }) + '\n');
 }
 
 const commands = readline.createInterface({ input: fs.createReadStream(null, { fd: 3 }) });

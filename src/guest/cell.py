@@ -14,6 +14,8 @@ import types
 def run_cell(cell, main):
     path = cell["path"]
     sys.argv = [path] + cell["args"]
+    # Each run's environment is its own (-e of an earlier run is gone).
+    os.environ.clear()
     os.environ.update(cell["env"])
     os.chdir(cell["cwd"])
     if cell.get("stdin"):
@@ -63,7 +65,7 @@ def main():
                 stream.flush()
             except Exception:
                 pass
-        results.write(json.dumps({"code": code}) + "\n")
+        results.write(json.dumps({"id": json.loads(line)["id"], "code": code}) + "\n")
         results.flush()
 
 

@@ -174,13 +174,28 @@ pub fn run_cell(
     let args: Vec<String> = spec.argv.iter().skip(2).cloned().collect();
 
     let mut existing = DRIVER.lock().unwrap().take();
-    let reusable = existing
+    let alive = existing
         .as_mut()
-        .is_some_and(|d| d.interpreter == interpreter && matches!(d.child.try_wait(), Ok(None)));
+        .is_some_and(|d| matches!(d.child.try_wait(), Ok(None)));
+    let reusable = alive
+        && existing
+            .as_ref()
+            .is_some_and(|d| d.interpreter == interpreter);
     let mut driver = match existing {
-        Some(d) if reusable => d,
+        Some(d) if reusable => {
+            // Stopped between cells (see below): it runs only during one.
+            unsafe {
+                libc::kill(d.child.id() as i32, libc::SIGCONT);
+            }
+            d
+        }
         other => {
             if let Some(mut d) = other {
+                if !alive {
+                    tell(
+                        "the session's interpreter had ended since the last run, so its state is lost (files are kept); this run starts a fresh one",
+                    );
+                }
                 let _ = d.child.kill();
                 let _ = d.child.wait();
             }
@@ -213,6 +228,7 @@ pub fn run_cell(
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
     let cell = serde_json::json!({
+        "id": n,
         "path": source,
         "args": args,
         "cwd": workdir,
@@ -222,7 +238,7 @@ pub fn run_cell(
     let sent = writeln!(driver.cmd, "{cell}").and_then(|_| driver.cmd.flush());
 
     let ended = match sent {
-        Ok(()) => relay(&mut driver, ctl, limits),
+        Ok(()) => relay(&mut driver, n, ctl, limits),
         Err(_) => Ended::Died,
     };
     if let Some(f) = fifo {
@@ -230,6 +246,13 @@ pub fn run_cell(
     }
     let code = match ended {
         Ended::Code(code) => {
+            // Between cells nothing of the session runs: threads and
+            // timers a cell started wait, stopped, for the next cell, so
+            // no code outlives its run's timeout, and the guest's file work
+            // for the next run races nothing.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGSTOP);
+            }
             *DRIVER.lock().unwrap() = Some(driver);
             return StepResult { code, clean: true };
         }
@@ -262,7 +285,7 @@ enum Ended {
 
 /// Relay the driver's output until it reports the cell's end, dies, or the
 /// run is stopped.
-fn relay(driver: &mut Driver, ctl: &Control, limits: &Limits) -> Ended {
+fn relay(driver: &mut Driver, cell: u64, ctl: &Control, limits: &Limits) -> Ended {
     let fds = [
         driver.out.as_raw_fd(),
         driver.err.as_raw_fd(),
@@ -334,8 +357,13 @@ fn relay(driver: &mut Driver, ctl: &Control, limits: &Limits) -> Ended {
             if let Some(end) = result.iter().position(|&b| b == b'\n') {
                 let line: serde_json::Value =
                     serde_json::from_slice(&result[..end]).unwrap_or_default();
+                // The cell's own id: a line a program forged on fd 4 (or
+                // a late one of an earlier cell) is not this cell's end.
                 match line.get("code").and_then(|c| c.as_i64()) {
-                    Some(c) => code = Some(c as i32),
+                    Some(c) if line.get("id").and_then(|i| i.as_u64()) == Some(cell) => {
+                        code = Some(c as i32)
+                    }
+                    Some(_) => {}
                     None => return Ended::Died,
                 }
                 result.drain(..=end);

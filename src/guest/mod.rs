@@ -20,7 +20,7 @@ pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -193,7 +193,12 @@ pub fn main() -> i32 {
                     }
                 }
                 Ok(ToGuest::Cancel) => {
-                    if let Some(r) = current.as_ref() {
+                    // A cancel that crosses the run's end must not kill
+                    // what outlives the run (a session's interpreter).
+                    if let Some(r) = current
+                        .as_ref()
+                        .filter(|r| !r.finished.load(Ordering::SeqCst))
+                    {
                         r.ctl.cancelled.store(true, Ordering::SeqCst);
                         r.ctl.kill();
                     }
@@ -415,6 +420,9 @@ fn run_steps(
     stdin_rx: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
 ) -> (bool, RunOutcome, RunSpec) {
+    // A file's time stamp comes from the kernel's coarse clock, which may
+    // lag ours by a tick.
+    let started = std::time::SystemTime::now() - Duration::from_millis(10);
     if let Some(n) = spec.cpus {
         pin_to_cpus(n);
     }
@@ -471,7 +479,9 @@ fn run_steps(
         exit.oom_killed = true;
     }
     if spec.collect_out && !ctl.cancelled.load(Ordering::SeqCst) {
-        collect_out();
+        // A session's output directory holds its earlier runs' files too:
+        // each run gets back what it wrote.
+        collect_out(spec.keep_files.then_some(started));
     }
     exit.code = code;
     exit.stdout_truncated = limits.truncated[0].load(Ordering::SeqCst);
@@ -871,16 +881,53 @@ fn place_files(files: &[GuestFile]) -> io::Result<()> {
             ));
         }
         let dest = Path::new(WORK_DIR).join(rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
+        if let Some(parent) = rel.parent() {
+            make_dirs_in(Path::new(WORK_DIR), parent)?;
         }
-        std::fs::write(&dest, &f.contents)?;
+        // A session's earlier run may have left a link where the file goes:
+        // the guest writes as root, so it writes only to a file of its own.
+        match std::fs::symlink_metadata(&dest) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} is a directory", f.path),
+                ));
+            }
+            Ok(m) if !m.is_file() => std::fs::remove_file(&dest)?,
+            _ => {}
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&dest)?;
+        file.write_all(&f.contents)?;
         // No set-id bits: they would mean nothing (no-new-privileges) but
         // they have no business in a sandbox either.
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(f.mode & 0o1777))?;
+        file.set_permissions(std::fs::Permissions::from_mode(f.mode & 0o1777))?;
     }
     for entry in std::fs::read_dir(WORK_DIR)? {
         give_to_user(&entry?.path())?;
+    }
+    Ok(())
+}
+
+/// Create `rel`'s directories under `root` without following links: in a
+/// session the program's earlier runs own these directories, and a link
+/// planted there must not make the guest create directories elsewhere
+/// (a link in the way is the program's own and is replaced).
+fn make_dirs_in(root: &Path, rel: &Path) -> io::Result<()> {
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => std::fs::remove_file(&at)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::create_dir(&at)?;
     }
     Ok(())
 }
@@ -905,13 +952,14 @@ fn resolve_workdir(dir: Option<&str>) -> Result<PathBuf, String> {
             "working directory {dir} does not exist in the image; use an existing directory, or one under {WORK_DIR} or /tmp (created for the run)"
         ));
     }
-    let created = std::fs::create_dir_all(&path).and_then(|_| {
+    let root = SCRATCH_DIRS
+        .iter()
+        .find(|s| path.starts_with(s))
+        .expect("checked");
+    let inside = path.strip_prefix(root).unwrap_or(Path::new(""));
+    let created = make_dirs_in(Path::new(root), inside).and_then(|_| {
         // Each directory made here belongs to the program, like the rest
         // of its scratch space.
-        let root = SCRATCH_DIRS
-            .iter()
-            .find(|s| path.starts_with(s))
-            .expect("checked");
         match path
             .strip_prefix(root)
             .ok()
@@ -929,7 +977,7 @@ fn resolve_workdir(dir: Option<&str>) -> Result<PathBuf, String> {
 /// Send back every regular file under the output directory, with its path
 /// relative to it. Links and special files are reported, never followed,
 /// so nothing outside the directory can be reached through them.
-fn collect_out() {
+fn collect_out(since: Option<std::time::SystemTime>) {
     let mut sent = 0u64;
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -955,6 +1003,8 @@ fn collect_out() {
                 stack.push(rel);
             } else if !meta.is_file() {
                 tell(&format!("--out: skipped {shown}: not a regular file"));
+            } else if since.is_some_and(|t| meta.modified().is_ok_and(|m| m < t)) {
+                // Left by an earlier run of the session.
             } else if sent + meta.len() > OUT_TOTAL_LIMIT {
                 tell(&format!(
                     "--out: skipped {shown}: the output directory exceeds {OUT_TOTAL_LIMIT} bytes"

@@ -1054,6 +1054,11 @@ impl Lease {
         self.sandbox.as_mut().expect("sandbox present until drop")
     }
 
+    /// An overflow container outside `max_size` (`exhaustion = "temporary"`).
+    pub fn is_temporary(&self) -> bool {
+        self.permit.is_none()
+    }
+
     pub fn cancel_signal(&self) -> CancelSignal {
         CancelSignal(self.pool.cancel.subscribe())
     }
