@@ -15,7 +15,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SBX = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/sbx")
+SBX = os.environ.get("SBX_BIN") or os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/sbx")
 HELLO = os.path.join(ROOT, "examples/hello.py")
 
 
