@@ -263,6 +263,19 @@ impl Agent {
 
     /// Whether the pool for `spec` exists already (its image is then there:
     /// nothing to pull).
+    /// Every pool's figures, with the sessions holding its containers
+    /// (which only the agent knows).
+    pub fn pool_stats(&self) -> Vec<crate::protocol::PoolStats> {
+        self.all_pools()
+            .iter()
+            .map(|p| {
+                let mut s = p.stats();
+                s.sessions = self.sessions.count_in(p);
+                s
+            })
+            .collect()
+    }
+
     pub fn has_pool(&self, spec: &PoolSpec) -> bool {
         self.pools
             .lock()

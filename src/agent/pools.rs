@@ -143,15 +143,7 @@ pub async fn drain_profile(agent: &Agent, force: bool, name: &str) -> Response {
 }
 
 pub fn stats(agent: &Agent) -> Response {
-    let mut pools: Vec<_> = agent
-        .all_pools()
-        .iter()
-        .map(|p| {
-            let mut s = p.stats();
-            s.sessions = agent.sessions.count_in(p);
-            s
-        })
-        .collect();
+    let mut pools = agent.pool_stats();
     pools.sort_by(|a, b| {
         (a.name.as_str(), a.image.as_str(), a.id.as_str()).cmp(&(
             b.name.as_str(),

@@ -83,12 +83,7 @@ pub async fn handle(agent: Arc<Agent>, mut req: RunRequest, r: ConnReader, mut w
     let mut lease = match agent.acquire_live(&pool).await {
         Ok(l) => l,
         Err(e) => {
-            let kind = match e {
-                PoolError::Exhausted { .. } => ErrorKind::Exhausted,
-                PoolError::Closed(_) => ErrorKind::ShuttingDown,
-                PoolError::Backend(_) => ErrorKind::Engine,
-            };
-            reply_error(&mut w, kind, e.to_string()).await;
+            reply_error(&mut w, error_kind(&e), e.to_string()).await;
             return;
         }
     };
@@ -298,7 +293,7 @@ async fn in_session(
                         write_frame(&mut w, &Frame::data(Kind::Stderr, line.into_bytes())).await;
                 }
             }
-            if session.ended().is_some() && session.pool.stats().closed {
+            if session.ended().is_some() && slot.as_ref().is_some_and(|l| l.pool_closed()) {
                 // Ended while this run went on because the agent is
                 // stopping (a stop or expiry wipes it once we let go): the
                 // container goes with its pool.
@@ -342,6 +337,15 @@ async fn in_session(
                 }
             }
         }
+    }
+}
+
+/// How a failed acquisition is reported to the client.
+pub fn error_kind(e: &PoolError) -> ErrorKind {
+    match e {
+        PoolError::Exhausted { .. } => ErrorKind::Exhausted,
+        PoolError::Closed(_) => ErrorKind::ShuttingDown,
+        PoolError::Backend(_) => ErrorKind::Engine,
     }
 }
 

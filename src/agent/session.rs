@@ -14,7 +14,7 @@
 
 use super::Agent;
 use crate::guest::wire::ToGuest;
-use crate::pool::{Lease, Pool, PoolError};
+use crate::pool::{Lease, Pool};
 use crate::protocol::{ErrorKind, Response, SessionInfo, SessionStart};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -366,12 +366,7 @@ pub async fn start(agent: Arc<Agent>, req: SessionStart) -> Response {
         }
         Ok(l) => l,
         Err(e) => {
-            let kind = match e {
-                PoolError::Exhausted { .. } => ErrorKind::Exhausted,
-                PoolError::Closed(_) => ErrorKind::ShuttingDown,
-                PoolError::Backend(_) => ErrorKind::Engine,
-            };
-            return error(kind, e.to_string());
+            return error(super::run::error_kind(&e), e.to_string());
         }
     };
     let container: String = lease.sandbox().id.chars().take(12).collect();

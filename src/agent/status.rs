@@ -9,15 +9,7 @@ pub async fn handle(agent: &Agent) -> Response {
     // right after an outage is not stale.
     let engine_ok = agent.backend.ping().await.is_ok();
     agent.engine_ok.store(engine_ok, Ordering::Relaxed);
-    let mut pools: Vec<_> = agent
-        .all_pools()
-        .iter()
-        .map(|p| {
-            let mut s = p.stats();
-            s.sessions = agent.sessions.count_in(p);
-            s
-        })
-        .collect();
+    let mut pools = agent.pool_stats();
     pools.sort_by(|a, b| a.name.cmp(&b.name).then(a.image.cmp(&b.image)));
     Response::Status {
         pid: std::process::id(),

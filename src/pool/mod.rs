@@ -1054,6 +1054,11 @@ impl Lease {
         self.sandbox.as_mut().expect("sandbox present until drop")
     }
 
+    /// Its pool takes no more runs (drained or shut down).
+    pub fn pool_closed(&self) -> bool {
+        self.pool.lock().closed
+    }
+
     /// An overflow container outside `max_size` (`exhaustion = "temporary"`).
     pub fn is_temporary(&self) -> bool {
         self.permit.is_none()
