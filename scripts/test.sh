@@ -77,6 +77,15 @@ passed() {
 run_tests docker cargo test --locked "$@" -- --test-threads=2
 engines+=(docker)
 
+# The hostile-program suite again through a second OCI runtime that Debian
+# packages (README, Isolation: `runtime`): registered with dockerd first.
+if [ $# -eq 0 ]; then
+    bash scripts/crun.sh
+    echo "test.sh: running the isolation suite on Docker through crun" >&2
+    run_tests docker-crun env SBX_TEST_RUNTIME=crun cargo test --locked --test isolation -- --test-threads=2
+    engines+=(docker-crun)
+fi
+
 # Every integration suite again against Podman (one matrix, not a copy of
 # the tests): the harness takes the engine from SBX_TEST_BACKEND. A test
 # that cannot hold on Podman says so with a SKIPPED line (common::only_on).
@@ -110,6 +119,13 @@ KUBE_LOCAL_ONLY=(
     a_program_has_no_network_and_cannot_reach_the_host
     with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_volume
     a_container_removed_behind_the_agents_back_leaves_no_volume
+    two_concurrent_sandboxes_run_as_uids_of_their_own_that_no_host_user_has
+    a_sandbox_holding_many_processes_leaves_fork_to_a_concurrent_sandbox_and_to_host_users
+    with_one_fixed_user_for_every_sandbox_their_processes_count_against_each_other
+    a_program_user_the_image_does_not_know_still_has_a_name_a_home_and_a_passwd_entry
+    the_passwd_files_given_to_containers_are_gone_from_the_agents_directory_once_they_run
+    the_suites_containers_run_with_the_runtime_under_test
+    a_million_empty_files_stop_at_the_default_inode_limit_and_the_next_run_is_clean
 )
 if [ $# -eq 0 ] && [ -z "${SBX_TEST_KUBECONFIG:-}" ]; then
     echo "SKIPPED kubernetes matrix: no cluster given; set SBX_TEST_KUBECONFIG=PATH to a test cluster's kubeconfig to run it (README, Development)" | tee "$logs/kubernetes-skipped.log"

@@ -18,10 +18,71 @@ fn sandbox(name: &str, mode: &str, settings: &str) -> Sbx {
     let sbx = Sbx::new(name);
     sbx.limit_pool_to_one_container();
     let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
-    cfg.push_str(&format!("\n[isolation]\nmode = \"{mode}\"\n{settings}\n"));
+    cfg.push_str(&format!(
+        "\n[isolation]\nmode = \"{mode}\"\n{settings}\n{}",
+        runtime_under_test(settings)
+    ));
     std::fs::write(&sbx.config, cfg).unwrap();
     sbx
 }
+
+/// `SBX_TEST_RUNTIME=NAME` runs the suite through that OCI runtime
+/// (scripts/test.sh does with crun): an `[isolation] runtime` line for
+/// every sandbox but those of tests about the runtime setting itself.
+fn runtime_under_test(settings: &str) -> String {
+    match std::env::var("SBX_TEST_RUNTIME") {
+        Ok(rt) if !rt.is_empty() && !settings.contains("runtime") => {
+            format!("runtime = \"{rt}\"\n")
+        }
+        _ => String::new(),
+    }
+}
+
+/// A harness whose pool holds up to `n` containers, so that runs made
+/// while another is going on get a container of their own.
+fn sandboxes(name: &str, n: usize, settings: &str) -> Sbx {
+    let sbx = Sbx::new(name);
+    sbx.append_config(&format!(
+        "[pool]\nmax_size = {n}\n\n[isolation]\n{settings}\n{}",
+        runtime_under_test(settings)
+    ));
+    sbx
+}
+
+/// A run that starts, prints its first line and then holds its
+/// container until the test closes its stdin.
+struct Holder(
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+);
+
+impl Holder {
+    fn start(sbx: &Sbx, code: &str) -> (Holder, String) {
+        let mut child = sbx
+            .cmd()
+            .args(["exec", "--lang", "python", code])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        (Holder(child, out), line.trim().to_string())
+    }
+
+    /// Close its stdin, wait for its end; its exit code.
+    fn release(mut self) -> Option<i32> {
+        drop(self.0.stdin.take());
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.1, &mut rest);
+        self.0.wait().unwrap().code()
+    }
+}
+
+/// `uid gid` of the program.
+const IDS: &str = "import os; print(os.getuid(), os.getgid())";
 
 /// Prints the container's hostname, then the processes it can see other
 /// than the guest (PID 1) and itself.
@@ -226,6 +287,28 @@ fn empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean()
     assert_pool_healthy_in_same_container(&sbx, &before);
 }
 
+#[test]
+fn a_million_empty_files_stop_at_the_default_inode_limit_and_the_next_run_is_clean() {
+    common::local_engine_only("tmpfs mount options of the local engine");
+    if !common::only_on(
+        "docker",
+        "Podman 4 refuses the tmpfs option nr_inodes (see the test above)",
+    ) {
+        return;
+    }
+    let sbx = sandbox("inodes-default", "run", "");
+    let before = next_run_container(&sbx);
+    let fill = FILL_INODES.replace("5000", "1_000_000");
+    // 65536 per mount by default, the mount's own root included.
+    assert_eq!(sbx.exec_ok("python", &fill), "65535 ENOSPC\n");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    assert_eq!(
+        sbx.exec_ok("python", "import os; print(len(os.listdir('/tmp')))"),
+        "0\n",
+        "the files were wiped"
+    );
+}
+
 /// Podman 4's compatible API accepts a container's runtime and ignores
 /// it; sbx checks what the container got and refuses the difference.
 fn podman_ignores_runtime(name: &str) -> String {
@@ -278,6 +361,29 @@ fn the_runtime_asked_for_is_the_one_the_container_runs_with() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "runc\n", "{out:?}");
+}
+
+#[test]
+fn the_suites_containers_run_with_the_runtime_under_test() {
+    common::local_engine_only("the local engine's OCI runtimes");
+    // SBX_TEST_RUNTIME, else the engine's default: what every other test
+    // of this suite ran through.
+    let expected = match std::env::var("SBX_TEST_RUNTIME") {
+        Ok(rt) if !rt.is_empty() => rt,
+        _ if engine() == "podman" => "oci".into(),
+        _ => "runc".into(),
+    };
+    let sbx = sandbox("runtime-suite", "run", "");
+    let host = next_run_container(&sbx);
+    let out = Command::new(engine())
+        .args(["inspect", "-f", "{{.HostConfig.Runtime}}", &host])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{expected}\n"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -461,7 +567,9 @@ print(attempt(lambda: open("/etc/sbx-test", "w")))
 print(attempt(lambda: os.mkdir("/usr/sbx-test")))
 print(attempt(lambda: open("/sbx/bin/sbx", "a")))
 print(attempt(lambda: os.mkdir("/sbx/new")))
-print(os.getuid(), os.getgid())
+print(attempt(lambda: open("/etc/passwd", "a")))
+u, g = os.getuid(), os.getgid()
+print(u, g)
 "#,
     );
     if common::on_kubernetes() {
@@ -469,9 +577,14 @@ print(os.getuid(), os.getgid())
         // binary once running and empties its directory after every run
         // (tests/kubernetes.rs checks that), so writing there is harmless;
         // /sbx itself is part of the read-only root.
-        assert_eq!(out, "EROFS\nEROFS\nwritten\nEROFS\n1000 1000\n");
+        assert_eq!(out, "EROFS\nEROFS\nwritten\nEROFS\nEACCES\n1000 1000\n");
     } else {
-        assert_eq!(out, "EROFS\nEROFS\nEACCES\nEACCES\n1000 1000\n");
+        // The passwd mounted over the image's is the guest's, and
+        // read-only as well.
+        let (head, ids) = out.split_at(out.rfind("EACCES\n").unwrap() + "EACCES\n".len());
+        assert_eq!(head, "EROFS\nEROFS\nEACCES\nEACCES\nEACCES\n");
+        let (u, g) = uid_gid(ids.trim());
+        assert!(UID_RANGE.contains(&u) && u == g, "{ids}");
     }
     assert_pool_healthy_in_same_container(&sbx, &before);
 }
@@ -511,11 +624,8 @@ except OSError as e:
 
 #[test]
 fn a_program_cannot_read_the_guest_or_another_run_through_proc() {
-    let sbx = Sbx::new("proc");
     // Two containers: one run holds a secret while the other looks for it.
-    let mut cfg = std::fs::read_to_string(&sbx.config).unwrap();
-    cfg.push_str("\n[pool]\nmax_size = 2\n");
-    std::fs::write(&sbx.config, cfg).unwrap();
+    let sbx = sandboxes("proc", 2, "");
     // The holder keeps its secret until the test releases it (a line on
     // its stdin), so the probe below runs while the secret is there.
     let mut holder = sbx
@@ -674,6 +784,183 @@ fn with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_vol
     assert!(
         wait_until(Duration::from_secs(10), || !volume_exists(&volumes[0])),
         "auto-remove deletes the anonymous volume with its container"
+    );
+}
+
+/// The range programs get their uids from by default (README, Isolation).
+const UID_RANGE: std::ops::RangeInclusive<u32> = 2_000_000_000..=2_099_999_999;
+
+fn uid_gid(line: &str) -> (u32, u32) {
+    let mut f = line.split(' ').map(|n| n.parse::<u32>().unwrap());
+    (f.next().unwrap(), f.next().unwrap())
+}
+
+#[test]
+fn two_concurrent_sandboxes_run_as_uids_of_their_own_that_no_host_user_has() {
+    common::local_engine_only("the uid each container of a local engine gets");
+    let sbx = sandboxes("uids", 2, "");
+    let (holder, first) = Holder::start(
+        &sbx,
+        "import os, sys; print(os.getuid(), os.getgid(), flush=True); sys.stdin.read()",
+    );
+    let second = sbx.exec_ok("python", IDS);
+    assert_eq!(holder.release(), Some(0));
+    let (a, b) = (uid_gid(&first), uid_gid(second.trim()));
+    for (uid, gid) in [a, b] {
+        assert!(
+            UID_RANGE.contains(&uid),
+            "uid {uid} outside the default range"
+        );
+        assert_eq!(uid, gid, "the group is the user's own");
+        let host = Command::new("getent")
+            .args(["passwd", &uid.to_string()])
+            .output()
+            .unwrap();
+        assert!(!host.status.success(), "a host user has uid {uid}");
+    }
+    assert_ne!(a.0, b.0, "two sandboxes share a uid");
+}
+
+#[test]
+fn a_fixed_user_setting_gives_every_sandbox_that_uid() {
+    let sbx = sandboxes("fixeduser", 2, "user = \"4242:4343\"");
+    let (holder, first) = Holder::start(
+        &sbx,
+        "import os, sys; print(os.getuid(), os.getgid(), flush=True); sys.stdin.read()",
+    );
+    let second = sbx.exec_ok("python", IDS);
+    assert_eq!(holder.release(), Some(0));
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("4242 4343", "4242 4343\n")
+    );
+}
+
+/// Holds 150 sleeping processes (the pids limit is 256) until released.
+const HOLD_PROCESSES: &str = r#"
+import os, sys, time
+for _ in range(150):
+    if os.fork() == 0:
+        time.sleep(300)
+        os._exit(0)
+print("holding", flush=True)
+sys.stdin.read()
+"#;
+
+/// Forks once under an RLIMIT_NPROC of 100: the kernel refuses the fork
+/// when the uid already has 100 processes, wherever they run.
+const FORK_UNDER_NPROC_100: &str = r#"
+import errno, os, resource
+resource.setrlimit(resource.RLIMIT_NPROC, (100, 100))
+try:
+    pid = os.fork()
+except OSError as e:
+    print("fork failed:", errno.errorcode[e.errno])
+else:
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("forked")
+"#;
+
+fn fork_beside_a_holder(name: &str, settings: &str) -> String {
+    let sbx = sandboxes(name, 2, settings);
+    let (holder, line) = Holder::start(&sbx, HOLD_PROCESSES);
+    assert_eq!(line, "holding");
+    let out = sbx.exec_ok("python", FORK_UNDER_NPROC_100);
+    // A host process of uid 1000, the first login user on most machines
+    // and the uid every sandbox had before uid ranges.
+    let host = if host_is_root() {
+        let o = Command::new("python3")
+            .args([
+                "-c",
+                // Imports first: the host's Python may live where uid
+                // 1000 cannot read.
+                &format!(
+                    "import errno, os, resource\nos.setgroups([]); os.setgid(1000); os.setuid(1000)\n{FORK_UNDER_NPROC_100}"
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    } else {
+        common::skip("the host half needs root to start a process of uid 1000");
+        "forked\n".into()
+    };
+    assert_eq!(holder.release(), Some(0));
+    format!("sandbox: {out}host: {host}")
+}
+
+fn host_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
+#[test]
+fn a_sandbox_holding_many_processes_leaves_fork_to_a_concurrent_sandbox_and_to_host_users() {
+    common::local_engine_only("processes of a local engine's containers counted per host uid");
+    assert_eq!(
+        fork_beside_a_holder("nproc-ranges", ""),
+        "sandbox: forked\nhost: forked\n"
+    );
+}
+
+#[test]
+fn with_one_fixed_user_for_every_sandbox_their_processes_count_against_each_other() {
+    common::local_engine_only("processes of a local engine's containers counted per host uid");
+    // Why uid ranges are the default: with a shared uid the holder's 150
+    // processes use up the other sandbox's (and the host user's) limit.
+    assert_eq!(
+        fork_beside_a_holder("nproc-fixed", "user = \"1000:1000\""),
+        "sandbox: fork failed: EAGAIN\nhost: fork failed: EAGAIN\n"
+    );
+}
+
+#[test]
+fn a_program_user_the_image_does_not_know_still_has_a_name_a_home_and_a_passwd_entry() {
+    common::local_engine_only("the /etc/passwd a local engine's container is given");
+    let sbx = sandbox("username", "run", "");
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import getpass, os, pwd, subprocess
+e = pwd.getpwuid(os.getuid())
+print(e.pw_name, e.pw_dir, getpass.getuser(), os.path.expanduser("~"), os.environ["USER"])
+print(subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip())
+print(subprocess.run(["id", "-gn"], capture_output=True, text=True).stdout.strip())
+print(pwd.getpwnam("root").pw_uid, pwd.getpwnam("nobody").pw_uid)
+"#,
+    );
+    // The image's own entries are there too.
+    assert_eq!(
+        out,
+        "sandbox /sbx/home sandbox /sbx/home sandbox\nsandbox\nsandbox\n0 65534\n"
+    );
+    let out = sbx.exec_ok(
+        "javascript",
+        "const u = require('os').userInfo(); console.log(u.username, u.homedir, u.uid > 65535)",
+    );
+    assert_eq!(out, "sandbox /sbx/home true\n");
+}
+
+#[test]
+fn the_passwd_files_given_to_containers_are_gone_from_the_agents_directory_once_they_run() {
+    common::local_engine_only("files a local engine mounts");
+    let sbx = sandboxes("userfiles", 3, "");
+    sbx.run(&["pool", "up", "--lang", "python", "--warm", "3"], "");
+    assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
+    let users = sbx.agent_dir().join("users");
+    let left: Vec<_> = std::fs::read_dir(&users)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        left,
+        Vec::<std::ffi::OsString>::new(),
+        "left in {}",
+        users.display()
     );
 }
 

@@ -59,6 +59,25 @@ fn program_user() -> Option<(u32, u32)> {
     })
 }
 
+/// The program user's name: its `/etc/passwd` entry's (which the agent
+/// adds for a uid of the container's own), else `sandbox`, so tools that
+/// read `USER`/`LOGNAME` first (Python's `getpass`) work even where the
+/// image's passwd cannot be given an entry (a remote engine).
+fn program_user_name() -> Option<&'static str> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let (uid, _) = program_user()?;
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let name = passwd.lines().find_map(|line| {
+            let mut f = line.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        });
+        Some(name.unwrap_or_else(|| "sandbox".into()))
+    })
+    .as_deref()
+}
+
 /// Chunk size of `--out` file transfers. Small like the output chunks: the
 /// agent buffers up to `backend::EVENT_BUFFER` events per container, so
 /// this bounds what a slow client can make the agent hold (~5 MiB).
@@ -573,6 +592,10 @@ fn step_env(extra: &[(String, String)]) -> Vec<(String, String)> {
     }
     for (k, v) in wire::RUN_ENV {
         set(k, v);
+    }
+    if let Some(name) = program_user_name() {
+        set("USER", name);
+        set("LOGNAME", name);
     }
     for (k, v) in extra {
         set(k, v);

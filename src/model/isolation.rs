@@ -63,9 +63,17 @@ pub struct Isolation {
     /// The root filesystem is mounted read-only, so the tmpfs mounts are
     /// the only places a program can write.
     pub read_only_root: bool,
-    /// uid and gid the program runs as (the guest stays root to clean up).
+    /// uid and gid the program runs as (the guest stays root to clean up)
+    /// when `uid_range` is `None`, and always on Kubernetes (a pod's user
+    /// is part of its spec and its image's `/etc/passwd` cannot be
+    /// changed).
     pub uid: u32,
     pub gid: u32,
+    /// Each container's program gets a uid (and a gid of the same number)
+    /// of its own from this range, which no host user and no other
+    /// container of the agent has; `None`: every program runs as
+    /// `uid:gid`.
+    pub uid_range: Option<UidRange>,
     /// The OCI runtime the engine runs containers with (`runsc`,
     /// `kata-runtime`, `crun`); `None`: the engine's default.
     pub runtime: Option<String>,
@@ -83,10 +91,53 @@ impl Default for Isolation {
             read_only_root: true,
             uid: 1000,
             gid: 1000,
+            uid_range: Some(DEFAULT_UID_RANGE),
             runtime: None,
         }
     }
 }
+
+/// Inclusive range of uids handed out one per container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UidRange {
+    pub first: u32,
+    pub last: u32,
+}
+
+impl UidRange {
+    /// How many uids (never 0: `first <= last`).
+    pub fn count(&self) -> u64 {
+        u64::from(self.last - self.first) + 1
+    }
+
+    pub fn contains(&self, uid: u32) -> bool {
+        (self.first..=self.last).contains(&uid)
+    }
+}
+
+impl std::fmt::Display for UidRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+/// A hundred million uids from two billion on: far above login users
+/// (1000–60000), system users, the subordinate ranges of
+/// `/etc/subuid` (100000 and up, 65536 each) and systemd-nspawn's
+/// container range (up to 1879048191), and below 2^31, where programs
+/// that keep a uid in a signed 32-bit integer go wrong. With random
+/// picks among a hundred million, two agents of different users pick the
+/// same uid for live containers about as often as they win a lottery.
+pub const DEFAULT_UID_RANGE: UidRange = UidRange {
+    first: 2_000_000_000,
+    last: 2_099_999_999,
+};
+
+/// Bounds of `uid_range`: above the 16-bit uids that hold every normal
+/// user, below 2^31 - 1, and room for many containers at once.
+const MIN_RANGE_UID: u32 = 65536;
+const MAX_RANGE_UID: u32 = 2_147_483_646;
+const MIN_RANGE_LEN: u64 = 1024;
 
 /// Default inode limit of each scratch mount: room for a large source
 /// tree or `node_modules` (tens of thousands of files), while a run
@@ -124,6 +175,7 @@ pub struct RawIsolation {
     nr_inodes: Option<Raw>,
     read_only_root: Option<bool>,
     user: Option<String>,
+    uid_range: Option<String>,
     runtime: Option<String>,
 }
 
@@ -207,6 +259,17 @@ impl TryFrom<RawIsolation> for Isolation {
             None => (d.uid, d.gid),
             Some(u) => parse_user(u)?,
         };
+        // A fixed user and a range contradict each other: which one the
+        // programs get would be a guess.
+        let uid_range = match (&raw.uid_range, &raw.user) {
+            (Some(_), Some(_)) => {
+                return Err("isolation.user and isolation.uid_range both set: keep `user` for one fixed uid:gid for every program, or `uid_range` for a uid of its own per container".into());
+            }
+            (None, Some(_)) => None,
+            (None, None) => d.uid_range,
+            (Some(r), None) if r.trim() == "none" => None,
+            (Some(r), None) => Some(parse_uid_range(r)?),
+        };
         Ok(Isolation {
             mode: match raw.mode {
                 None => d.mode,
@@ -220,6 +283,7 @@ impl TryFrom<RawIsolation> for Isolation {
             read_only_root: raw.read_only_root.unwrap_or(d.read_only_root),
             uid,
             gid,
+            uid_range,
             runtime: raw.runtime.as_deref().map(runtime_name).transpose()?,
         })
     }
@@ -283,6 +347,36 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
     Ok((u, g))
 }
 
+/// `FIRST-LAST` (inclusive), within the bounds above.
+fn parse_uid_range(s: &str) -> Result<UidRange, String> {
+    let bad = |why: &str| {
+        format!(
+            "isolation.uid_range: `{}` {why}; write FIRST-LAST, e.g. \"{DEFAULT_UID_RANGE}\", or \"none\" for the fixed `user`",
+            s.escape_debug()
+        )
+    };
+    let (a, b) = s
+        .trim()
+        .split_once('-')
+        .ok_or_else(|| bad("is not a range of uids"))?;
+    let (first, last) = match (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return Err(bad("is not a range of uids")),
+    };
+    if first < MIN_RANGE_UID || last > MAX_RANGE_UID || last < first {
+        return Err(bad(&format!(
+            "is not within {MIN_RANGE_UID}-{MAX_RANGE_UID} (above normal users, below 2^31-1)"
+        )));
+    }
+    let range = UidRange { first, last };
+    if range.count() < MIN_RANGE_LEN {
+        return Err(bad(&format!(
+            "holds fewer than {MIN_RANGE_LEN} uids, too few for a uid per container"
+        )));
+    }
+    Ok(range)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +434,53 @@ mod tests {
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.contains(field), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn by_default_each_container_gets_a_uid_of_its_own_from_a_range_far_above_users() {
+        let i = parse("").unwrap();
+        let r = i.uid_range.expect("a uid range by default");
+        assert_eq!((r.first, r.last), (2_000_000_000, 2_099_999_999));
+        assert!(r.first > 1_879_048_191 && r.last < i32::MAX as u32);
+        let i = parse("uid_range = \"70000-80000\"").unwrap();
+        assert_eq!(
+            i.uid_range,
+            Some(UidRange {
+                first: 70000,
+                last: 80000
+            })
+        );
+        assert_eq!(parse("uid_range = \"none\"").unwrap().uid_range, None);
+    }
+
+    #[test]
+    fn a_fixed_user_replaces_the_range_and_both_together_are_refused() {
+        let i = parse("user = \"1000:1000\"").unwrap();
+        assert_eq!((i.uid, i.gid, i.uid_range), (1000, 1000, None));
+        let err = parse("user = \"1000:1000\"\nuid_range = \"70000-80000\"").unwrap_err();
+        assert_eq!(
+            err,
+            "isolation.user and isolation.uid_range both set: keep `user` for one fixed uid:gid for every program, or `uid_range` for a uid of its own per container"
+        );
+    }
+
+    #[test]
+    fn a_uid_range_must_be_above_users_below_two_to_the_31_and_hold_enough_uids() {
+        for (text, why) in [
+            ("1000-60000", "is not within 65536-2147483646"),
+            ("2000000000-2147483647", "is not within 65536-2147483646"),
+            ("80000-70000", "is not within 65536-2147483646"),
+            ("70000-70500", "holds fewer than 1024 uids"),
+            ("70000", "is not a range of uids"),
+            ("a-b", "is not a range of uids"),
+        ] {
+            let err = parse(&format!("uid_range = \"{text}\"")).unwrap_err();
+            assert!(
+                err.starts_with(&format!("isolation.uid_range: `{text}` {why}")),
+                "{text}: {err}"
+            );
+            assert!(err.ends_with("or \"none\" for the fixed `user`"), "{err}");
         }
     }
 

@@ -5,7 +5,10 @@
 //! for remote engines, needs nothing in the image), attach stdin+stdout+
 //! stderr, start. Attaching before starting means no guest output is lost.
 //! If the agent dies, the attach stream closes, the guest sees EOF and exits,
-//! and auto-remove deletes the container: crash-only clean-up.
+//! and auto-remove deletes the container: crash-only clean-up. The program
+//! user of each container is its own (identity.rs): a uid from
+//! `[isolation] uid_range`, with `/etc/passwd` and `/etc/group` bind-mounted
+//! read-only from files the agent writes before the start.
 //!
 //! The API version is negotiated: Docker 20.10 speaks 1.41, bollard
 //! defaults to a newer one.
@@ -28,6 +31,7 @@
 
 mod auth;
 mod exec_fallback;
+mod identity;
 mod pull;
 
 use super::guest_conn::decode_events;
@@ -76,6 +80,8 @@ pub struct DockerBackend {
     /// "unknown mount option"); scratch mounts are then created without
     /// it, bounded in inodes only by the memory limit they count against.
     no_nr_inodes: std::sync::atomic::AtomicBool,
+    /// Each container's program user (`[isolation] uid_range`).
+    identities: identity::Identities,
 }
 
 /// What to do about a runtime the engine does not run.
@@ -178,6 +184,11 @@ impl DockerBackend {
             .map_err(|_| unreachable("no answer within 10s".into()))?
             .map_err(|e| unreachable(e.to_string()))?;
         let api_version = docker.client_version().to_string();
+        // Files the engine mounts must be on its machine: only a local
+        // socket says they are.
+        let identity_dir = endpoint
+            .starts_with("unix://")
+            .then(|| crate::paths::RuntimePaths::from_env().dir.join("users"));
         Ok(DockerBackend {
             kind,
             docker,
@@ -186,6 +197,7 @@ impl DockerBackend {
             fallback_images: Default::default(),
             volumes: Default::default(),
             no_nr_inodes: Default::default(),
+            identities: identity::Identities::new(identity_dir),
         })
     }
 
@@ -244,7 +256,7 @@ impl DockerBackend {
         &self,
         spec: &SandboxSpec,
         fallback: bool,
-    ) -> Result<String, BackendError> {
+    ) -> Result<(String, Option<identity::Identity>), BackendError> {
         let (entrypoint, cmd) = if fallback {
             exec_fallback::idle_command()
         } else {
@@ -279,13 +291,34 @@ impl DockerBackend {
         {
             t.values_mut().for_each(|o| *o = without_nr_inodes(o));
         }
+        // The exec fallback runs programs through engine execs, not as a
+        // user of the guest's choosing.
+        let identity = match iso.uid_range {
+            Some(range) if !fallback => Some(self.identities.allocate(range).map_err(
+                |reason| BackendError::Engine {
+                    action: "choose the program's uid".into(),
+                    reason,
+                },
+            )?),
+            _ => None,
+        };
+        let (uid, gid) = match &identity {
+            Some(i) => (i.uid, i.uid),
+            None => (iso.uid, iso.gid),
+        };
+        if let Some((passwd, group)) = identity.as_ref().and_then(|i| i.files.as_ref()) {
+            host_config.binds = Some(vec![
+                format!("{}:/etc/passwd:ro", passwd.display()),
+                format!("{}:/etc/group:ro", group.display()),
+            ]);
+        }
         let mut body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
             cmd: Some(cmd),
             env: Some(vec![
                 format!("{GUEST_MARKER_ENV}=1"),
-                format!("{GUEST_USER_ENV}={}:{}", iso.uid, iso.gid),
+                format!("{GUEST_USER_ENV}={uid}:{gid}"),
             ]),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
             user: Some("0:0".into()),
@@ -311,6 +344,133 @@ impl DockerBackend {
             host_config: Some(host_config),
             ..Default::default()
         };
+        let made = self.create_body(spec, &mut body).await;
+        match (made, identity) {
+            (Ok((id, image_id)), Some(identity)) => {
+                match self.complete_identity(spec, &image_id, &identity).await {
+                    Ok(()) => {
+                        self.identities.bind(&id, &identity);
+                        Ok((id, Some(identity)))
+                    }
+                    Err(e) => {
+                        self.identities.discard(&identity);
+                        let _ = self.destroy(&id).await;
+                        Err(e)
+                    }
+                }
+            }
+            (Ok((id, _)), None) => Ok((id, None)),
+            (Err(e), identity) => {
+                if let Some(identity) = identity {
+                    self.identities.discard(&identity);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The container's `/etc/passwd` and `/etc/group` (see identity.rs):
+    /// the image's own entries, read from the created container once per
+    /// image, with the program user's added.
+    async fn complete_identity(
+        &self,
+        spec: &SandboxSpec,
+        image_id: &str,
+        identity: &identity::Identity,
+    ) -> Result<(), BackendError> {
+        if identity.files.is_none() {
+            return Ok(());
+        }
+        // The image's own files cannot be read through this container:
+        // its mounts cover them.
+        let accounts = self.identities.image_accounts(image_id);
+        let base = accounts
+            .get_or_try_init(|| self.read_image_accounts(spec, image_id))
+            .await?;
+        self.identities
+            .complete(identity, base)
+            .map_err(|e| engine_err("write the program user's /etc/passwd", e))
+    }
+
+    /// `/etc/passwd` and `/etc/group` of an image, through a container of
+    /// it made for that (never started, labelled like the pool's so a
+    /// crash in between leaves nothing the next agent does not reap).
+    async fn read_image_accounts(
+        &self,
+        spec: &SandboxSpec,
+        image_id: &str,
+    ) -> Result<(String, String), BackendError> {
+        let image = if image_id.is_empty() {
+            &spec.image
+        } else {
+            image_id
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["/nonexistent".into()]),
+            entrypoint: Some(vec![]),
+            labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .map_err(|e| engine_err("create a container to read the image's /etc/passwd", e))?
+            .id;
+        let read = async {
+            Ok::<_, BackendError>((
+                self.read_container_file(&id, "/etc/passwd").await?,
+                self.read_container_file(&id, "/etc/group").await?,
+            ))
+        }
+        .await;
+        if let Err(e) = self.destroy(&id).await {
+            eprintln!("sbx agent: cannot remove container {}: {e}", short_id(&id));
+        }
+        read
+    }
+
+    /// A text file of a created container ("" if there is none).
+    async fn read_container_file(&self, id: &str, path: &str) -> Result<String, BackendError> {
+        let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(opts));
+        let mut tar = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(b) => tar.extend_from_slice(&b),
+                Err(e) if is_not_found(&e) => return Ok(String::new()),
+                Err(e) => return Err(engine_err(&format!("read {path} of the image"), e)),
+            }
+            // An image's passwd is a few KiB; this is not one.
+            if tar.len() > 4 << 20 {
+                return Err(engine_err(
+                    &format!("read {path} of the image"),
+                    "it is larger than 4 MiB",
+                ));
+            }
+        }
+        Ok(identity::single_file_of_tar(&tar).unwrap_or_default())
+    }
+
+    /// Create the container, pulling a missing image once and dropping
+    /// options the engine does not know.
+    async fn create_body(
+        &self,
+        spec: &SandboxSpec,
+        body: &mut ContainerCreateBody,
+    ) -> Result<(String, String), BackendError> {
+        let iso = &spec.isolation;
         let mut pulled = false;
         let mut inodes_dropped = false;
         loop {
@@ -324,11 +484,11 @@ impl DockerBackend {
             let opts = CreateContainerOptionsBuilder::default().name(&name).build();
             match self.docker.create_container(Some(opts), body.clone()).await {
                 Ok(r) => {
-                    self.note_volume(&r.id).await;
+                    let image_id = self.note_volume(&r.id).await;
                     if let Some(name) = &iso.runtime {
                         self.check_runtime(&r.id, name).await?;
                     }
-                    return Ok(r.id);
+                    return Ok((r.id, image_id));
                 }
                 Err(e) if iso.runtime.is_some() && is_runtime_refused(&e) => {
                     return Err(BackendError::Runtime {
@@ -380,7 +540,7 @@ impl DockerBackend {
     }
 
     async fn create_fallback(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
-        let id = self.create_container(spec, true).await?;
+        let (id, _) = self.create_container(spec, true).await?;
         let made = async {
             let attach = AttachContainerOptionsBuilder::default()
                 .stdin(true)
@@ -414,12 +574,14 @@ impl DockerBackend {
         }
     }
 
-    /// Remember the container's anonymous volume (see `volumes`). Not on
-    /// the run path: one inspect per container creation.
-    async fn note_volume(&self, id: &str) {
+    /// Remember the container's anonymous volume (see `volumes`), and
+    /// return its image's id ("" if unknown). Not on the run path: one
+    /// inspect per container creation.
+    async fn note_volume(&self, id: &str) -> String {
         let Ok(c) = self.docker.inspect_container(id, None).await else {
-            return;
+            return String::new();
         };
+        let image_id = c.image.clone().unwrap_or_default();
         let name = c.mounts.into_iter().flatten().find_map(|m| {
             (m.destination.as_deref() == Some(GUEST_VOLUME))
                 .then_some(m.name)
@@ -431,6 +593,7 @@ impl DockerBackend {
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(id.to_string(), name);
         }
+        image_id
     }
 
     /// Remove the container's volume if the engine did not (it is gone
@@ -922,8 +1085,14 @@ impl Backend for DockerBackend {
         }
         let err = match self.create_container(spec, false).await {
             Err(e) => e,
-            Ok(id) => {
-                let err = match self.start_guest(&id).await {
+            Ok((id, identity)) => {
+                let started = self.start_guest(&id).await;
+                // Started or not, the container no longer needs the files
+                // by name (identity.rs).
+                if let Some(identity) = &identity {
+                    self.identities.started(identity);
+                }
+                let err = match started {
                     Ok(guest) => return Ok(Sandbox { id, guest }),
                     Err(e) => e,
                 };
@@ -1051,6 +1220,7 @@ impl Backend for DockerBackend {
         };
         if res.is_ok() {
             self.remove_volume_of(id).await;
+            self.identities.release(id);
         }
         res
     }
