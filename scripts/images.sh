@@ -16,10 +16,27 @@
 #   ~3 minutes and ~1 GB more on this project's machines.
 set -euo pipefail
 
-MIRROR="${SBX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror this machine's apt already uses (a user's own mirror or
+# proxy wins; none is written here): SBX_DEBIAN_MIRROR, else the first
+# `deb` URI of apt's sources (deb822 .sources files or one-line .list
+# files) that serves the main archive rather than security updates.
+apt_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) print $i; break } }' "$f"
+    done
+}
+MIRROR="${SBX_DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}"
 SUITE=bookworm
 PACKAGES=python3,nodejs,ca-certificates
-RECIPE="debootstrap --variant=minbase --include=$PACKAGES $SUITE v1"
+# v2: the root directory is mode 0755 (v1 carried mktemp's 0700, which
+# rootless Podman honours: no unprivileged program could reach anything).
+RECIPE="debootstrap --variant=minbase --include=$PACKAGES $SUITE v2"
 HASH=$(printf '%s' "$RECIPE" | sha256sum | cut -c1-12)
 IMAGE="sbx-local/bookworm-runtime:$HASH"
 
@@ -32,8 +49,14 @@ build_base() {
         apt-get update -q >&2
         apt-get install -y -q debootstrap >&2
     fi
+    if [ -z "$MIRROR" ]; then
+        echo "images.sh: no Debian mirror in apt's sources (/etc/apt/sources.list*); set SBX_DEBIAN_MIRROR=URL" >&2
+        exit 1
+    fi
     ROOT=$(mktemp -d /var/tmp/sbx-rootfs.XXXXXX)
     trap 'rm -rf "$ROOT"' EXIT
+    # The tar's `./` entry becomes the image's `/`: mktemp made it 0700.
+    chmod 755 "$ROOT"
     echo "images.sh: building $IMAGE with debootstrap (about a minute, once per machine)" >&2
     debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOT" "$MIRROR" >&2
     # apt caches and lists are not needed at run time and triple the image size.

@@ -436,3 +436,48 @@ fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_which_directory() {
+    common::local_engine_only("an image it builds in the local engine");
+    // What images made from a `mktemp -d` directory carry on `/` (0700),
+    // here on /usr/bin, which no engine's storage hides.
+    let sbx = Sbx::new("unreachable");
+    let (image, label) = sbx.test_made_image("unreachable");
+    let dir = sbx.root.join("build");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN chmod 0750 /usr/bin\n{label}\n",
+            common::test_image()
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new(common::engine())
+        .args(["build", "-q", "-t", &image])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    std::fs::write(
+        &sbx.config,
+        format!("[languages.python]\nimage = \"{image}\"\n"),
+    )
+    .unwrap();
+    let out = sbx.run(&["exec", "--lang", "python", "print(1)"], "");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(126), "{err}");
+    let (start, rest) = err
+        .split_once("(uid ")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        start,
+        "sbx: cannot start `python3` in the container: Permission denied (os error 13); the program's user "
+    );
+    let (_uid, rest) = rest.split_once(')').unwrap();
+    assert_eq!(
+        rest,
+        " cannot enter `/usr/bin` (mode 0750, owner uid 0): make the image's directories searchable and its interpreter executable by any user (chmod 755; see the README, \"Without root\")\n"
+    );
+}

@@ -88,6 +88,25 @@ impl GuestConn {
         self.wait_ready_sized(limit).await.map(|(clean, _)| clean)
     }
 
+    /// The guest's first `Ready`, with the limits it found itself under.
+    pub async fn wait_first_ready(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Option<crate::guest::wire::SeenLimits>, String> {
+        let wait = async {
+            loop {
+                match self.next().await {
+                    GuestEvent::Msg(FromGuest::Ready { limits, .. }) => return Ok(limits),
+                    GuestEvent::Closed(why) => return Err(why),
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(limit, wait)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")))
+    }
+
     /// As [`GuestConn::wait_ready`], with the bytes a session's scratch
     /// locations hold after its run.
     pub async fn wait_ready_sized(&mut self, limit: Duration) -> Result<(bool, u64), String> {

@@ -112,6 +112,7 @@ async fn fake_guest(
                         version: env!("CARGO_PKG_VERSION").into(),
                         clean: true,
                         scratch_bytes: 0,
+                        limits: None,
                     },
                     _ => continue,
                 };

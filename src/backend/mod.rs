@@ -57,16 +57,32 @@ impl EngineKind {
             EngineKind::Docker => std::env::var("DOCKER_HOST")
                 .ok()
                 .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "unix:///var/run/docker.sock".into()),
+                .unwrap_or_else(|| {
+                    // An ordinary user without the system's daemon may
+                    // have a rootless one of their own.
+                    let system = "/var/run/docker.sock";
+                    let own = user_runtime_dir().join("docker.sock");
+                    if crate::paths::uid() != 0
+                        && !std::path::Path::new(system).exists()
+                        && own.exists()
+                    {
+                        format!("unix://{}", own.display())
+                    } else {
+                        format!("unix://{system}")
+                    }
+                }),
             EngineKind::Podman => std::env::var("CONTAINER_HOST")
                 .ok()
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| {
-                    let uid = crate::paths::uid();
-                    if uid == 0 {
+                    if crate::paths::uid() == 0 {
                         "unix:///run/podman/podman.sock".into()
                     } else {
-                        format!("unix:///run/user/{uid}/podman/podman.sock")
+                        // Where rootless Podman puts its socket.
+                        format!(
+                            "unix://{}",
+                            user_runtime_dir().join("podman/podman.sock").display()
+                        )
                     }
                 }),
             EngineKind::Kubernetes => "the kubeconfig's cluster".into(),
@@ -83,6 +99,15 @@ impl EngineKind {
 /// The engine sbx uses when nothing names one: Docker when `DOCKER_HOST`
 /// is set or its socket exists, else Podman when its socket exists, else
 /// Docker (whose connection error then explains what to start).
+/// `$XDG_RUNTIME_DIR`, else `/run/user/UID`: where an ordinary user's
+/// engine sockets are.
+fn user_runtime_dir() -> std::path::PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| format!("/run/user/{}", crate::paths::uid()).into())
+}
+
 pub fn detect() -> EngineKind {
     detect_from(
         std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty()),
@@ -161,7 +186,7 @@ pub enum BackendError {
     Unreachable {
         endpoint: String,
         reason: String,
-        hint: &'static str,
+        hint: std::borrow::Cow<'static, str>,
     },
     #[error("the guest runner in container {id} did not start: {reason}")]
     GuestFailed { id: String, reason: String },
@@ -175,6 +200,10 @@ pub enum BackendError {
         reason: String,
         fix: &'static str,
     },
+    #[error(
+        "the container engine does not apply the {what} limits sbx asks for ({cause}), so a program could take all of the host's memory and processes; use a rootful engine or cgroup v2 with delegation, or accept running without them with `allow_unlimited = true` in [isolation]"
+    )]
+    LimitsLost { what: String, cause: String },
 }
 
 #[async_trait]

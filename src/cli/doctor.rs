@@ -162,6 +162,9 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
     if let (Some(name), Some((_, info))) = (&cfg.isolation.0.runtime, &engine) {
         check_runtime(&mut r, target.engine, name, &info.runtimes);
     }
+    if let Some((_, info)) = &engine {
+        check_rootless(&mut r, info, cfg.isolation.0.allow_unlimited);
+    }
 
     match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::Status).await {
@@ -251,6 +254,60 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
     }
 
     Ok(if r.failed { 1 } else { 0 })
+}
+
+/// A rootless engine: subordinate uids for the programs' users, and
+/// whether the limits sbx asks for are applied (never silently lost: a
+/// pool is refused without them unless `allow_unlimited` says otherwise,
+/// and then it is shown here).
+fn check_rootless(
+    r: &mut Report,
+    info: &crate::backend::docker::EngineInfo,
+    allow_unlimited: bool,
+) {
+    if !info.rootless {
+        return;
+    }
+    let min = crate::backend::docker::MIN_ROOTLESS_UIDS;
+    if info.subordinate_uids < min {
+        r.line(
+            Status::Fail,
+            "rootless",
+            &format!(
+                "your user has {} subordinate uids in /etc/subuid; a uid per container needs at least {min}",
+                info.subordinate_uids
+            ),
+            Some("sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER, then podman system migrate"),
+        );
+    } else {
+        r.line(
+            Status::Ok,
+            "rootless",
+            &format!(
+                "the engine runs as you; programs get uids of your {} subordinate ones",
+                info.subordinate_uids
+            ),
+            None,
+        );
+    }
+    if !info.cgroup_v1 {
+        return;
+    }
+    if allow_unlimited {
+        r.line(
+            Status::Warn,
+            "limits",
+            "NOT APPLIED: rootless on cgroup v1 ignores memory, process and CPU limits, and [isolation] allow_unlimited = true runs programs without them",
+            Some("use a rootful engine, or a cgroup v2 host with delegation, to get them back"),
+        );
+    } else {
+        r.line(
+            Status::Fail,
+            "limits",
+            "rootless on cgroup v1 cannot apply memory, process and CPU limits; sbx refuses to make containers without them",
+            Some("use a rootful engine or a cgroup v2 host with delegation, or set allow_unlimited = true in [isolation] to run without limits"),
+        );
+    }
 }
 
 /// With the Kubernetes backend: the API server answers with the kubeconfig
@@ -367,7 +424,8 @@ async fn check_engine(
                 Status::Fail,
                 "engine",
                 &e.to_string(),
-                Some("start the engine (`sudo systemctl start docker`, or `bash scripts/engine.sh`), or set DOCKER_HOST"),
+                // The error says how, for root or a rootless user.
+                Some("start the engine as said above, then run `sbx doctor` again"),
             );
             None
         }

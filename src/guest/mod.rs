@@ -176,7 +176,15 @@ pub fn main() -> i32 {
         return 1;
     }
     let clean = clean_up(None);
-    ready(clean, false);
+    send_msg(&FromGuest::Ready {
+        version: env!("CARGO_PKG_VERSION").into(),
+        clean,
+        scratch_bytes: 0,
+        limits: Some(wire::SeenLimits {
+            memory: memory_limit(),
+            pids: pids_limit(),
+        }),
+    });
 
     let mut input = io::stdin().lock();
     let mut current: Option<Run> = None;
@@ -332,6 +340,7 @@ fn ready(clean: bool, session: bool) {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
         scratch_bytes: if session { scratch_bytes() } else { 0 },
+        limits: None,
     });
 }
 
@@ -667,7 +676,16 @@ fn run_step(
             } else {
                 126
             };
-            tell(&format!("cannot start `{program}` in the container: {e}"));
+            let why = if e.kind() == io::ErrorKind::PermissionDenied {
+                unreachable_why(program, env)
+                    .map(|w| format!("; {w}"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            tell(&format!(
+                "cannot start `{program}` in the container: {e}{why}"
+            ));
             return StepResult { code, clean: true };
         }
     };
@@ -871,6 +889,72 @@ fn memory_limit() -> Option<u64> {
     .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok())
     // cgroup v1 reports "no limit" as a huge number.
     .filter(|&m| m < 1 << 60)
+}
+
+/// Why the program's user cannot start `program` (found on the run's
+/// PATH): the first directory on the way it may not enter, or the file
+/// itself not executable to it. Images made from a directory that
+/// `mktemp -d` created carry its mode 0700 on `/`: Docker's overlay root
+/// hides that, rootless Podman's storage does not.
+fn unreachable_why(program: &str, env: &[(String, String)]) -> Option<String> {
+    let (uid, gid) = program_user()?;
+    let path = if program.contains('/') {
+        PathBuf::from(program)
+    } else {
+        let search = step_env(env)
+            .into_iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        search
+            .split(':')
+            .map(|d| Path::new(d).join(program))
+            .find(|p| p.exists())?
+    };
+    let allowed = |m: &std::fs::Metadata, bit: u32| {
+        let mode = m.mode();
+        if m.uid() == uid {
+            mode & (bit << 6) != 0
+        } else if m.gid() == gid {
+            mode & (bit << 3) != 0
+        } else {
+            mode & bit != 0
+        }
+    };
+    let fix = "make the image's directories searchable and its interpreter executable by any user (chmod 755; see the README, \"Without root\")";
+    let mut dir = PathBuf::from("/");
+    let parents = path.parent()?.components().skip(1);
+    for part in std::iter::once(None).chain(parents.map(Some)) {
+        if let Some(p) = part {
+            dir.push(p);
+        }
+        let m = std::fs::metadata(&dir).ok()?;
+        if !allowed(&m, 0o1) {
+            return Some(format!(
+                "the program's user (uid {uid}) cannot enter `{}` (mode {:04o}, owner uid {}): {fix}",
+                dir.display(),
+                m.mode() & 0o7777,
+                m.uid()
+            ));
+        }
+    }
+    let m = std::fs::metadata(&path).ok()?;
+    (!allowed(&m, 0o1)).then(|| {
+        format!(
+            "`{}` is not executable by the program's user (uid {uid}; mode {:04o}, owner uid {}): {fix}",
+            path.display(),
+            m.mode() & 0o7777,
+            m.uid()
+        )
+    })
+}
+
+/// The container's process limit (cgroup v2, then v1's pids controller);
+/// `None` when there is none or no cgroup says so.
+fn pids_limit() -> Option<u64> {
+    ["/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok())
 }
 
 /// Give `path` and everything under it to the program's user (links

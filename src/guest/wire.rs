@@ -61,6 +61,15 @@ pub const GUEST_KEEPER_ENV: &str = "SBX_GUEST_KEEPER";
 /// `RLIMIT_FSIZE`), for the files outside the size-limited volumes.
 pub const GUEST_FSIZE_ENV: &str = "SBX_GUEST_FSIZE";
 
+/// Limits in force in a container, read from its cgroup; `None`: none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenLimits {
+    /// Bytes of memory.
+    pub memory: Option<u64>,
+    /// Processes and threads.
+    pub pids: Option<u64>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToGuest {
@@ -87,6 +96,12 @@ pub enum FromGuest {
         /// hold (0 otherwise).
         #[serde(default)]
         scratch_bytes: u64,
+        /// At start-up only: the limits the guest finds its container
+        /// under, so the agent can tell limits it asked for from limits
+        /// the engine applied (rootless Podman on cgroup v1 accepts them
+        /// and ignores them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limits: Option<SeenLimits>,
     },
     Exit(RunOutcome),
     OutFile(OutFile),

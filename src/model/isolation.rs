@@ -77,6 +77,11 @@ pub struct Isolation {
     /// The OCI runtime the engine runs containers with (`runsc`,
     /// `kata-runtime`, `crun`); `None`: the engine's default.
     pub runtime: Option<String>,
+    /// Run even where the engine does not apply the memory and process
+    /// limits (rootless Podman on cgroup v1): without it sbx refuses such
+    /// containers rather than lose its fork-bomb and memory-hog defence
+    /// silently.
+    pub allow_unlimited: bool,
 }
 
 impl Default for Isolation {
@@ -93,6 +98,7 @@ impl Default for Isolation {
             gid: 1000,
             uid_range: Some(DEFAULT_UID_RANGE),
             runtime: None,
+            allow_unlimited: false,
         }
     }
 }
@@ -177,6 +183,7 @@ pub struct RawIsolation {
     user: Option<String>,
     uid_range: Option<String>,
     runtime: Option<String>,
+    allow_unlimited: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,6 +292,7 @@ impl TryFrom<RawIsolation> for Isolation {
             gid,
             uid_range,
             runtime: raw.runtime.as_deref().map(runtime_name).transpose()?,
+            allow_unlimited: raw.allow_unlimited.unwrap_or(d.allow_unlimited),
         })
     }
 }

@@ -112,6 +112,7 @@ async fn adapter(
             version: env!("CARGO_PKG_VERSION").into(),
             clean,
             scratch_bytes: 0,
+            limits: None,
         })
     };
     if tx.send(ready(true)).await.is_err() {

@@ -280,6 +280,68 @@ fn random_u64() -> u64 {
     }
 }
 
+/// How many subordinate uids `/etc/subuid` gives the user `uid` (by
+/// name or number; all its ranges together): a rootless engine maps
+/// container uids 1 to that count onto them.
+pub fn subordinate_uids(uid: u32) -> u64 {
+    let name = user_name(uid);
+    let text = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    count_subordinate(&text, &uid.to_string(), name.as_deref())
+}
+
+fn count_subordinate(subuid: &str, uid: &str, name: Option<&str>) -> u64 {
+    subuid
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.trim().split(':');
+            let (who, _start, count) = (f.next()?, f.next()?, f.next()?);
+            (who == uid || Some(who) == name)
+                .then(|| count.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum()
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
+}
+
+/// The uids to pick from under a rootless engine whose containers map
+/// uids 1..=`mapped`: `range` if it fits; the default range, which cannot
+/// fit, becomes the part from 10000 up (clear of the users images bring,
+/// like node's 1000), or from 1000 up when the mapping is small.
+pub fn rootless_range(range: UidRange, mapped: u64) -> Result<UidRange, String> {
+    let fix = "give your user subordinate uids (`sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER`, then `podman system migrate`)";
+    if mapped < MIN_ROOTLESS_UIDS {
+        return Err(format!(
+            "a rootless engine maps only {mapped} uids of yours (/etc/subuid) into containers, too few for a uid per container; {fix}"
+        ));
+    }
+    let top = mapped.min(u64::from(u32::MAX)) as u32;
+    if u64::from(range.last) <= mapped {
+        return Ok(range);
+    }
+    if range != crate::model::isolation::DEFAULT_UID_RANGE {
+        return Err(format!(
+            "[isolation] uid_range {range} is outside the uids a rootless engine maps into containers (1-{top}, your /etc/subuid range); remove the setting (sbx then picks from those uids), or {fix}"
+        ));
+    }
+    let first = if mapped >= 10000 + MIN_ROOTLESS_UIDS {
+        10000
+    } else {
+        1000
+    };
+    Ok(UidRange { first, last: top })
+}
+
+/// Fewest mapped uids a rootless engine must give for uids per container.
+pub const MIN_ROOTLESS_UIDS: u64 = 2048;
+
 /// The content of the one file in a tar archive from the archive API
 /// (`GET /containers/{id}/archive?path=FILE`), or `None` if it holds none.
 pub fn single_file_of_tar(tar_bytes: &[u8]) -> Option<String> {
@@ -326,6 +388,45 @@ mod tests {
         ids.release("c1");
         assert_eq!(ids.uid_of("c1"), None);
         assert_eq!(ids.allocate(RANGE).unwrap().uid, all[5].uid);
+    }
+
+    #[test]
+    fn subordinate_uids_are_counted_by_name_or_number_over_every_range() {
+        let text = "alice:100000:65536\n1001:300000:1000\nbob:165536:65536\nalice:400000:10\n";
+        assert_eq!(count_subordinate(text, "1001", Some("alice")), 66546);
+        assert_eq!(count_subordinate(text, "1002", Some("carol")), 0);
+        assert_eq!(count_subordinate("", "1001", None), 0);
+    }
+
+    #[test]
+    fn a_rootless_engine_gets_uids_from_the_users_subordinate_range() {
+        use crate::model::isolation::DEFAULT_UID_RANGE;
+        assert_eq!(
+            rootless_range(DEFAULT_UID_RANGE, 65536),
+            Ok(UidRange {
+                first: 10000,
+                last: 65536
+            })
+        );
+        assert_eq!(
+            rootless_range(DEFAULT_UID_RANGE, 4096),
+            Ok(UidRange {
+                first: 1000,
+                last: 4096
+            })
+        );
+        assert_eq!(
+            rootless_range(RANGE, 100_000),
+            Ok(RANGE),
+            "a range that fits is kept"
+        );
+        let err = rootless_range(RANGE, 65536 - 1000 + 10).unwrap_err();
+        assert!(err.starts_with("[isolation] uid_range 70000-71023 is outside the uids a rootless engine maps into containers (1-64546"), "{err}");
+        let err = rootless_range(DEFAULT_UID_RANGE, 0).unwrap_err();
+        assert!(
+            err.starts_with("a rootless engine maps only 0 uids of yours (/etc/subuid)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::guest::wire::{
     GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
 };
 use crate::libraries::{BuildEvent, ImageBuild};
-use crate::model::isolation::Isolation;
+use crate::model::isolation::{Isolation, UidRange};
 use crate::protocol::{FrameDecoder, InputFile};
 use async_trait::async_trait;
 use bollard::Docker;
@@ -82,6 +82,24 @@ pub struct DockerBackend {
     no_nr_inodes: std::sync::atomic::AtomicBool,
     /// Each container's program user (`[isolation] uid_range`).
     identities: identity::Identities,
+    /// What the engine is (asked once, when a container is first made).
+    facts: tokio::sync::OnceCell<EngineFacts>,
+}
+
+/// Fewest subordinate uids a rootless engine must map for a uid per
+/// container (`identity::rootless_range`).
+pub const MIN_ROOTLESS_UIDS: u64 = identity::MIN_ROOTLESS_UIDS;
+
+/// What decides which uids and limits containers can have.
+#[derive(Debug, Clone, Copy, Default)]
+struct EngineFacts {
+    /// The engine runs as an ordinary user: containers live in that
+    /// user's namespace, whose uids are the user's own (0) and its
+    /// subordinate range from /etc/subuid (1 up).
+    rootless: bool,
+    /// The host's cgroups are v1, where a rootless engine cannot set
+    /// limits at all.
+    cgroup_v1: bool,
 }
 
 /// What to do about a runtime the engine does not run.
@@ -165,13 +183,13 @@ impl DockerBackend {
             return Err(BackendError::Unreachable {
                 endpoint,
                 reason: "this command drives a local container engine".into(),
-                hint: "use --backend docker or --backend podman for it",
+                hint: "use --backend docker or --backend podman for it".into(),
             });
         }
         let unreachable = |reason: String| BackendError::Unreachable {
             endpoint: endpoint.clone(),
             reason,
-            hint,
+            hint: hint.clone().into(),
         };
         let docker = match endpoint.strip_prefix("unix://") {
             Some(path) => Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION),
@@ -198,7 +216,101 @@ impl DockerBackend {
             volumes: Default::default(),
             no_nr_inodes: Default::default(),
             identities: identity::Identities::new(identity_dir),
+            facts: Default::default(),
         })
+    }
+
+    /// Rootless or not, cgroup v1 or not. Docker says rootless in its
+    /// security options; Podman's compatible API does not say it at all,
+    /// but a Podman service an ordinary user reaches is that user's own
+    /// (root's socket is root's alone).
+    async fn facts(&self) -> EngineFacts {
+        *self
+            .facts
+            .get_or_init(|| async {
+                let info = self.docker.info().await.ok();
+                let rootless = info
+                    .as_ref()
+                    .and_then(|i| i.security_options.as_ref())
+                    .is_some_and(|o| o.iter().any(|s| s.contains("name=rootless")))
+                    || (self.kind == EngineKind::Podman && crate::paths::uid() != 0);
+                let cgroup_v1 = info
+                    .and_then(|i| i.cgroup_version)
+                    .is_some_and(|v| matches!(v, bollard::models::SystemInfoCgroupVersionEnum::_1));
+                EngineFacts {
+                    rootless,
+                    cgroup_v1,
+                }
+            })
+            .await
+    }
+
+    /// The uids containers' programs can get: `[isolation] uid_range` as
+    /// configured, except under a rootless engine, whose containers have
+    /// only the user's subordinate uids (1 up to their count): there the
+    /// default range becomes the upper part of those.
+    async fn usable_uid_range(&self, range: UidRange) -> Result<UidRange, BackendError> {
+        if !self.facts().await.rootless {
+            return Ok(range);
+        }
+        let mapped = identity::subordinate_uids(crate::paths::uid());
+        identity::rootless_range(range, mapped).map_err(|reason| BackendError::Engine {
+            action: "choose the program's uid".into(),
+            reason,
+        })
+    }
+
+    /// The limits sbx asked for are the ones the guest finds itself
+    /// under; if not, the container is refused (and removed by the
+    /// caller) unless `[isolation] allow_unlimited` says to run anyway.
+    async fn check_limits(
+        &self,
+        spec: &SandboxSpec,
+        seen: Option<crate::guest::wire::SeenLimits>,
+    ) -> Result<(), BackendError> {
+        let seen = seen.unwrap_or_default();
+        let iso = &spec.isolation;
+        let memory = spec.limits.memory.or(iso.memory);
+        let pids = spec.limits.pids.or(iso.pids).map(|p| p as u64);
+        let mut missing = Vec::new();
+        if let Some(m) = memory
+            && seen.memory.is_none_or(|s| s > m)
+        {
+            missing.push("memory");
+        }
+        if let Some(p) = pids
+            && seen.pids.is_none_or(|s| s > p)
+        {
+            missing.push("process");
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let what = missing.join(" and ");
+        if iso.allow_unlimited {
+            if crate::verbose::engine_notices() {
+                eprintln!(
+                    "sbx agent: the container runs without its {what} limits ([isolation] allow_unlimited = true)"
+                );
+            }
+            return Ok(());
+        }
+        let facts = self.facts().await;
+        let cause = if facts.rootless && facts.cgroup_v1 {
+            format!(
+                "rootless {} on cgroup v1 cannot set limits and ignores them",
+                if self.kind == EngineKind::Podman {
+                    "Podman"
+                } else {
+                    "Docker"
+                }
+            )
+        } else if facts.rootless {
+            "the user's cgroup has no memory and pids controllers delegated (systemd: Delegate=memory pids cpu in user@.service)".to_string()
+        } else {
+            "the engine did not apply them".to_string()
+        };
+        Err(BackendError::LimitsLost { what, cause })
     }
 
     /// A container made with the OCI runtime `name` really has it: Podman
@@ -294,12 +406,14 @@ impl DockerBackend {
         // The exec fallback runs programs through engine execs, not as a
         // user of the guest's choosing.
         let identity = match iso.uid_range {
-            Some(range) if !fallback => Some(self.identities.allocate(range).map_err(
-                |reason| BackendError::Engine {
-                    action: "choose the program's uid".into(),
-                    reason,
-                },
-            )?),
+            Some(range) if !fallback => Some(
+                self.identities
+                    .allocate(self.usable_uid_range(range).await?)
+                    .map_err(|reason| BackendError::Engine {
+                        action: "choose the program's uid".into(),
+                        reason,
+                    })?,
+            ),
             _ => None,
         };
         let (uid, gid) = match &identity {
@@ -623,7 +737,7 @@ impl DockerBackend {
         }
     }
 
-    async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
+    async fn start_guest(&self, id: &str, spec: &SandboxSpec) -> Result<GuestConn, BackendError> {
         // Into the volume: the root filesystem may be read-only. Never
         // clobber the image: where `/sbx` is something else already, fail
         // (and fall back to exec) instead of replacing it.
@@ -696,8 +810,8 @@ impl DockerBackend {
             .map_err(|e| engine_err("start the container", e))?;
 
         let mut guest = GuestConn::new(attached.input, rx);
-        guest
-            .wait_ready(Duration::from_secs(15))
+        let seen = guest
+            .wait_first_ready(Duration::from_secs(15))
             .await
             .map_err(|reason| BackendError::GuestFailed {
                 id: short_id(id),
@@ -705,6 +819,7 @@ impl DockerBackend {
                     "{reason} (does the image run x86_64 Linux binaries? see the agent log)"
                 ),
             })?;
+        self.check_limits(spec, seen).await?;
         Ok(guest)
     }
 }
@@ -904,16 +1019,30 @@ fn installer_error(tail: &std::collections::VecDeque<String>, engine: &str) -> S
 }
 
 /// What to do when the engine does not answer.
-fn unreachable_hint(kind: EngineKind) -> &'static str {
-    match kind {
-        EngineKind::Docker => {
-            "start it (`sudo systemctl start docker` or `dockerd`), or set DOCKER_HOST"
+fn unreachable_hint(kind: EngineKind) -> String {
+    unreachable_hint_for(kind, crate::paths::uid(), &kind.endpoint())
+}
+
+/// What to do about an engine that does not answer at `endpoint`, for
+/// the user `uid`: root starts the system's service, anyone else their
+/// own rootless one (whose socket is under their runtime directory).
+fn unreachable_hint_for(kind: EngineKind, uid: u32, endpoint: &str) -> String {
+    match (kind, uid) {
+        (EngineKind::Docker, 0) => {
+            "start it (`sudo systemctl start docker` or `dockerd`), or set DOCKER_HOST".into()
         }
-        EngineKind::Podman => {
-            "start its API service (`podman system service --time=0 unix:///run/podman/podman.sock`), or set CONTAINER_HOST"
+        (EngineKind::Docker, _) => {
+            "start it (`sudo systemctl start docker`; rootless Docker: `systemctl --user start docker`), or set DOCKER_HOST (rootless Docker: unix://$XDG_RUNTIME_DIR/docker.sock)".into()
         }
-        EngineKind::Kubernetes => {
+        (EngineKind::Podman, 0) => format!(
+            "start its API service (`systemctl start podman.socket`, or `podman system service --time=0 {endpoint} &`), or set CONTAINER_HOST"
+        ),
+        (EngineKind::Podman, _) => format!(
+            "start your user's rootless Podman API service (`systemctl --user enable --now podman.socket` where systemd runs, else `podman system service --time=0 {endpoint} &`), or set CONTAINER_HOST"
+        ),
+        (EngineKind::Kubernetes, _) => {
             "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)"
+                .into()
         }
     }
 }
@@ -1086,7 +1215,7 @@ impl Backend for DockerBackend {
         let err = match self.create_container(spec, false).await {
             Err(e) => e,
             Ok((id, identity)) => {
-                let started = self.start_guest(&id).await;
+                let started = self.start_guest(&id, spec).await;
                 // Started or not, the container no longer needs the files
                 // by name (identity.rs).
                 if let Some(identity) = &identity {
@@ -1303,12 +1432,12 @@ impl Backend for DockerBackend {
             Ok(Err(e)) => Err(BackendError::Unreachable {
                 endpoint: self.endpoint.clone(),
                 reason: e.to_string(),
-                hint: unreachable_hint(self.kind),
+                hint: unreachable_hint(self.kind).into(),
             }),
             Err(_) => Err(BackendError::Unreachable {
                 endpoint: self.endpoint.clone(),
                 reason: "no answer within 5s".into(),
-                hint: unreachable_hint(self.kind),
+                hint: unreachable_hint(self.kind).into(),
             }),
         }
     }
@@ -1354,6 +1483,13 @@ pub struct EngineInfo {
     pub root_dir: Option<String>,
     /// The OCI runtimes registered with the engine, by name, sorted.
     pub runtimes: Vec<String>,
+    /// The engine runs as an ordinary user (see `EngineFacts`).
+    pub rootless: bool,
+    /// On cgroup v1, where a rootless engine applies no limits.
+    pub cgroup_v1: bool,
+    /// Subordinate uids of this user (/etc/subuid), which a rootless
+    /// engine maps into its containers.
+    pub subordinate_uids: u64,
 }
 
 impl DockerBackend {
@@ -1368,7 +1504,11 @@ impl DockerBackend {
             .info()
             .await
             .map_err(|e| engine_err("ask the engine for its configuration", e))?;
+        let facts = self.facts().await;
         Ok(EngineInfo {
+            rootless: facts.rootless,
+            cgroup_v1: facts.cgroup_v1,
+            subordinate_uids: identity::subordinate_uids(crate::paths::uid()),
             endpoint: self.endpoint.clone(),
             server_version: version.version.unwrap_or_else(|| "unknown".into()),
             api_version: self.api_version.clone(),
@@ -1445,7 +1585,26 @@ pub(super) fn is_static_elf(bin: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{hardened_host_config, is_nr_inodes_refused, is_static_elf, without_nr_inodes};
+
+    #[test]
+    fn an_unreachable_podman_hint_names_the_users_own_socket_and_service_when_not_root() {
+        let own = "unix:///run/user/1001/podman/podman.sock";
+        assert_eq!(
+            unreachable_hint_for(EngineKind::Podman, 1001, own),
+            "start your user's rootless Podman API service (`systemctl --user enable --now podman.socket` where systemd runs, else `podman system service --time=0 unix:///run/user/1001/podman/podman.sock &`), or set CONTAINER_HOST"
+        );
+        let hint = unreachable_hint_for(EngineKind::Podman, 0, "unix:///run/podman/podman.sock");
+        assert!(
+            hint.contains("podman system service --time=0 unix:///run/podman/podman.sock"),
+            "{hint}"
+        );
+        assert!(!hint.contains("--user"), "{hint}");
+        assert!(unreachable_hint_for(EngineKind::Docker, 1001, "").contains("rootless Docker"));
+    }
+    use super::{
+        EngineKind, hardened_host_config, is_nr_inodes_refused, is_static_elf,
+        unreachable_hint_for, without_nr_inodes,
+    };
     use crate::model::isolation::Isolation;
 
     #[test]

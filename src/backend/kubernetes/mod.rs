@@ -106,7 +106,7 @@ impl KubeBackend {
         let unreachable = |reason: String| BackendError::Unreachable {
             endpoint: target.describe_cluster(),
             reason,
-            hint: UNREACHABLE_HINT,
+            hint: UNREACHABLE_HINT.into(),
         };
         let config = match &context {
             Some(c) => {
@@ -656,7 +656,7 @@ fn api_error(namespace: &str, action: &str, e: kube::Error) -> BackendError {
         kube::Error::HyperError(_) | kube::Error::Service(_) => BackendError::Unreachable {
             endpoint: format!("the cluster's API server (namespace {namespace})"),
             reason: e.to_string(),
-            hint: UNREACHABLE_HINT,
+            hint: UNREACHABLE_HINT.into(),
         },
         other => engine(other.to_string()),
     }
@@ -740,7 +740,7 @@ impl Backend for KubeBackend {
         .map_err(|_| BackendError::Unreachable {
             endpoint: self.described.clone(),
             reason: "no answer within 10s".into(),
-            hint: UNREACHABLE_HINT,
+            hint: UNREACHABLE_HINT.into(),
         })?
         .map(|_| ())
         .map_err(|e| self.api_err("list pods", e))
