@@ -102,6 +102,62 @@ elif [ $# -eq 0 ]; then
     echo "SKIPPED podman matrix: SBX_TEST_PODMAN=${SBX_TEST_PODMAN:-}" | tee "$logs/podman-skipped.log"
 fi
 
+# The run, options, languages and isolation suites again as an ordinary
+# user against that user's rootless Podman (README, "Without root"), set up
+# by scripts/rootless.sh as a new user would set it up. The test binaries
+# and sbx are copied where that user can run them.
+ROOTLESS_SUITES=(run options languages isolation)
+# Tests about a limit, which rootless Podman on a cgroup v1 host does not
+# apply: there each asserts sbx's refusal instead (Sbx::limits_required),
+# and every other test runs with `allow_unlimited = true`.
+ROOTLESS_NO_LIMITS=(
+    a_fork_bomb_is_held_by_the_process_limit_and_killed_at_its_timeout
+    a_memory_hog_is_killed_and_reported_as_over_its_memory_limit
+    a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_failure
+    a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean
+)
+if [ "${SBX_TEST_ROOTLESS:-1}" = 1 ] && [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
+    for t in "${ROOTLESS_NO_LIMITS[@]}"; do
+        if ! grep -A8 "fn $t()" tests/*.rs | grep -q "limits_required()"; then
+            echo "test.sh: ROOTLESS_NO_LIMITS names $t, which does not check sbx's refusal with limits_required(); fix the list" >&2
+            exit 1
+        fi
+    done
+    rl_uid=$(bash scripts/rootless.sh "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL")
+    rl_dir=$(mktemp -d /tmp/sbx-rootless-tests.XXXXXX)
+    chmod 755 "$rl_dir"
+    suite_args=()
+    for t in "${ROOTLESS_SUITES[@]}"; do suite_args+=(--test "$t"); done
+    cargo test --locked --no-run --message-format=json "${suite_args[@]}" 2>/dev/null |
+        jq -r 'select(.reason == "compiler-artifact" and .executable != null) | .executable' |
+        while read -r exe; do cp "$exe" "$rl_dir/"; done
+    cp -r examples "$rl_dir/examples"
+    chmod -R a+rX "$rl_dir"
+    rootless_suites() {
+        local failed=0 t exe
+        for t in "${ROOTLESS_SUITES[@]}"; do
+            exe=$(ls "$rl_dir"/"$t"-* | head -n 1)
+            runuser -u sbx-rootless -- env -C /tmp \
+                HOME="$(getent passwd sbx-rootless | cut -d: -f6)" \
+                XDG_RUNTIME_DIR="/run/user/$rl_uid" \
+                CONTAINER_HOST="unix:///run/user/$rl_uid/podman/podman.sock" \
+                SBX_TEST_BACKEND=podman SBX_TEST_ROOTLESS=1 \
+                SBX_TEST_BIN="$rl_dir/sbx" SBX_TEST_EXAMPLES="$rl_dir/examples" \
+                SBX_TEST_IMAGE="$SBX_TEST_IMAGE" SBX_TEST_IMAGE_FULL="$SBX_TEST_IMAGE_FULL" \
+                "$exe" --test-threads=2 || failed=1
+        done
+        return "$failed"
+    }
+    echo "test.sh: running the ${ROOTLESS_SUITES[*]} suites as the ordinary user sbx-rootless against its rootless Podman" >&2
+    status=0
+    run_tests rootless rootless_suites || status=$?
+    rm -rf "$rl_dir"
+    [ "$status" -eq 0 ] || exit "$status"
+    engines+=(rootless)
+elif [ $# -eq 0 ]; then
+    echo "SKIPPED rootless matrix: SBX_TEST_ROOTLESS=${SBX_TEST_ROOTLESS:-1}, uid $(id -u) (it needs root to create its user)" | tee "$logs/rootless-skipped.log"
+fi
+
 # The same suites against a real Kubernetes cluster, opt-in: no cluster is
 # assumed, and the matrix never runs against whatever cluster the shell
 # points at, only the one SBX_TEST_KUBECONFIG names.

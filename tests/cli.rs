@@ -247,7 +247,7 @@ fn run_help_shows_three_real_invocations_and_typos_get_a_suggestion() {
 fn every_language_has_a_hello_example_that_prints_hello() {
     let sbx = Sbx::full("ex-hello");
     let mut ran = Vec::new();
-    for name in files_in(examples_dir()) {
+    for name in files_in(&examples_dir()) {
         if !name.starts_with("hello.") {
             continue;
         }

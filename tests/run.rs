@@ -455,7 +455,7 @@ fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_whi
     )
     .unwrap();
     let built = std::process::Command::new(common::engine())
-        .args(["build", "-q", "-t", &image])
+        .args(["build", "-q", "--network", "none", "-t", &image])
         .arg(&dir)
         .output()
         .unwrap();
@@ -468,9 +468,7 @@ fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_whi
     let out = sbx.run(&["exec", "--lang", "python", "print(1)"], "");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(126), "{err}");
-    let (start, rest) = err
-        .split_once("(uid ")
-        .unwrap_or_else(|| panic!("{err}"));
+    let (start, rest) = err.split_once("(uid ").unwrap_or_else(|| panic!("{err}"));
     assert_eq!(
         start,
         "sbx: cannot start `python3` in the container: Permission denied (os error 13); the program's user "

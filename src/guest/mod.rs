@@ -1274,6 +1274,22 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
     for dir in SCRATCH_DIRS.iter().chain([&MQUEUE_DIR]) {
         clean &= wipe(Path::new(dir), None);
     }
+    for (dir, tree) in engine_scratch() {
+        clean &= wipe(dir, None);
+        // Directories the engine put there (/run/lock) are part of what
+        // every run starts from.
+        for (path, mode, uid, gid) in tree {
+            let made = std::fs::create_dir_all(path)
+                .and_then(|_| std::os::unix::fs::lchown(path, Some(*uid), Some(*gid)))
+                .and_then(|_| {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
+                });
+            if let Err(e) = made {
+                log(&format!("cannot recreate {}: {e}", path.display()));
+                clean = false;
+            }
+        }
+    }
     let keep = keep_cache
         .map(Path::new)
         .filter(|k| k.parent() == Some(Path::new(CACHE_DIR)))
@@ -1322,6 +1338,58 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
         }
     }
     clean
+}
+
+/// Writable tmpfs mounts the engine added on its own, beyond ours: Podman
+/// mounts one on `/run` (and `/run/lock`) of a read-only container where
+/// its `read-only-tmpfs` default says so, rootless Podman among others.
+/// A program could leave files there for the next run, so they are wiped
+/// like ours. /dev (device nodes; its shm and mqueue are wiped above),
+/// /proc and /sys are the engine's and never touched.
+/// Each comes with the directories it held at start-up (path, mode,
+/// owner), recreated after every wipe.
+type EngineScratch = Vec<(PathBuf, Vec<(PathBuf, u32, u32, u32)>)>;
+
+fn engine_scratch() -> &'static EngineScratch {
+    static EXTRA: std::sync::OnceLock<EngineScratch> = std::sync::OnceLock::new();
+    EXTRA.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let ours = |p: &str| {
+            SCRATCH_DIRS.contains(&p)
+                || p == CACHE_DIR
+                || p == MQUEUE_DIR
+                || ["/dev", "/proc", "/sys"]
+                    .iter()
+                    .any(|s| p == *s || p.starts_with(&format!("{s}/")))
+        };
+        info.lines()
+            .filter_map(|line| {
+                let (mount, fs) = line.split_once(" - ")?;
+                let mut f = mount.split(' ');
+                let point = f.nth(4)?;
+                let options = f.next()?;
+                let writable = options.split(',').any(|o| o == "rw");
+                (fs.starts_with("tmpfs ") && writable && !ours(point)).then(|| PathBuf::from(point))
+            })
+            .map(|point| {
+                let mut dirs = Vec::new();
+                let mut todo = vec![point.clone()];
+                while let Some(dir) = todo.pop() {
+                    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                        if let Ok(m) = e.path().symlink_metadata()
+                            && m.is_dir()
+                        {
+                            dirs.push((e.path(), m.mode() & 0o7777, m.uid(), m.gid()));
+                            todo.push(e.path());
+                        }
+                    }
+                }
+                // Parents before children.
+                dirs.sort();
+                (point, dirs)
+            })
+            .collect()
+    })
 }
 
 /// In a pod the program runs as the guest's own user, so two more places

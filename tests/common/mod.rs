@@ -190,7 +190,10 @@ impl Sbx {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sbx"));
+        let mut c = Command::new(sbx_bin());
+        if rootless_without_limits() {
+            self.allow_unlimited();
+        }
         c.env("XDG_RUNTIME_DIR", &self.runtime)
             .env("SBX_CONFIG", &self.config)
             .env("SBX_BACKEND", engine())
@@ -213,6 +216,45 @@ impl Sbx {
         let value = value.as_ref().to_string_lossy().into_owned();
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.into(), value));
+    }
+
+    /// `[isolation] allow_unlimited = true` in this test's config, in the
+    /// `[isolation]` table it has or a new one.
+    fn allow_unlimited(&self) {
+        let cfg = std::fs::read_to_string(&self.config).unwrap_or_default();
+        if cfg.contains("allow_unlimited") || cfg.contains(LIMITS_REQUIRED) {
+            return;
+        }
+        let cfg = if cfg.lines().any(|l| l.trim() == "[isolation]") {
+            cfg.replacen("[isolation]", "[isolation]\nallow_unlimited = true", 1)
+        } else {
+            cfg + "\n[isolation]\nallow_unlimited = true\n"
+        };
+        std::fs::write(&self.config, cfg).unwrap();
+    }
+
+    /// A test whose point is a limit, under an engine that applies none
+    /// ([`rootless_without_limits`]): instead of its own check it asserts
+    /// that sbx refuses the container and says why, and the caller
+    /// returns. scripts/test.sh lists these tests (ROOTLESS_NO_LIMITS).
+    pub fn limits_required(&self) -> bool {
+        if !rootless_without_limits() {
+            return false;
+        }
+        let mut cfg = std::fs::read_to_string(&self.config).unwrap();
+        cfg = cfg.replace("allow_unlimited = true", "");
+        cfg.push_str(&format!("\n{LIMITS_REQUIRED}\n"));
+        std::fs::write(&self.config, cfg).unwrap();
+        let out = self.run(&["exec", "--lang", "python", "print('never printed')"], "");
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stdout).as_ref(),
+                String::from_utf8_lossy(&out.stderr).as_ref(),
+                out.status.code()
+            ),
+            ("", LIMITS_REFUSED, Some(125))
+        );
+        true
     }
 
     /// Tests write configs of their own; on Kubernetes each one gets the
@@ -357,6 +399,46 @@ pub fn remove_container(id: &str) {
     };
     let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
+
+/// The sbx binary under test: this build's, or `SBX_TEST_BIN` (the
+/// rootless matrix runs a copy its user can execute).
+pub fn sbx_bin() -> PathBuf {
+    std::env::var_os("SBX_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sbx").into())
+}
+
+/// The matrix runs as an ordinary user against that user's rootless
+/// engine (`SBX_TEST_ROOTLESS=1`, scripts/test.sh).
+pub fn rootless() -> bool {
+    std::env::var_os("SBX_TEST_ROOTLESS").is_some_and(|v| v == "1")
+}
+
+/// Rootless on a cgroup v1 host: the engine applies no memory, process or
+/// CPU limits, so sbx refuses containers unless `[isolation]
+/// allow_unlimited = true`, which the harness then writes into every
+/// test's config (but those of [`Sbx::limits_required`]).
+pub fn rootless_without_limits() -> bool {
+    rootless() && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The uids programs get: the default `[isolation] uid_range`, or under a
+/// rootless engine the upper part of the user's subordinate uids as the
+/// container sees them (scripts/rootless.sh gives the user 65536).
+pub fn program_uid_range() -> std::ops::RangeInclusive<u32> {
+    if rootless() {
+        10_000..=65_536
+    } else {
+        2_000_000_000..=2_099_999_999
+    }
+}
+
+/// What sbx says when it refuses a container whose limits the engine
+/// does not apply.
+pub const LIMITS_REFUSED: &str = "sbx: the container engine does not apply the memory and process limits sbx asks for (rootless Podman on cgroup v1 cannot set limits and ignores them), so a program could take all of the host's memory and processes; use a rootful engine or cgroup v2 with delegation, or accept running without them with `allow_unlimited = true` in [isolation]\n";
+
+/// Marks a config the harness leaves without `allow_unlimited`.
+const LIMITS_REQUIRED: &str = "# sbx-test: limits required";
 
 /// Say that a test does not apply to the engine under test, on the test
 /// output itself (written past libtest's capture, so it shows for a test
@@ -534,8 +616,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn examples_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+pub fn examples_dir() -> PathBuf {
+    // The rootless matrix runs copies where its user can read them.
+    std::env::var_os("SBX_TEST_EXAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples")).into())
 }
 
 impl Sbx {
