@@ -170,6 +170,7 @@ KUBE_LOCAL_ONLY=(
     an_agent_that_cannot_start_tells_the_client_why
     an_image_without_the_interpreter_gives_exit_127_with_a_reason
     an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_which_directory
+    an_unanswered_podman_socket_gets_the_hint_for_root_or_for_a_rootless_user
     json_mode_reports_a_failure_of_sbx_itself_as_a_json_error
     sbx_languages_lists_every_language_with_its_image_and_presence
     sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown

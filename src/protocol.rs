@@ -623,6 +623,11 @@ pub struct PoolStats {
     /// Open sessions holding one of its containers (counted in `busy`).
     #[serde(default)]
     pub sessions: usize,
+    /// Its containers run without the memory and process limits asked
+    /// for: the engine does not apply them (rootless on cgroup v1) and
+    /// `[isolation] allow_unlimited = true` accepted that.
+    #[serde(default)]
+    pub limits_unapplied: bool,
 }
 
 /// Containers in each state right now.

@@ -1022,3 +1022,19 @@ fn a_container_removed_behind_the_agents_back_leaves_no_volume() {
         "the volume of a container removed by someone else is removed too"
     );
 }
+
+#[test]
+fn pool_stats_say_when_a_pools_limits_are_not_applied() {
+    let sbx = sandbox("limits-shown", "run", "");
+    assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
+    let out = sbx.run(&["pool", "stats", "--json"], "");
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unapplied = common::rootless_without_limits();
+    assert_eq!(stats["pools"][0]["limits_unapplied"], unapplied, "{stats}");
+    let text = stdout(&sbx.run(&["pool", "stats"], ""));
+    assert_eq!(
+        text.contains("LIMITS NOT APPLIED: the engine ignores memory and process limits and [isolation] allow_unlimited = true runs programs without them"),
+        unapplied,
+        "{text}"
+    );
+}

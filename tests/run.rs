@@ -479,3 +479,44 @@ fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_whi
         " cannot enter `/usr/bin` (mode 0750, owner uid 0): make the image's directories searchable and its interpreter executable by any user (chmod 755; see the README, \"Without root\")\n"
     );
 }
+
+#[test]
+fn an_unanswered_podman_socket_gets_the_hint_for_root_or_for_a_rootless_user() {
+    common::local_engine_only("the local engine's socket");
+    if !common::only_on("podman", "the hint is about Podman's socket") {
+        return;
+    }
+    let sbx = Sbx::new("nosocket");
+    // The default socket, under a runtime directory that has none.
+    let dir = sbx.root.join("xdg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = sbx.cmd();
+    cmd.env("XDG_RUNTIME_DIR", &dir)
+        .env("SBX_RUNTIME_DIR", sbx.root.join("agent"));
+    // Root's default socket is answering here: root is pointed at one
+    // that is not.
+    let root_socket = format!("unix://{}/podman.sock", dir.display());
+    if common::rootless() {
+        cmd.env_remove("CONTAINER_HOST");
+    } else {
+        cmd.env("CONTAINER_HOST", &root_socket);
+    }
+    let out = cmd
+        .args(["exec", "--lang", "python", "print(1)"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    let expected = if common::rootless() {
+        let socket = dir.join("podman/podman.sock");
+        format!(
+            "start your user's rootless Podman API service (`systemctl --user enable --now podman.socket` where systemd runs, else `podman system service --time=0 unix://{} &`), or set CONTAINER_HOST",
+            socket.display()
+        )
+    } else {
+        format!(
+            "start its API service (`systemctl start podman.socket`, or `podman system service --time=0 {root_socket} &`), or set CONTAINER_HOST"
+        )
+    };
+    assert!(err.trim_end().ends_with(&expected), "{err}");
+}

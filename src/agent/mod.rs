@@ -271,6 +271,8 @@ impl Agent {
             .map(|p| {
                 let mut s = p.stats();
                 s.sessions = self.sessions.count_in(p);
+                s.limits_unapplied =
+                    p.spec.isolation.allow_unlimited && self.backend.limits_unapplied();
                 s
             })
             .collect()

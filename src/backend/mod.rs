@@ -211,6 +211,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Short name shown in stats ("docker").
     fn name(&self) -> &'static str;
 
+    /// A container ran without the limits asked for because
+    /// `[isolation] allow_unlimited` accepted an engine that applies none.
+    fn limits_unapplied(&self) -> bool {
+        false
+    }
+
     /// Human-readable endpoint and API version, for status output.
     fn describe(&self) -> String;
 

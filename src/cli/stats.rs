@@ -167,6 +167,18 @@ pub fn tables(
         }
         let trend = trends.and_then(|t| t.get(&p.id)).map(sparkline);
         let _ = writeln!(out, "{}", title(p, style));
+        if p.limits_unapplied {
+            let warning = "LIMITS NOT APPLIED: the engine ignores memory and process limits and [isolation] allow_unlimited = true runs programs without them";
+            let _ = if style.color {
+                writeln!(
+                    out,
+                    "{}",
+                    crossterm::style::Stylize::bold(crossterm::style::Stylize::red(warning))
+                )
+            } else {
+                writeln!(out, "{warning}")
+            };
+        }
         let _ = writeln!(out, "{}", pool_table(p, style, trend.as_deref()));
     }
     out
@@ -453,6 +465,12 @@ pub fn prometheus(pools: &[PoolStats]) -> String {
         "gauge",
         "Open sessions holding a container of the pool (counted as busy).",
         &|p| vec![(String::new(), p.sessions as f64)],
+    );
+    family(
+        "sbx_pool_limits_unapplied",
+        "gauge",
+        "1: the pool's containers run without the memory and process limits asked for ([isolation] allow_unlimited).",
+        &|p| vec![(String::new(), if p.limits_unapplied { 1.0 } else { 0.0 })],
     );
     family(
         "sbx_pool_temporary_containers",

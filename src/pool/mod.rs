@@ -937,6 +937,7 @@ impl Pool {
             closed: inner.closed,
             // Known to the agent, which holds the sessions.
             sessions: 0,
+            limits_unapplied: false,
         };
         drop(inner);
         // Sorting the samples happens outside the lock.

@@ -84,6 +84,8 @@ pub struct DockerBackend {
     identities: identity::Identities,
     /// What the engine is (asked once, when a container is first made).
     facts: tokio::sync::OnceCell<EngineFacts>,
+    /// See [`Backend::limits_unapplied`].
+    limits_unapplied: std::sync::atomic::AtomicBool,
 }
 
 /// Fewest subordinate uids a rootless engine must map for a uid per
@@ -217,6 +219,7 @@ impl DockerBackend {
             no_nr_inodes: Default::default(),
             identities: identity::Identities::new(identity_dir),
             facts: Default::default(),
+            limits_unapplied: Default::default(),
         })
     }
 
@@ -288,7 +291,10 @@ impl DockerBackend {
         }
         let what = missing.join(" and ");
         if iso.allow_unlimited {
-            if crate::verbose::engine_notices() {
+            let first = !self
+                .limits_unapplied
+                .swap(true, std::sync::atomic::Ordering::Relaxed);
+            if first || crate::verbose::engine_notices() {
                 eprintln!(
                     "sbx agent: the container runs without its {what} limits ([isolation] allow_unlimited = true)"
                 );
@@ -1191,6 +1197,11 @@ impl Backend for DockerBackend {
         self.build_libraries(build, &tag, &events).await?;
         let _ = events.send(BuildEvent::Status(format!("built {tag}")));
         Ok(tag)
+    }
+
+    fn limits_unapplied(&self) -> bool {
+        self.limits_unapplied
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {
