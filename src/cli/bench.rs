@@ -174,6 +174,7 @@ impl Reference {
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
             kubernetes: req.pool.kubernetes.clone(),
+            warm_interpreter: req.pool.profile.warm_interpreter.clone(),
             group: String::new(),
             max_lifetime: None,
         };

@@ -1,0 +1,141 @@
+# The fork server of a warm Python container (see warm.rs). Started once
+# per container by the guest, as root: the program's user cannot signal,
+# trace or read it. It imports the preload modules, then keeps one child
+# forked, parked (still root) until a run arrives on fd 3; that child drops
+# to the program's user and becomes the program, as `python3 prog.py`
+# would run it. The zygote reports each child's end on fd 4 and forks the
+# next one after it: a parked child never coexists with a running program.
+#
+# fd 3: a SOCK_SEQPACKET socket; one message per run: JSON plus the run's
+#       stdin, stdout and stderr.
+# fd 4: a pipe to the guest: {"ready": [failed preloads]} once,
+#       {"pid": N} from a child that took its run, {"pid": N, "status": S}
+#       when it ended.
+import builtins
+import ctypes
+import importlib
+import importlib.machinery
+import json
+import os
+import socket
+import sys
+import types
+
+RESULTS = 4
+
+
+def report(msg):
+    os.write(RESULTS, (json.dumps(msg) + "\n").encode())
+
+
+def serve(sock):
+    """The zygote's loop; returns only in a child, with its run."""
+    while True:
+        taken_r, taken_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(taken_r)
+            return park(sock, taken_w)
+        os.close(taken_w)
+        taken = os.read(taken_r, 1)
+        os.close(taken_r)
+        _, status = os.waitpid(pid, 0)
+        if taken:
+            report({"pid": pid, "status": status})
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3:
+            os._exit(0)  # the guest is gone
+
+
+def park(sock, taken_w):
+    try:
+        data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
+    except OSError:
+        data, fds = b"", []
+    if not data or len(fds) != 3:
+        os._exit(3)
+    os.write(taken_w, b"x")
+    report({"pid": os.getpid()})
+    return json.loads(data), fds
+
+
+def become(run, fds, prctl):
+    """Everything of the zygote goes but its memory: descriptors, user,
+    session, directory, environment."""
+    for i, fd in enumerate(fds):
+        os.dup2(fd, i)
+    os.closerange(3, 1 << 16)
+    os.setsid()
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
+    if run.get("cpus"):
+        os.sched_setaffinity(0, run["cpus"])
+    os.setgroups([])
+    os.setgid(run["gid"])
+    os.setuid(run["uid"])
+    # The switch of user made the process undumpable; a program is
+    # dumpable (its own /proc entries readable), as after an exec.
+    prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    os.environ.clear()
+    os.environ.update(run["env"])
+    os.chdir(run["cwd"])
+    # `random` re-seeds itself in every child (os.register_at_fork);
+    # numpy's global generator does not.
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()  # seeded once at import, in the zygote
+
+
+def run_main(path, args):
+    sys.argv = [path] + args
+    sys.path[0] = os.path.dirname(os.path.realpath(path))
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__cached__ = None
+    main.__builtins__ = builtins
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        print(f"{sys.executable}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+        del source
+        exec(code, main.__dict__)
+    except SystemExit:
+        raise
+    except BaseException:
+        kind, value, tb = sys.exc_info()
+        # Without this frame, as `python3 prog.py` shows it (the hook
+        # prints the exception's own traceback).
+        value = value.with_traceback(tb.tb_next)
+        del tb
+        sys.excepthook(kind, value, value.__traceback__)
+        if kind is KeyboardInterrupt:
+            sys.exit(130)
+        sys.exit(1)
+
+
+def zygote():
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl
+    failed = []
+    for name in json.loads(sys.argv[1]):
+        try:
+            importlib.import_module(name)
+        except BaseException as e:  # a broken module must not end the zygote
+            failed.append(f"{name}: {type(e).__name__}: {e}")
+    sock = socket.socket(fileno=3)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    report({"ready": failed})
+    run, fds = serve(sock)
+    sock.close()
+    become(run, fds, prctl)
+    del sock, fds, prctl, libc
+    run_main(run["path"], run["args"])
+
+
+zygote()
