@@ -1142,7 +1142,9 @@ fn kill_all(pgid: i32) {
 
 /// `kill(-1)` as the program's user: every process it may signal, which
 /// is every process of that user (programs cannot change users) and none
-/// of root's. Everything after the fork is async-signal-safe.
+/// of root's, in one call that a fork bomb cannot outrun. Where no process
+/// can be made for it (the bomb holds the container's process limit), one
+/// by one. Everything after the fork is async-signal-safe.
 fn kill_program_user() {
     let Some((uid, gid)) = program_user() else {
         return;
@@ -1158,6 +1160,12 @@ fn kill_program_user() {
         }
         if pid > 0 {
             libc::waitpid(pid, std::ptr::null_mut(), 0);
+            return;
+        }
+    }
+    for p in leftovers() {
+        unsafe {
+            libc::kill(p as i32, libc::SIGKILL);
         }
     }
 }
