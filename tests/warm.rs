@@ -269,3 +269,25 @@ fn a_warm_interpreter_that_died_is_replaced_and_the_run_in_between_starts_python
         "{log}"
     );
 }
+
+#[test]
+fn a_file_a_warm_run_leaves_open_is_flushed_when_it_ends_and_comes_back_with_out() {
+    let sbx = harness("open-file", "");
+    forked_by_warm_interpreter(&sbx);
+    let dest = sbx.root.join("results");
+    let out = run_in(
+        &sbx,
+        "warm",
+        &[
+            "--out",
+            dest.to_str().unwrap(),
+            "import os\nf = open(os.environ['SBX_OUT'] + '/left-open.txt', 'w')\nf.write('written, never closed')\nprint('done')",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dest.join("left-open.txt")).unwrap(),
+        "written, never closed"
+    );
+}
