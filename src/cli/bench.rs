@@ -183,7 +183,9 @@ impl Reference {
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
             kubernetes: req.pool.kubernetes.clone(),
-            warm_interpreter: req.pool.profile.warm_interpreter.clone(),
+            // The engine's exec starts the interpreter itself; a warm one
+            // would only use memory.
+            warm_interpreter: None,
             group: String::new(),
             max_lifetime: None,
         };
