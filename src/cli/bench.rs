@@ -499,6 +499,18 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
     if let Some(r) = bench.reference.as_mut() {
         r.remove().await;
     }
+    if modes.contains(&Mode::Spawn) {
+        // Made for the comparison, not a pool `sbx run` uses.
+        let name = bench.spawn.pool.profile.name.clone();
+        if let Ok(mut client) = Client::connect(Some(&bench.target)).await {
+            let _ = client
+                .request(&Request::PoolDrain {
+                    force: false,
+                    profile: Some(name),
+                })
+                .await;
+        }
+    }
     bar.finish_and_clear();
     let samples = result?;
 
