@@ -114,7 +114,9 @@ def run_main(path, args):
         with open(path, "rb") as f:
             source = f.read()
     except OSError as e:
-        print(f"{sys.executable}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
+        # Named as the interpreter was invoked, as it names itself.
+        name = sys.orig_argv[0]
+        print(f"{name}: can't open file {path!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
         return 2, main
     try:
         code = compile(source, path, "exec", dont_inherit=True)
