@@ -634,7 +634,7 @@ _sbx() {
                     return 0
                     ;;
                 --modes)
-                    COMPREPLY=($(compgen -W "pool fresh exec" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pool spawn fresh exec" -- "${cur}"))
                     return 0
                     ;;
                 --config)

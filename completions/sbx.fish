@@ -96,6 +96,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand bench" -l runs -d 'Measured runs
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s c -l concurrency -d 'Runs in flight at once (each mode is measured at this concurrency)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l warmup -d 'Unmeasured rounds of --concurrency runs per mode before measuring' -r
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l modes -d 'Modes to measure, comma-separated' -r -f -a "pool\t'A warm container from the pool (`sbx run`)'
+spawn\t'The same, the interpreter started per run (`warm_interpreter = false`)'
 fresh\t'A container made and removed for each run (`sbx run --no-pool`)'
 exec\t'The engine\'s exec into a running container, per run'"
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F

@@ -10,6 +10,9 @@ For every language it prints, as medians over ROUNDS interleaved rounds:
                 toolchain caches on (the default), client start included;
 * sbx no-cache  the same with `cache = false` for the language (its own
                 agent and container): every run starts the toolchain cold;
+* sbx no-warm   the same with `warm_interpreter = false` (its own agent
+                and container): the interpreter is started for every run
+                instead of forked from the warm one (python);
 * toolchain     the same build and run commands executed by a shell
                 *inside the very container that served the warm runs*
                 (reached with `docker exec` between sbx runs, timed inside,
@@ -51,6 +54,7 @@ SOURCE_NAME = {
     "bash": "main.sh",
 }
 CACHED = ["go", "java", "cpp", "c"]
+WARM = ["python"]
 
 # The same steps sbx runs (src/lang.rs), as one shell command each, run in
 # a scratch directory holding the source; $C is the language's warm cache.
@@ -87,7 +91,7 @@ def setup():
 class Agent:
     """One agent with its own runtime dir and config."""
 
-    def __init__(self, tmp, name, image, cache):
+    def __init__(self, tmp, name, image, cache, warm=True):
         self.dir = os.path.join(tmp, name)
         os.makedirs(os.path.join(self.dir, "run"))
         self.config = os.path.join(self.dir, "config.toml")
@@ -97,6 +101,8 @@ class Agent:
                 if not cache and lang in CACHED:
                     f.write("cache = false\n")
             f.write("\n[pool]\nmax_size = 1\n")
+            if not warm:
+                f.write("\n[profiles.default]\nwarm_interpreter = false\n")
         self.env = dict(os.environ, XDG_RUNTIME_DIR=os.path.join(self.dir, "run"), SBX_CONFIG=self.config)
 
     def run(self, *args):
@@ -148,6 +154,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sbx-bench-langs-")
     warm = Agent(tmp, "warm", image, cache=True)
     cold = Agent(tmp, "nocache", image, cache=False)
+    spawn = Agent(tmp, "nowarm", image, cache=True, warm=False)
     rows = []
     try:
         for lang, (ext, src) in HELLO.items():
@@ -158,30 +165,37 @@ def main():
                 warm.timed(prog)
                 if lang in CACHED:
                     cold.timed(prog)
+                if lang in WARM:
+                    spawn.timed(prog)
             info = json.loads(warm.run("run", prog, "--json", "--", "world").stdout)
             in_container(info["container"], lang, src, 2)  # warm the loop's own paths
-            w, c, direct = [], [], []
+            w, c, n, direct = [], [], [], []
             # Interleaved, so load from elsewhere on the machine hits every
             # column alike.
             for _ in range(rounds):
                 w.append(warm.timed(prog))
                 if lang in CACHED:
                     c.append(cold.timed(prog))
+                if lang in WARM:
+                    n.append(spawn.timed(prog))
                 direct += in_container(info["container"], lang, src, 1)
             rows.append((lang, statistics.median(w), statistics.median(c) if c else None,
-                         statistics.median(direct)))
+                         statistics.median(n) if n else None, statistics.median(direct)))
     finally:
         warm.stop()
         cold.stop()
+        spawn.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"Per-language warm runs, medians of {rounds} ({image}):\n")
-    print("| language | sbx warm ms | sbx no-cache ms | toolchain in container ms | overhead ms | cache speed-up |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for lang, w, c, d in rows:
+    print("| language | sbx warm ms | sbx no-cache ms | sbx no-warm ms | toolchain in container ms | overhead ms | cache speed-up | warm interpreter speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for lang, w, c, n, d in rows:
         nc = f"{c:.1f}" if c is not None else "-"
         speed = f"{c / w:.1f}x" if c is not None else "-"
-        print(f"| {lang} | {w:.1f} | {nc} | {d:.1f} | {w - d:+.1f} | {speed} |")
+        nw = f"{n:.1f}" if n is not None else "-"
+        warm = f"{n / w:.1f}x" if n is not None else "-"
+        print(f"| {lang} | {w:.1f} | {nc} | {nw} | {d:.1f} | {w - d:+.1f} | {speed} | {warm} |")
 
 
 if __name__ == "__main__":

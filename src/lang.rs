@@ -271,6 +271,16 @@ impl Language {
     }
 }
 
+impl Language {
+    /// The interpreter a container of this language keeps warm for its
+    /// runs (`guest::warm`): one that can fork after start-up and become
+    /// the program. Python only: Node, Ruby's and R's interpreters and the
+    /// JVM start threads or hold state that a fork does not carry safely.
+    pub fn warm_interpreter(&self) -> Option<&'static str> {
+        (self.name == "python").then_some("python3")
+    }
+}
+
 pub fn by_name(name: &str) -> Option<&'static Language> {
     let name = name.to_ascii_lowercase();
     LANGUAGES

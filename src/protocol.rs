@@ -75,7 +75,7 @@ use std::io::{self, Read, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -339,6 +339,10 @@ pub struct ProfileSpec {
     /// pull_timeout`); `None`: never.
     #[serde(default)]
     pub pull_timeout: Option<std::time::Duration>,
+    /// The interpreter each container keeps warm for runs (`None`: off,
+    /// or nothing to keep warm for the language).
+    #[serde(default)]
+    pub warm_interpreter: Option<crate::model::run::WarmInterpreter>,
 }
 
 /// A run for the agent: which pool (or, with `no_pool`, which image and
@@ -628,6 +632,10 @@ pub struct PoolStats {
     /// `[isolation] allow_unlimited = true` accepted that.
     #[serde(default)]
     pub limits_unapplied: bool,
+    /// The interpreter its containers keep warm: `on`, `on, preloads
+    /// numpy pandas` or `off`; empty for a language without one.
+    #[serde(default)]
+    pub warm_interpreter: String,
 }
 
 /// Containers in each state right now.

@@ -221,6 +221,38 @@ fn bench_measures_only_the_modes_asked_for() {
 }
 
 #[test]
+fn bench_compares_python_with_its_interpreter_started_per_run_and_removes_that_pool() {
+    let sbx = Sbx::new("bench-spawn");
+    let label = sbx.agent_label();
+    let doc = json(&sbx.run(
+        &[
+            "bench",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+            "--modes",
+            "pool,spawn",
+            "--json",
+        ],
+        "",
+    ));
+    let modes = doc["modes"].as_array().unwrap();
+    let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pool", "spawn"], "{doc}");
+    assert!(modes[1]["pool_speedup"].as_f64().unwrap() > 0.0, "{doc}");
+    assert!(
+        wait_until(Duration::from_secs(20), || ours_in(&label, "python-spawn")
+            .is_empty()),
+        "the comparison's pool is removed"
+    );
+    assert!(
+        !ours_in(&label, "python").is_empty(),
+        "the pool `sbx run` uses stays"
+    );
+}
+
+#[test]
 fn bench_refuses_nonsense_counts_and_modes_with_a_usage_error() {
     let sbx = Sbx::new("bench-usage");
     for (args, says) in [
@@ -228,7 +260,7 @@ fn bench_refuses_nonsense_counts_and_modes_with_a_usage_error() {
         (&["bench", "--concurrency", "0"], "at least 1"),
         (
             &["bench", "--modes", "pool,teleport"],
-            "possible values: pool, fresh, exec",
+            "possible values: pool, spawn, fresh, exec",
         ),
         (&["bench", "--lang", "cobol"], "unknown language `cobol`"),
     ] {

@@ -12,12 +12,13 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 /// Prints the container's hostname, the processes it can see other than
-/// the guest (PID 1) and itself, and what is in /tmp.
+/// the guest (PID 1), its parent (the warm interpreter that forked it, or
+/// the guest) and itself, and what is in /tmp.
 const PROBE: &str = r#"
 import os, socket
 me = os.getpid()
 print(socket.gethostname())
-print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)))
+print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, os.getppid())))
 print(sorted(os.listdir("/tmp")))
 "#;
 

@@ -170,6 +170,7 @@ async fn fresh(agent: Arc<Agent>, req: RunRequest, r: ConnReader, mut w: ConnWri
         network: req.pool.profile.network.clone(),
         isolation: req.pool.isolation.clone(),
         kubernetes: req.pool.kubernetes.clone(),
+        warm_interpreter: req.pool.profile.warm_interpreter.clone(),
         group: String::new(),
         max_lifetime: None,
     };
@@ -691,6 +692,7 @@ mod tests {
             network: "none".into(),
             isolation: Default::default(),
             kubernetes: None,
+            warm_interpreter: None,
             max_lifetime: None,
         };
         backend.create(&spec).await.unwrap()

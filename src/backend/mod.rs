@@ -169,6 +169,8 @@ pub struct SandboxSpec {
     pub isolation: crate::model::isolation::Isolation,
     /// Where and how pods are placed; only the Kubernetes backend reads it.
     pub kubernetes: Option<kubernetes::KubeSettings>,
+    /// The interpreter the guest keeps warm (`guest::warm`), if any.
+    pub warm_interpreter: Option<crate::model::run::WarmInterpreter>,
 }
 
 pub struct Sandbox {

@@ -2,6 +2,9 @@
 //! program, run N times each way, in one invocation:
 //!
 //! * **pool** — `sbx run` through a warm pool;
+//! * **spawn** — the same through a pool whose containers start the
+//!   interpreter for each run (`warm_interpreter = false`): what the warm
+//!   interpreter saves (languages that have one: python);
 //! * **fresh** — a container made for each run and removed after it,
 //!   exactly what `sbx run --no-pool` does (same request, same agent path);
 //! * **exec** — for reference, the engine's own per-run exec (create,
@@ -39,7 +42,9 @@ Runs the language's hello program --runs times in each mode, after warming \
 every mode up, alternating the modes round by round so that noise hits them \
 alike, and prints the median, p95 and minimum time per run, runs per second \
 and how many times faster the pool is than each other mode.\n\n\
-Modes: pool (a warm container from the pool: `sbx run`), fresh (a container \
+Modes: pool (a warm container from the pool: `sbx run`), spawn (the same \
+with the interpreter started for each run instead of forked from the warm \
+interpreter: `warm_interpreter = false`; python only), fresh (a container \
 made and removed for each run: `sbx run --no-pool`), exec (the engine's own \
 exec into a running container, per run: the reference without sbx).",
     after_help = "Examples:\n  \
@@ -69,7 +74,7 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "pool,fresh,exec",
+        default_value = "pool,spawn,fresh,exec",
         value_name = "MODES"
     )]
     pub modes: Vec<Mode>,
@@ -92,6 +97,8 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 pub enum Mode {
     /// A warm container from the pool (`sbx run`)
     Pool,
+    /// The same, the interpreter started per run (`warm_interpreter = false`)
+    Spawn,
     /// A container made and removed for each run (`sbx run --no-pool`)
     Fresh,
     /// The engine's exec into a running container, per run
@@ -102,6 +109,7 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Pool => "pool",
+            Mode::Spawn => "spawn",
             Mode::Fresh => "fresh",
             Mode::Exec => "exec",
         }
@@ -110,6 +118,7 @@ impl Mode {
     fn description(self) -> &'static str {
         match self {
             Mode::Pool => "warm pool (sbx run)",
+            Mode::Spawn => "warm pool, interpreter started per run (warm_interpreter = false)",
             Mode::Fresh => "fresh container per run (sbx run --no-pool)",
             Mode::Exec => "engine exec into a running container",
         }
@@ -174,6 +183,9 @@ impl Reference {
             network: req.pool.profile.network.clone(),
             isolation: req.pool.isolation.clone(),
             kubernetes: req.pool.kubernetes.clone(),
+            // The engine's exec starts the interpreter itself; a warm one
+            // would only use memory.
+            warm_interpreter: None,
             group: String::new(),
             max_lifetime: None,
         };
@@ -271,6 +283,7 @@ async fn through_agent(mode: Mode, req: &RunRequest, target: &Target) -> anyhow:
 struct Bench {
     target: Target,
     pool: RunRequest,
+    spawn: RunRequest,
     fresh: RunRequest,
     reference: Option<Reference>,
 }
@@ -281,6 +294,7 @@ impl Bench {
         let start = Instant::now();
         match mode {
             Mode::Pool => through_agent(mode, &self.pool, &self.target).await?,
+            Mode::Spawn => through_agent(mode, &self.spawn, &self.target).await?,
             Mode::Fresh => through_agent(mode, &self.fresh, &self.target).await?,
             Mode::Exec => {
                 self.reference
@@ -419,9 +433,6 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
             modes.push(*m);
         }
     }
-    if modes.is_empty() {
-        return Err(UsageError("--modes names no mode (use pool, fresh, exec)".into()).into());
-    }
     let cfg = g.load()?;
     // The pool is the one `sbx run` uses for this language, on the same
     // backend (a profile's `backend`, and on Kubernetes its namespace and
@@ -437,6 +448,21 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
         no_pool: true,
         ..pool.clone()
     };
+    // A pool of its own (another name: a pool of the same name with other
+    // settings would replace the measured one).
+    let mut spawn = pool.clone();
+    spawn.pool.profile.warm_interpreter = None;
+    spawn.pool.profile.name = format!("{}-spawn", pool.pool.name());
+    if pool.pool.profile.warm_interpreter.is_none() {
+        // Nothing to compare: the pool already starts the interpreter per
+        // run (a language without a warm one, or the profile turned it off).
+        modes.retain(|m| *m != Mode::Spawn);
+    }
+    if modes.is_empty() {
+        return Err(
+            UsageError("--modes names no mode (use pool, spawn, fresh, exec)".into()).into(),
+        );
+    }
 
     // The image first, with the pull's own progress: a pull is not what
     // is measured, and the exec mode's container needs the image too.
@@ -465,12 +491,25 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
     let mut bench = Bench {
         target: resolved.target.clone(),
         pool,
+        spawn,
         fresh,
         reference,
     };
     let result = measure(&bench, &modes, &args, &bar).await;
     if let Some(r) = bench.reference.as_mut() {
         r.remove().await;
+    }
+    if modes.contains(&Mode::Spawn) {
+        // Made for the comparison, not a pool `sbx run` uses.
+        let name = bench.spawn.pool.profile.name.clone();
+        if let Ok(mut client) = Client::connect(Some(&bench.target)).await {
+            let _ = client
+                .request(&Request::PoolDrain {
+                    force: false,
+                    profile: Some(name),
+                })
+                .await;
+        }
     }
     bar.finish_and_clear();
     let samples = result?;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 #[command(
     about = "List, show and check the config file's profiles",
     after_help = "A profile is a [profiles.NAME] table of the config file: language, image,\n\
-backend, libraries, pool options, limits, network, env, timeout, output limit.\n\
+backend, libraries, pool options, limits, network, env, timeout, output limit,\n\
+preload and warm_interpreter (python's warm interpreter).\n\
 Keys it leaves out come from [languages.*] and [pool], then the built-in\n\
 defaults. `--profile NAME` selects one for run, exec and pool; without it the\n\
 `default` profile applies if there is one.\n\n\

@@ -189,8 +189,18 @@ pub fn tables(
 fn title(p: &PoolStats, style: &Style) -> String {
     let state = if p.closed { "CLOSED" } else { "open" };
     let mut text = format!(
-        "pool {} · {state} · profile {} · language {} · backend {} · exhaustion {} · image {}",
-        p.name, p.profile, p.lang, p.backend, p.exhaustion, p.image
+        "pool {} · {state} · profile {} · language {} · backend {} · exhaustion {}{} · image {}",
+        p.name,
+        p.profile,
+        p.lang,
+        p.backend,
+        p.exhaustion,
+        if p.warm_interpreter.is_empty() {
+            String::new()
+        } else {
+            format!(" · warm interpreter {}", p.warm_interpreter)
+        },
+        p.image
     );
     if let Some(width) = style.width
         && text.chars().count() > width

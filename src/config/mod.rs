@@ -371,6 +371,18 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(lang) = &raw.lang
+                && !raw.preload.is_empty()
+                && lang.get_ref().0.warm_interpreter().is_none()
+            {
+                return Err(SpanError::at(
+                    lang.span(),
+                    format!(
+                        "[profiles.{name}] preload: only a python profile can preload modules, and this one is for {}; remove `preload`",
+                        lang.get_ref().0.name
+                    ),
+                ));
+            }
             for key in raw.build.iter().flat_map(|b| b.env.keys()) {
                 let ok = key
                     .chars()
@@ -445,6 +457,12 @@ pub struct RawProfile {
     build: Option<BuildConfig>,
     /// When the image is pulled: missing (default), always, never.
     pull: Option<PullName>,
+    /// Modules the warm interpreter imports once, before any run (python).
+    #[serde(default)]
+    preload: Vec<ModuleName>,
+    /// Keep an interpreter warm for runs (default true where the language
+    /// has one: python).
+    warm_interpreter: Option<bool>,
 }
 
 impl RawProfile {
@@ -495,6 +513,30 @@ impl RawProfile {
                 ),
             )
         })
+    }
+}
+
+/// A module the warm interpreter imports (`numpy`, `xml.etree.ElementTree`):
+/// dotted identifiers only, since it is imported by name, never evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleName(pub String);
+
+impl<'de> Deserialize<'de> for ModuleName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ident = |p: &str| {
+            p.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        };
+        if s.split('.').all(ident) {
+            Ok(ModuleName(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "preload: `{s}` is not a module name (dotted identifiers, e.g. `numpy` or `xml.etree.ElementTree`)"
+            )))
+        }
     }
 }
 
@@ -706,6 +748,27 @@ impl<'de> Deserialize<'de> for BuildNetwork {
 mod tests {
     use super::*;
     use crate::model::pool::Exhaustion;
+
+    #[test]
+    fn preload_takes_module_names_and_only_in_python_profiles() {
+        let cfg = Config::parse(
+            "[profiles.ds]\nlang = \"python\"\npreload = [\"json\", \"xml.etree.ElementTree\"]\n",
+        )
+        .unwrap();
+        let p = cfg.profile(Some("ds")).unwrap();
+        assert_eq!(p.preload, ["json", "xml.etree.ElementTree"]);
+        assert!(p.warm_interpreter, "on unless turned off");
+        let bad = Config::parse("[profiles.x]\npreload = [\"os; import evil\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("is not a module name"), "{bad}");
+        let js = Config::parse("[profiles.x]\nlang = \"javascript\"\npreload = [\"fs\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(js.contains("only a python profile can preload"), "{js}");
+        let off = Config::parse("[profiles.x]\nwarm_interpreter = false\n").unwrap();
+        assert!(!off.profile(Some("x")).unwrap().warm_interpreter);
+    }
 
     #[test]
     fn pulls_wait_five_minutes_for_progress_unless_images_says_otherwise() {

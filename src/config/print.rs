@@ -36,6 +36,8 @@ struct ProfileDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     output_limit: Option<String>,
     pull: &'static str,
+    warm_interpreter: bool,
+    preload: &'a [String],
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     env: &'a BTreeMap<String, String>,
     pool: PoolDoc,
@@ -124,6 +126,8 @@ impl Profile {
             timeout: format_duration(self.timeout),
             output_limit: self.output_limit.map(format_size),
             pull: self.pull.as_str(),
+            warm_interpreter: self.warm_interpreter,
+            preload: &self.preload,
             env: &self.env,
             pool: PoolDoc {
                 min_size: p.min_size,
@@ -188,6 +192,13 @@ impl Profile {
         if self.backend.is_none() {
             notes.push("backend: --backend, SBX_BACKEND, else detected".into());
         }
+        if self.lang.is_none_or(|l| l.warm_interpreter().is_some()) {
+            notes.push(if self.warm_interpreter {
+                "warm_interpreter: python runs fork a started interpreter (with `preload` imported); not in the exec fallback, which spawns every run".into()
+            } else {
+                "warm_interpreter: off; every python run starts a fresh interpreter".into()
+            });
+        }
         if self.output_limit.is_none() {
             notes.push(format!(
                 "output_limit: not set; runs keep {} of each stream ([run] max_output, else 10MiB)",
@@ -228,6 +239,8 @@ lang = "python"
 image = "local/py:2"
 backend = "kubernetes"
 libraries = ["numpy", "pandas==2.2.2"]
+preload = ["numpy", "xml.etree.ElementTree"]
+warm_interpreter = false
 network = "bridge"
 timeout = "1m30s"
 output_limit = "1.5m"
@@ -299,6 +312,11 @@ toleration_seconds = 30
         assert!(shown.contains("output_limit = \"1536KiB\"\n"), "{shown}");
         assert!(shown.contains("memory = \"1GiB\"\n"), "{shown}");
         assert!(shown.contains("\n[kubernetes]\n"), "{shown}");
+        assert!(shown.contains("warm_interpreter = false\n"), "{shown}");
+        assert!(
+            shown.contains("preload = [\"numpy\", \"xml.etree.ElementTree\"]\n"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::{BuildConfig, Config, DEFAULT_PROFILE, KubeConfig, Network, nearest};
 use crate::UsageError;
 use crate::lang::Language;
 use crate::model::pool::{Limits, PoolSettings};
+use crate::model::run::WarmInterpreter;
 use crate::model::target::{EngineKind, Target};
 use crate::protocol::{PoolSpec, ProfileSpec};
 use std::collections::BTreeMap;
@@ -61,6 +62,10 @@ pub struct Profile {
     pub pull_timeout: Option<Duration>,
     /// `[kubernetes]`: the same for every profile.
     pub kubernetes: KubeConfig,
+    /// Keep an interpreter warm for runs (`warm_interpreter`, default on).
+    pub warm_interpreter: bool,
+    /// Modules the warm interpreter imports before any run.
+    pub preload: Vec<String>,
 }
 
 /// Everything a command that talks to a pool needs, resolved once.
@@ -132,6 +137,8 @@ impl Config {
             pull: raw.pull.map(|p| p.0).unwrap_or_default(),
             pull_timeout: self.images.pull_timeout(),
             kubernetes: self.kubernetes.clone(),
+            warm_interpreter: raw.warm_interpreter.unwrap_or(true),
+            preload: raw.preload.into_iter().map(|m| m.0).collect(),
         })
     }
 
@@ -227,6 +234,20 @@ impl Profile {
             .collect()
     }
 
+    /// What the pool's containers keep warm for runs in `lang`: its
+    /// interpreter started with what every run's starts with (the
+    /// language's and the profile's environment), and the preloads.
+    pub fn warm_interpreter(&self, cfg: &Config, lang: &Language) -> Option<WarmInterpreter> {
+        let interpreter = lang.warm_interpreter().filter(|_| self.warm_interpreter)?;
+        let mut env = lang.env(cfg.cache_for(lang));
+        env.extend(self.run_env());
+        Some(WarmInterpreter {
+            interpreter: interpreter.into(),
+            preload: self.preload.clone(),
+            env,
+        })
+    }
+
     /// The pool for a run in `lang` with pool settings `pool` (the profile's
     /// own, or with command-line flags applied).
     pub fn pool_spec(
@@ -268,6 +289,7 @@ impl Profile {
                 build_network: self.build.network.as_ref().map(|n| n.0.clone()),
                 pull: self.pull,
                 pull_timeout: self.pull_timeout,
+                warm_interpreter: self.warm_interpreter(cfg, lang),
             },
             // Only pods need it; other engines' specs stay as they were, so
             // their config hash does not change with `[kubernetes]`.

@@ -16,6 +16,7 @@
 //! a time and must stay small and predictable inside arbitrary images.
 
 mod cell;
+mod warm;
 pub mod wire;
 
 use crate::protocol::{Frame, FrameError, Kind, read_frame_sync, write_frame_sync};
@@ -176,6 +177,7 @@ pub fn main() -> i32 {
         return 1;
     }
     let clean = clean_up(None);
+    warm::ensure();
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
@@ -255,6 +257,7 @@ pub fn main() -> i32 {
     if let Some(r) = current {
         r.ctl.kill();
     }
+    warm::stop();
     kill_all(0);
     if keeper_pid1() {
         // In a pod the keeper would idle on; ending it ends the pod's
@@ -430,6 +433,9 @@ fn start_run(spec: RunSpec) -> Run {
         let clean = after_run(&spec) && clean;
         send_msg(&FromGuest::Exit(exit));
         fin.store(true, Ordering::SeqCst);
+        // After the reply: a warm interpreter that ended is replaced
+        // before the next run is taken.
+        warm::ensure();
         ready(clean, spec.keep_files);
     });
     Run {
@@ -472,14 +478,28 @@ fn run_steps(
         clean &= step.clean;
         code = step.code;
     } else if code == 0 && !ctl.stopped() {
-        let step = run_step(
-            &spec.argv,
-            &workdir,
-            &spec.env,
-            Some(stdin_rx),
-            ctl,
-            &limits,
-        );
+        let warm = match spec.build {
+            None => warm::run(
+                &spec.argv,
+                &workdir,
+                &spec.env,
+                spec.cpus.is_some(),
+                stdin_rx,
+                ctl,
+                &limits,
+            ),
+            Some(_) => Err(stdin_rx),
+        };
+        let step = warm.unwrap_or_else(|stdin_rx| {
+            run_step(
+                &spec.argv,
+                &workdir,
+                &spec.env,
+                Some(stdin_rx),
+                ctl,
+                &limits,
+            )
+        });
         clean &= step.clean;
         code = step.code;
     }
@@ -646,6 +666,65 @@ fn pin_to_cpus(n: u32) {
     }
 }
 
+/// Feed the run's stdin to the program; dropping `pipe` at the end is
+/// its EOF.
+fn feed_stdin(
+    ctl: &Arc<Control>,
+    rx: mpsc::Receiver<Vec<u8>>,
+    mut pipe: impl Write + Send + 'static,
+) {
+    spawn_or_kill(ctl, move || {
+        while let Ok(chunk) = rx.recv() {
+            if pipe.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Forward the program's stdout and stderr; the receiver gets one message
+/// per stream when it closes.
+fn pump_output(
+    ctl: &Arc<Control>,
+    limits: &Arc<Limits>,
+    stdout: Box<dyn Read + Send>,
+    stderr: Box<dyn Read + Send>,
+) -> mpsc::Receiver<()> {
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    for (i, mut src) in [stdout, stderr].into_iter().enumerate() {
+        let limits = limits.clone();
+        let ctl2 = ctl.clone();
+        let done = done_tx.clone();
+        spawn_or_kill(ctl, move || {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                let n = match src.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                forward_output(i, &buf[..n], &limits, &ctl2);
+            }
+            let _ = done.send(());
+        });
+    }
+    done_rx
+}
+
+/// A step is over when its main process is: whatever it left running
+/// dies now, which also closes the output pipes it may have inherited.
+/// Returns false when something could not be proved gone.
+fn end_step(ctl: &Arc<Control>, done: mpsc::Receiver<()>) -> bool {
+    ctl.kill();
+    let mut clean = reap_all(Duration::from_secs(2));
+    for _ in 0..2 {
+        if done.recv_timeout(Duration::from_secs(2)).is_err() {
+            log("output pipes still open after the run was killed");
+            clean = false;
+        }
+    }
+    clean
+}
+
 fn run_step(
     argv: &[String],
     cwd: &Path,
@@ -696,51 +775,17 @@ fn run_step(
         ctl.kill();
     }
 
-    if let (Some(rx), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        spawn_or_kill(ctl, move || {
-            while let Ok(chunk) = rx.recv() {
-                if pipe.write_all(&chunk).is_err() {
-                    break;
-                }
-            }
-            // Dropping the pipe is the program's EOF.
-        });
+    if let (Some(rx), Some(pipe)) = (stdin, child.stdin.take()) {
+        feed_stdin(ctl, rx, pipe);
     }
-
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let pump = |mut src: Box<dyn Read + Send>, i: usize, done: mpsc::Sender<()>| {
-        let limits = limits.clone();
-        let ctl2 = ctl.clone();
-        spawn_or_kill(ctl, move || {
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                let n = match src.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                forward_output(i, &buf[..n], &limits, &ctl2);
-            }
-            let _ = done.send(());
-        });
-    };
-    pump(
+    let done = pump_output(
+        ctl,
+        limits,
         Box::new(child.stdout.take().expect("piped")),
-        0,
-        done_tx.clone(),
+        Box::new(child.stderr.take().expect("piped")),
     );
-    pump(Box::new(child.stderr.take().expect("piped")), 1, done_tx);
-
     let status = child.wait();
-    // A step is over when its main process is: whatever it left running
-    // dies now, which also closes the output pipes it may have inherited.
-    ctl.kill();
-    let mut clean = reap_all(Duration::from_secs(2));
-    for _ in 0..2 {
-        if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
-            log("output pipes still open after the run was killed");
-            clean = false;
-        }
-    }
+    let clean = end_step(ctl, done);
     let code = match status {
         Ok(s) => s.code().unwrap_or_else(|| {
             128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
@@ -763,20 +808,7 @@ fn confine(cmd: &mut Command, mut fds: Vec<(i32, i32)>) {
     let fsize = file_size_limit();
     unsafe {
         cmd.pre_exec(move || {
-            // Through copies above any target first: a source may already
-            // sit at another's target, or at its own (where dup2 would
-            // leave it close-on-exec).
-            for pair in fds.iter_mut() {
-                pair.0 = libc::fcntl(pair.0, libc::F_DUPFD_CLOEXEC, 100);
-                if pair.0 < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            for &(from, to) in &fds {
-                if libc::dup2(from, to) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
+            place_fds(&mut fds)?;
             libc::setsid();
             if let Some(n) = fsize {
                 let lim = libc::rlimit {
@@ -800,6 +832,26 @@ fn confine(cmd: &mut Command, mut fds: Vec<(i32, i32)>) {
             Ok(())
         });
     }
+}
+
+/// Move each `(from, to)` descriptor to `to`, in a child between fork and
+/// exec (async-signal-safe calls only).
+fn place_fds(fds: &mut [(i32, i32)]) -> io::Result<()> {
+    // Through copies above any target first: a source may already sit at
+    // another's target, or at its own (where dup2 would leave it
+    // close-on-exec).
+    for pair in fds.iter_mut() {
+        pair.0 = unsafe { libc::fcntl(pair.0, libc::F_DUPFD_CLOEXEC, 100) };
+        if pair.0 < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    for &(from, to) in fds.iter() {
+        if unsafe { libc::dup2(from, to) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Send output of stream `i` (0 stdout, 1 stderr) to the agent. Past the
@@ -1179,12 +1231,59 @@ fn keeper_pid1() -> bool {
 /// it moved to; otherwise fall back to the run's process group.
 fn kill_all(pgid: i32) {
     unsafe {
-        if owns_pid_namespace() {
+        if owns_pid_namespace() && warm::pid().is_some() {
+            // The warm interpreter (root) lives on: everything of the
+            // program's user dies, and the run's first process, which may
+            // still be root for a moment as a child of it.
+            if pgid > 0 {
+                libc::kill(pgid, libc::SIGKILL);
+            }
+            kill_program_user();
+        } else if owns_pid_namespace() {
             libc::kill(-1, libc::SIGKILL);
         } else if pgid > 0 {
             libc::killpg(pgid, libc::SIGKILL);
         }
     }
+}
+
+/// `kill(-1)` as the program's user: every process it may signal, which
+/// is every process of that user (programs cannot change users) and none
+/// of root's, in one call that a fork bomb cannot outrun. Where no process
+/// can be made for it (the bomb holds the container's process limit), one
+/// by one. Everything after the fork is async-signal-safe.
+fn kill_program_user() {
+    let Some((uid, gid)) = program_user() else {
+        return;
+    };
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            if libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                libc::_exit(1);
+            }
+            libc::kill(-1, libc::SIGKILL);
+            libc::_exit(0);
+        }
+        if pid > 0 {
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+            return;
+        }
+    }
+    for p in leftovers() {
+        unsafe {
+            libc::kill(p as i32, libc::SIGKILL);
+        }
+    }
+}
+
+/// Every process in the container but the guest and the warm
+/// interpreter (see [`warm::protects`]).
+fn leftovers() -> Vec<u32> {
+    other_processes()
+        .into_iter()
+        .filter(|&p| !warm::protects(p))
+        .collect()
 }
 
 /// Kill every process but the guest and `spare` (a session's interpreter),
@@ -1199,7 +1298,7 @@ fn kill_all_but(spare: Option<u32>) -> bool {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
-        let left: Vec<u32> = other_processes()
+        let left: Vec<u32> = leftovers()
             .into_iter()
             .filter(|&p| Some(p) != spare && !zombie_of(p, spare))
             .collect();
@@ -1249,6 +1348,10 @@ fn reap_all(limit: Duration) -> bool {
         if r < 0 {
             return true; // ECHILD: nothing left
         }
+        // The warm interpreter is a child that stays.
+        if warm::pid().is_some() && leftovers().is_empty() {
+            return true;
+        }
         if Instant::now() >= deadline {
             return false;
         }
@@ -1269,7 +1372,7 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
     if owns_pid_namespace() {
         kill_all(0);
         clean &= reap_all(Duration::from_secs(2));
-        clean &= other_processes().is_empty();
+        clean &= leftovers().is_empty();
     }
     for dir in SCRATCH_DIRS.iter().chain([&MQUEUE_DIR]) {
         clean &= wipe(Path::new(dir), None);

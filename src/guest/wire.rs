@@ -57,6 +57,9 @@ pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
 /// an exec, PID 1 is an idle keeper, and the PID namespace is the pod
 /// container's own, so killing every process but PID 1 is the clean-up.
 pub const GUEST_KEEPER_ENV: &str = "SBX_GUEST_KEEPER";
+/// The interpreter to keep warm (`guest::warm`), as JSON
+/// ([`crate::model::run::WarmInterpreter`]); absent: none.
+pub const GUEST_WARM_ENV: &str = "SBX_GUEST_WARM";
 /// In a pod: the largest file a program may write, in bytes (its
 /// `RLIMIT_FSIZE`), for the files outside the size-limited volumes.
 pub const GUEST_FSIZE_ENV: &str = "SBX_GUEST_FSIZE";

@@ -112,3 +112,33 @@ pub mod b64 {
         STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
 }
+
+/// A pool's warm interpreter (see `guest::warm`): an interpreter each of
+/// its containers keeps started, with the profile's `preload` modules
+/// imported, so that a run of that interpreter is a fork of it instead of
+/// a fresh start. Part of the pool's identity: a changed preload list is
+/// another pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WarmInterpreter {
+    /// The interpreter as a run's command line names it (`python3`); runs
+    /// that start another program are spawned as usual.
+    pub interpreter: String,
+    /// Modules imported once, before any run.
+    pub preload: Vec<String>,
+    /// The environment it starts with: the language's and the profile's,
+    /// as every run gets them. A run whose interpreter settings
+    /// (`PYTHON*`, locale) differ from these is spawned as usual, since a
+    /// forked interpreter cannot take them.
+    pub env: Vec<(String, String)>,
+}
+
+impl WarmInterpreter {
+    /// One line for `pool stats`: `on`, or `on, preloads numpy pandas`.
+    pub fn describe(warm: Option<&WarmInterpreter>) -> String {
+        match warm {
+            None => "off".into(),
+            Some(w) if w.preload.is_empty() => "on".into(),
+            Some(w) => format!("on, preloads {}", w.preload.join(" ")),
+        }
+    }
+}

@@ -211,6 +211,7 @@ impl Pool {
             network: spec.profile.network.clone(),
             isolation: spec.isolation.clone(),
             kubernetes: spec.kubernetes.clone(),
+            warm_interpreter: spec.profile.warm_interpreter.clone(),
             group: spec_id(&spec),
             max_lifetime: spec.settings.max_lifetime,
         };
@@ -938,6 +939,15 @@ impl Pool {
             // Known to the agent, which holds the sessions.
             sessions: 0,
             limits_unapplied: false,
+            warm_interpreter: if crate::lang::by_name(&self.spec.lang)
+                .is_some_and(|l| l.warm_interpreter().is_some())
+            {
+                crate::model::run::WarmInterpreter::describe(
+                    self.spec.profile.warm_interpreter.as_ref(),
+                )
+            } else {
+                String::new()
+            },
         };
         drop(inner);
         // Sorting the samples happens outside the lock.

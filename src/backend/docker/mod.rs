@@ -40,7 +40,7 @@ use super::{
     SandboxSpec,
 };
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, GUEST_WARM_ENV, SCRATCH_MOUNTS,
 };
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::model::isolation::{Isolation, UidRange};
@@ -436,10 +436,25 @@ impl DockerBackend {
             image: Some(spec.image.clone()),
             entrypoint: Some(entrypoint),
             cmd: Some(cmd),
-            env: Some(vec![
-                format!("{GUEST_MARKER_ENV}=1"),
-                format!("{GUEST_USER_ENV}={uid}:{gid}"),
-            ]),
+            env: Some(
+                [
+                    format!("{GUEST_MARKER_ENV}=1"),
+                    format!("{GUEST_USER_ENV}={uid}:{gid}"),
+                ]
+                .into_iter()
+                .chain(
+                    spec.warm_interpreter
+                        .as_ref()
+                        .filter(|_| !fallback)
+                        .map(|w| {
+                            format!(
+                                "{GUEST_WARM_ENV}={}",
+                                serde_json::to_string(w).expect("plain data serializes")
+                            )
+                        }),
+                )
+                .collect(),
+            ),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
             user: Some("0:0".into()),
             working_dir: Some("/".into()),

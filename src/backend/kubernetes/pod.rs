@@ -377,6 +377,7 @@ mod tests {
             network: "none".into(),
             isolation: Default::default(),
             kubernetes: None,
+            warm_interpreter: None,
             group: "g".into(),
             max_lifetime: None,
         }

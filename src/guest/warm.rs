@@ -1,0 +1,528 @@
+//! The warm interpreter of a Python container: a fork server (zygote)
+//! that has started and imported the profile's `preload` modules once, so
+//! that a run is a fork of it instead of a fresh `python3` (see
+//! `zygote.py` for its side).
+//!
+//! Why it is out of the program's reach: it runs as root (the guest's
+//! user), the program as `program_user()`; without capabilities the
+//! program can neither signal, trace nor read the memory of a process of
+//! another user. The child it keeps forked for the next run stays root
+//! until it has its run, and is forked only after the previous program
+//! has ended. The child closes every descriptor of the zygote's before it
+//! drops to the program's user, so the program holds nothing of it; what
+//! it inherits is memory, a copy of which it may change at will without
+//! the zygote (or the next run) seeing it.
+//!
+//! The clean-up after a run spares exactly the zygote and its parked
+//! child ([`protects`]) and proves every other process gone. A run whose
+//! interpreter settings differ from the zygote's (a `PYTHON*` or locale
+//! variable given with `-e`) is spawned as usual, and so is any run while
+//! the zygote is gone; a dead zygote is restarted after that run.
+
+use super::{Control, Limits, StepResult, log, program_user, step_env};
+use crate::model::run::WarmInterpreter;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+const ZYGOTE: &str = include_str!("zygote.py");
+
+/// How long the zygote may take to start and import its preloads before
+/// the container serves runs without it.
+const START_LIMIT: Duration = Duration::from_secs(120);
+
+struct Zygote {
+    pid: u32,
+    /// Our end of its run socket (its fd 3).
+    sock: OwnedFd,
+    /// The read end of its report pipe (its fd 4).
+    results: OwnedFd,
+    /// A report line read in part.
+    pending: Vec<u8>,
+}
+
+/// The zygote between runs (taken out while a run uses it, so no lock is
+/// held across its I/O).
+static ZYGOTE_STATE: Mutex<Option<Zygote>> = Mutex::new(None);
+/// Its process id (0: none), for the clean-up, which must not wait for
+/// the lock a run holds.
+static ZYGOTE_PID: AtomicU32 = AtomicU32::new(0);
+
+/// What this container keeps warm: the agent's setting, where the zygote
+/// can be kept apart from programs (as root, programs as another user, in
+/// a PID namespace of our own). Elsewhere (a pod runs the guest as the
+/// program's user) every run starts its interpreter.
+fn config() -> Option<&'static WarmInterpreter> {
+    static CONFIG: std::sync::OnceLock<Option<WarmInterpreter>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let text = std::env::var(crate::guest::wire::GUEST_WARM_ENV).ok()?;
+            let warm: WarmInterpreter = match serde_json::from_str(&text) {
+                Ok(w) => w,
+                Err(e) => {
+                    log(&format!("unreadable warm interpreter setting: {e}"));
+                    return None;
+                }
+            };
+            let apart = program_user().is_some_and(|(uid, _)| uid != 0)
+                && unsafe { libc::geteuid() } == 0
+                && super::owns_pid_namespace();
+            if !apart {
+                log("no warm interpreter here: programs do not run as a user of their own");
+                return None;
+            }
+            Some(warm)
+        })
+        .as_ref()
+}
+
+/// The zygote's process id, while there is one.
+pub fn pid() -> Option<u32> {
+    Some(ZYGOTE_PID.load(Ordering::SeqCst)).filter(|&p| p != 0)
+}
+
+/// `p` is the zygote, or a child of it that has not become a program
+/// yet (still root), or one that ended and waits for it to reap it.
+pub fn protects(p: u32) -> bool {
+    let Some(z) = pid() else {
+        return false;
+    };
+    if p == z {
+        return true;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string)
+    };
+    field("PPid:").and_then(|v| v.parse().ok()) == Some(z)
+        && (field("Uid:").as_deref() == Some("0") || field("State:").as_deref() == Some("Z"))
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().next() != Some("Z"))
+        })
+        .unwrap_or(false)
+}
+
+/// Start the zygote if this container keeps one and it is not running
+/// (at start-up, and after a run that found it gone). Waits until it has
+/// imported its preloads, so a container announced ready is warm.
+pub fn ensure() {
+    let Some(cfg) = config() else {
+        return;
+    };
+    let mut state = ZYGOTE_STATE.lock().unwrap();
+    if state.as_ref().is_some_and(|z| alive(z.pid)) {
+        return;
+    }
+    if let Some(old) = state.take() {
+        log(&format!(
+            "the warm interpreter (pid {}) has ended; starting a new one",
+            old.pid
+        ));
+        unsafe {
+            libc::kill(old.pid as i32, libc::SIGKILL);
+        }
+    }
+    ZYGOTE_PID.store(0, Ordering::SeqCst);
+    drop(state);
+    let started = Instant::now();
+    match spawn(cfg) {
+        Ok(z) => {
+            log(&format!(
+                "warm interpreter `{}` ready (pid {}, {} ms{})",
+                cfg.interpreter,
+                z.pid,
+                started.elapsed().as_millis(),
+                if cfg.preload.is_empty() {
+                    String::new()
+                } else {
+                    format!(", preloaded {}", cfg.preload.join(" "))
+                }
+            ));
+            ZYGOTE_PID.store(z.pid, Ordering::SeqCst);
+            *ZYGOTE_STATE.lock().unwrap() = Some(z);
+        }
+        Err(e) => log(&format!(
+            "cannot start the warm interpreter `{}`, so runs start it each time: {e}",
+            cfg.interpreter
+        )),
+    }
+}
+
+/// End the zygote (the agent is gone).
+pub fn stop() {
+    if let Some(z) = ZYGOTE_STATE.lock().unwrap().take() {
+        unsafe {
+            libc::kill(z.pid as i32, libc::SIGKILL);
+        }
+    }
+    ZYGOTE_PID.store(0, Ordering::SeqCst);
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+fn spawn(cfg: &WarmInterpreter) -> io::Result<Zygote> {
+    let mut pair = [0; 2];
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            pair.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+    let (res_r, res_w) = pipe()?;
+    let preload = serde_json::to_string(&cfg.preload).expect("strings serialize");
+    let mut cmd = Command::new(&cfg.interpreter);
+    cmd.args(["-c", ZYGOTE, &preload])
+        .current_dir("/")
+        .env_clear()
+        .envs(step_env(&cfg.env))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let mut fds = vec![(theirs.as_raw_fd(), 3), (res_w.as_raw_fd(), 4)];
+    unsafe {
+        cmd.pre_exec(move || {
+            super::place_fds(&mut fds)?;
+            // Out of the guest's session: nothing the guest's terminal or
+            // process group gets reaches it.
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    drop((theirs, res_w));
+    let mut z = Zygote {
+        pid: child.id(),
+        sock: ours,
+        results: res_r,
+        pending: Vec::new(),
+    };
+    // Reaped by the guest's clean-up (it is our child) once it ends.
+    drop(child);
+    let line = read_line(&mut z, Some(Instant::now() + START_LIMIT));
+    let ready = line
+        .as_ref()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v.get("ready").cloned());
+    match ready {
+        Some(failed) => {
+            for f in failed.as_array().into_iter().flatten() {
+                log(&format!(
+                    "warm interpreter: cannot preload {}",
+                    f.as_str().unwrap_or_default()
+                ));
+            }
+            Ok(z)
+        }
+        None => {
+            unsafe {
+                libc::kill(z.pid as i32, libc::SIGKILL);
+            }
+            Err(io::Error::other(match line {
+                Some(l) => format!("unexpected first line {l:?}"),
+                None => "it ended or did not report ready in time".into(),
+            }))
+        }
+    }
+}
+
+/// The next line the zygote (or its child) reported, without its newline;
+/// `None` at EOF, or at `deadline`.
+fn read_line(z: &mut Zygote, deadline: Option<Instant>) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = z.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = z.pending.drain(..=end).collect();
+            return Some(String::from_utf8_lossy(&line[..end]).into_owned());
+        }
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            let mut p = libc::pollfd {
+                fd: z.results.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            let r = unsafe { libc::poll(&mut p, 1, ms) };
+            if r == 0 {
+                return None;
+            }
+            if r < 0 {
+                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return None;
+            }
+        }
+        let n = unsafe { libc::read(z.results.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return None;
+        }
+        if n == 0 {
+            return None;
+        }
+        z.pending.extend_from_slice(&buf[..n as usize]);
+    }
+}
+
+/// Variables a started interpreter has already read: a run that sets them
+/// otherwise than the zygote got them needs an interpreter of its own.
+fn interpreter_setting(key: &str) -> bool {
+    key.starts_with("PYTHON") || key.starts_with("LC_") || key == "LANG"
+}
+
+/// Whether the zygote can serve a run with this command line and
+/// environment.
+fn serves(cfg: &WarmInterpreter, argv: &[String], env: &[(String, String)]) -> bool {
+    let settings = |env: &[(String, String)]| {
+        let mut s: Vec<(String, String)> = step_env(env)
+            .into_iter()
+            .filter(|(k, _)| interpreter_setting(k))
+            .collect();
+        s.sort();
+        s
+    };
+    argv.len() >= 2
+        && argv[0] == cfg.interpreter
+        && !argv[1].starts_with('-')
+        && settings(env) == settings(&cfg.env)
+}
+
+/// Send `data` with `fds` attached as one message.
+fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let fd_bytes = std::mem::size_of_val(fds);
+    // SAFETY: the control buffer is sized by CMSG_SPACE for these fds and
+    // u64-aligned; the header and data pointers come from CMSG_FIRSTHDR
+    // and CMSG_DATA over it.
+    unsafe {
+        let space = libc::CMSG_SPACE(fd_bytes as u32) as usize;
+        let mut control = vec![0u64; space.div_ceil(8)];
+        let mut iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
+        std::ptr::copy_nonoverlapping(
+            fds.as_ptr(),
+            libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+            fds.len(),
+        );
+        if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The CPUs this thread may use (`--cpus` narrowed them), for the child,
+/// which does not inherit our thread's mask.
+fn thread_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data, read for this thread only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Run the program as a fork of the zygote. Gives the stdin receiver
+/// back when the zygote cannot serve this run (the caller spawns it as
+/// usual).
+pub fn run(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    cpus: bool,
+    stdin: mpsc::Receiver<Vec<u8>>,
+    ctl: &Arc<Control>,
+    limits: &Arc<Limits>,
+) -> Result<StepResult, mpsc::Receiver<Vec<u8>>> {
+    let Some(cfg) = config() else {
+        return Err(stdin);
+    };
+    if !serves(cfg, argv, env) {
+        return Err(stdin);
+    }
+    let Some(mut z) = ZYGOTE_STATE.lock().unwrap().take() else {
+        log(
+            "the warm interpreter is not running; this run starts its interpreter, and a new one starts after it",
+        );
+        return Err(stdin);
+    };
+    if !alive(z.pid) {
+        log(&format!(
+            "the warm interpreter (pid {}) has ended; this run starts its interpreter, and a new one starts after it",
+            z.pid
+        ));
+        // Left out: `ensure` after the run starts a new one.
+        ZYGOTE_PID.store(0, Ordering::SeqCst);
+        return Err(stdin);
+    }
+    let Some((uid, gid)) = program_user() else {
+        *ZYGOTE_STATE.lock().unwrap() = Some(z);
+        return Err(stdin);
+    };
+    let pipes = (|| Ok::<_, io::Error>((pipe()?, pipe()?, pipe()?)))();
+    let Ok(((in_r, in_w), (out_r, out_w), (err_r, err_w))) = pipes else {
+        *ZYGOTE_STATE.lock().unwrap() = Some(z);
+        return Err(stdin);
+    };
+    let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let msg = serde_json::json!({
+        "path": argv[1],
+        "args": &argv[2..],
+        "env": run_env,
+        "cwd": cwd,
+        "uid": uid,
+        "gid": gid,
+        "cpus": if cpus { thread_cpus() } else { Vec::new() },
+    });
+    let sent = send_with_fds(
+        z.sock.as_raw_fd(),
+        msg.to_string().as_bytes(),
+        &[in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+    );
+    if let Err(e) = sent {
+        // Too large a message (an environment of megabytes) or a zygote
+        // gone: this run is spawned; a gone zygote is found by `ensure`.
+        log(&format!(
+            "cannot hand the run to the warm interpreter ({e}); this run starts its interpreter"
+        ));
+        *ZYGOTE_STATE.lock().unwrap() = Some(z);
+        return Err(stdin);
+    }
+    // Only the child may hold these now: its exit is their EOF.
+    drop((in_r, out_w, err_w));
+
+    super::feed_stdin(ctl, stdin, std::fs::File::from(in_w));
+    let done = super::pump_output(
+        ctl,
+        limits,
+        Box::new(std::fs::File::from(out_r)),
+        Box::new(std::fs::File::from(err_r)),
+    );
+
+    let mut child = 0u32;
+    let mut status: Option<i32> = None;
+    while let Some(line) = read_line(&mut z, None) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let Some(p) = v.get("pid").and_then(|p| p.as_u64()).map(|p| p as u32) else {
+            continue;
+        };
+        match v.get("status").and_then(|s| s.as_i64()) {
+            None => {
+                child = p;
+                ctl.pgid.store(p as i32, Ordering::SeqCst);
+                // The clock may have run out before we knew whom to kill.
+                if ctl.stopped() {
+                    ctl.kill();
+                }
+            }
+            Some(s) if p == child || child == 0 => {
+                status = Some(s as i32);
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    let clean = super::end_step(ctl, done);
+    let code = match status {
+        Some(s) if libc::WIFEXITED(s) => libc::WEXITSTATUS(s),
+        Some(s) if libc::WIFSIGNALED(s) => 128 + libc::WTERMSIG(s),
+        Some(_) => 125,
+        None => {
+            log("the warm interpreter ended during a run; a new one starts after it");
+            ZYGOTE_PID.store(0, Ordering::SeqCst);
+            super::tell("the interpreter serving this run ended unexpectedly");
+            return Ok(StepResult { code: 125, clean });
+        }
+    };
+    *ZYGOTE_STATE.lock().unwrap() = Some(z);
+    Ok(StepResult { code, clean })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> WarmInterpreter {
+        WarmInterpreter {
+            interpreter: "python3".into(),
+            preload: vec![],
+            env: vec![("PYTHONUNBUFFERED".into(), "1".into())],
+        }
+    }
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_zygote_serves_only_its_interpreter_running_a_script_with_its_settings() {
+        let env = cfg().env;
+        let script = argv(&["python3", "/sbx/work/main.py", "a"]);
+        assert!(serves(&cfg(), &script, &env));
+        assert!(!serves(&cfg(), &argv(&["python3", "-c", "pass"]), &env));
+        assert!(!serves(&cfg(), &argv(&["node", "/sbx/work/main.js"]), &env));
+        assert!(!serves(&cfg(), &argv(&["python3"]), &env));
+        let mut other = env.clone();
+        other.push(("PYTHONHASHSEED".into(), "0".into()));
+        assert!(
+            !serves(&cfg(), &script, &other),
+            "a setting it started without"
+        );
+        let mut locale = env.clone();
+        locale.push(("LC_ALL".into(), "C".into()));
+        assert!(!serves(&cfg(), &script, &locale));
+        let mut plain = env.clone();
+        plain.push(("GREETING".into(), "hi".into()));
+        assert!(
+            serves(&cfg(), &script, &plain),
+            "other variables are the run's own"
+        );
+    }
+}
