@@ -584,6 +584,11 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     let mut stop_rx = agent.stop.subscribe();
 
     reap_predecessors(&agent).await?;
+    // Off the start-up path: what older builds left is no hurry.
+    tokio::spawn({
+        let backend = agent.backend.clone();
+        async move { log_outdated_removed(backend.remove_outdated().await) }
+    });
 
     let sock = paths.socket();
     // Safe: we hold the agent lock, so no live agent owns this file.
@@ -700,6 +705,16 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     agent.wait_until_quiet(Duration::from_secs(2), false).await;
     eprintln!("sbx agent: removed {removed} container(s); exiting");
     Ok(())
+}
+
+/// Say in the log what `Backend::remove_outdated` removed.
+pub fn log_outdated_removed(removed: Vec<String>) {
+    if !removed.is_empty() {
+        eprintln!(
+            "sbx agent: removed what older builds of sbx left and nothing uses: {}",
+            removed.join(", ")
+        );
+    }
 }
 
 /// Remove containers of crashed predecessors of this directory. A
@@ -942,7 +957,7 @@ mod tests {
             let (agent, _) = agent("stats");
             warm(&agent, &spec("web", "javascript"), 1).await;
             warm(&agent, &spec("", "python"), 2).await;
-            let Response::Stats { pools } = pools::stats(&agent) else {
+            let Response::Stats { pools, .. } = pools::stats(&agent) else {
                 panic!("expected Stats")
             };
             let names: Vec<(&str, usize)> =
@@ -961,7 +976,7 @@ mod tests {
                 "profile `ds`: removed 2 pool(s), 3 container(s); the agent keeps running"
             );
             assert_eq!(backend.live(), 1);
-            let Response::Stats { pools } = pools::stats(&agent) else {
+            let Response::Stats { pools, .. } = pools::stats(&agent) else {
                 panic!("expected Stats")
             };
             assert_eq!(pools.len(), 1);
@@ -1004,7 +1019,7 @@ mod tests {
         }
 
         fn pool_counts(agent: &Agent) -> (usize, usize, usize) {
-            let Response::Stats { pools } = pools::stats(agent) else {
+            let Response::Stats { pools, .. } = pools::stats(agent) else {
                 panic!("expected Stats")
             };
             (pools[0].idle, pools[0].busy, pools[0].sessions)

@@ -1,9 +1,11 @@
 //! Docker Engine API backend (bollard).
 //!
-//! A sandbox is made in four calls: create (the guest as command, stdin
-//! open, auto-remove), upload the guest binary with the archive API (works
-//! for remote engines, needs nothing in the image), attach stdin+stdout+
-//! stderr, start. Attaching before starting means no guest output is lost.
+//! A sandbox is made in three calls: create (the guest as command, read
+//! from the engine's guest volume mounted read-only, stdin open,
+//! auto-remove), attach stdin+stdout+stderr, start. Attaching before
+//! starting means no guest output is lost. The guest volume is filled once
+//! per engine and guest build (guest_volume.rs): nothing is copied per
+//! container, and nothing in the image is needed.
 //! If the agent dies, the attach stream closes, the guest sees EOF and exits,
 //! and auto-remove deletes the container: crash-only clean-up.
 //!
@@ -20,24 +22,25 @@
 //!   and registries for the rest, so an image pulled by name may come back
 //!   as `docker.io/library/...`; sbx only refers to images by the name the
 //!   user gave, which both engines accept;
-//! * network mode `none`, auto-remove, archive upload (into the `/sbx`
-//!   volume, the root filesystem being read-only), tmpfs mounts, dropped
+//! * network mode `none`, auto-remove, the named guest volume (archive
+//!   upload into it, read-only `nocopy` mounts), tmpfs mounts, dropped
 //!   capabilities, limits and attach-before-start behave as in Docker
 //!   (covered by running the integration suites, the hostile-program one
 //!   included, against both engines).
 
 mod auth;
 mod exec_fallback;
+mod guest_volume;
 mod pull;
+
+pub use guest_volume::LABEL_GUEST;
 
 use super::guest_conn::decode_events;
 use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, ExecOutput, GuestConn, GuestEvent, Sandbox,
     SandboxSpec,
 };
-use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, SCRATCH_MOUNTS,
-};
+use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, SBX_ROOT, SCRATCH_MOUNTS};
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::model::isolation::Isolation;
 use crate::protocol::{FrameDecoder, InputFile};
@@ -49,11 +52,9 @@ use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlim
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
     EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -67,11 +68,9 @@ pub struct DockerBackend {
     /// Images the guest runner could not start in; they use the exec
     /// fallback from then on instead of failing the guest every time.
     fallback_images: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// The anonymous `/sbx` volume of each live container. The engine
-    /// deletes it with the container on auto-remove and on our own
-    /// removal, but not when someone else removes the container
-    /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
-    volumes: std::sync::Mutex<HashMap<String, String>>,
+    /// The guest volume once it is known to be filled (see
+    /// guest_volume.rs); replaced by an empty cell to look again.
+    guest_volume: std::sync::Mutex<std::sync::Arc<tokio::sync::OnceCell<String>>>,
     /// The engine refused the tmpfs option `nr_inodes` (Podman 4 does:
     /// "unknown mount option"); scratch mounts are then created without
     /// it, bounded in inodes only by the memory limit they count against.
@@ -184,7 +183,7 @@ impl DockerBackend {
             endpoint,
             api_version,
             fallback_images: Default::default(),
-            volumes: Default::default(),
+            guest_volume: Default::default(),
             no_nr_inodes: Default::default(),
         })
     }
@@ -224,12 +223,12 @@ impl DockerBackend {
         })
     }
 
-    /// Make sure the guest runner can be packed (this binary is static and
-    /// readable). The agent checks at start-up, so the problem is its
-    /// start-up error rather than every run's; `doctor` and `languages`
-    /// never pay for reading the binary.
+    /// Make sure the guest runner is there (installed beside this binary,
+    /// static and readable). The agent checks at start-up, so the problem
+    /// is its start-up error rather than every run's; `doctor` and
+    /// `languages` never pay for reading the binary.
     pub fn check_guest() -> Result<(), BackendError> {
-        guest_tarball()
+        super::guest_binary()
             .map(|_| ())
             .map_err(|reason| BackendError::Engine {
                 action: "prepare the guest runner".into(),
@@ -243,8 +242,9 @@ impl DockerBackend {
     async fn create_container(
         &self,
         spec: &SandboxSpec,
-        fallback: bool,
+        guest_volume: Option<&str>,
     ) -> Result<String, BackendError> {
+        let fallback = guest_volume.is_none();
         let (entrypoint, cmd) = if fallback {
             exec_fallback::idle_command()
         } else {
@@ -271,9 +271,11 @@ impl DockerBackend {
         if fallback {
             // Nothing of the guest's layout: `/sbx` may be what kept it out.
             if let Some(t) = host_config.tmpfs.as_mut() {
-                t.retain(|path, _| !path.starts_with(GUEST_VOLUME));
+                t.retain(|path, _| !path.starts_with(SBX_ROOT));
             }
         }
+        // The guest, read-only, from the volume every container shares.
+        host_config.mounts = guest_volume.map(|v| vec![guest_volume::guest_mount(v)]);
         if self.no_nr_inodes.load(std::sync::atomic::Ordering::Relaxed)
             && let Some(t) = host_config.tmpfs.as_mut()
         {
@@ -300,14 +302,6 @@ impl DockerBackend {
             attach_stderr: Some(true),
             tty: Some(false),
             network_disabled: Some(!bridged),
-            // An anonymous volume: the one place besides the tmpfs mounts
-            // that the archive API may write to when the root filesystem is
-            // read-only (the guest binary goes to /sbx/bin). Auto-remove
-            // deletes it with the container. Root-owned: the program cannot
-            // write to it; its writable parts are the tmpfs mounts below.
-            // The exec fallback needs none (and `/sbx` may be what kept the
-            // guest out).
-            volumes: (!fallback).then(|| vec![GUEST_VOLUME.into()]),
             host_config: Some(host_config),
             ..Default::default()
         };
@@ -324,7 +318,6 @@ impl DockerBackend {
             let opts = CreateContainerOptionsBuilder::default().name(&name).build();
             match self.docker.create_container(Some(opts), body.clone()).await {
                 Ok(r) => {
-                    self.note_volume(&r.id).await;
                     if let Some(name) = &iso.runtime {
                         self.check_runtime(&r.id, name).await?;
                     }
@@ -380,7 +373,7 @@ impl DockerBackend {
     }
 
     async fn create_fallback(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
-        let id = self.create_container(spec, true).await?;
+        let id = self.create_container(spec, None).await?;
         let made = async {
             let attach = AttachContainerOptionsBuilder::default()
                 .stdin(true)
@@ -414,72 +407,7 @@ impl DockerBackend {
         }
     }
 
-    /// Remember the container's anonymous volume (see `volumes`). Not on
-    /// the run path: one inspect per container creation.
-    async fn note_volume(&self, id: &str) {
-        let Ok(c) = self.docker.inspect_container(id, None).await else {
-            return;
-        };
-        let name = c.mounts.into_iter().flatten().find_map(|m| {
-            (m.destination.as_deref() == Some(GUEST_VOLUME))
-                .then_some(m.name)
-                .flatten()
-        });
-        if let Some(name) = name {
-            self.volumes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_string(), name);
-        }
-    }
-
-    /// Remove the container's volume if the engine did not (it is gone
-    /// already in the usual case: the 404 is success).
-    async fn remove_volume_of(&self, id: &str) {
-        let name = self
-            .volumes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        if let Some(name) = name {
-            // While an auto-remove is still under way the volume is in use
-            // (409) for a moment; wait it out briefly.
-            for _ in 0..20 {
-                match self
-                    .docker
-                    .remove_volume(&name, None::<RemoveVolumeOptions>)
-                    .await
-                {
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 409,
-                        ..
-                    }) => tokio::time::sleep(Duration::from_millis(250)).await,
-                    _ => return,
-                }
-            }
-        }
-    }
-
     async fn start_guest(&self, id: &str) -> Result<GuestConn, BackendError> {
-        // Into the volume: the root filesystem may be read-only. Never
-        // clobber the image: where `/sbx` is something else already, fail
-        // (and fall back to exec) instead of replacing it.
-        let upload = UploadToContainerOptionsBuilder::default()
-            .path(GUEST_VOLUME)
-            .no_overwrite_dir_non_dir("true")
-            .build();
-        self.docker
-            .upload_to_container(
-                id,
-                Some(upload),
-                bollard::body_full(guest_tarball().map_err(|reason| BackendError::Engine {
-                    action: "prepare the guest runner".into(),
-                    reason,
-                })?),
-            )
-            .await
-            .map_err(|e| engine_err("copy the guest runner into the container", e))?;
-
         let attach = AttachContainerOptionsBuilder::default()
             .stdin(true)
             .stdout(true)
@@ -676,7 +604,7 @@ fn guest_cannot_run(e: &BackendError) -> bool {
     match e {
         BackendError::GuestFailed { .. } => true,
         BackendError::Engine { action, reason } => {
-            action == "copy the guest runner into the container"
+            action == "copy the guest runner into its volume"
                 || action == "start the container"
                 // The guest's `/sbx` volume cannot be mounted over what the
                 // image has there (Docker says so at create, Podman when it
@@ -920,17 +848,23 @@ impl Backend for DockerBackend {
         if mode == FallbackMode::Always || (mode == FallbackMode::Auto && known) {
             return self.create_fallback(spec).await;
         }
-        let err = match self.create_container(spec, false).await {
+        let err = match self.guest_volume(&spec.image, &spec.labels).await {
             Err(e) => e,
-            Ok(id) => {
-                let err = match self.start_guest(&id).await {
-                    Ok(guest) => return Ok(Sandbox { id, guest }),
-                    Err(e) => e,
-                };
-                // Never leave a half-made container behind.
-                let _ = self.destroy(&id).await;
-                err
-            }
+            Ok(volume) => match self.create_container(spec, Some(&volume)).await {
+                Err(e) => e,
+                Ok(id) => {
+                    let err = match self.start_guest(&id).await {
+                        Ok(guest) => return Ok(Sandbox { id, guest }),
+                        Err(e) => e,
+                    };
+                    // Never leave a half-made container behind.
+                    let _ = self.destroy(&id).await;
+                    // The volume may have been removed behind our back
+                    // (the engine then makes an empty one on create).
+                    self.recheck_guest_volume();
+                    err
+                }
+            },
         };
         if mode == FallbackMode::Never || !guest_cannot_run(&err) {
             return Err(err);
@@ -1008,8 +942,8 @@ impl Backend for DockerBackend {
     }
 
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
-        // `v`: with the container goes its anonymous volume (the guest binary),
-        // as auto-remove would do.
+        // `v`: with the container go anonymous volumes an image declares,
+        // as auto-remove would do (never the named guest volume).
         let opts = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
@@ -1049,10 +983,11 @@ impl Backend for DockerBackend {
             }
             Err(e) => Err(engine_err("remove a container", e)),
         };
-        if res.is_ok() {
-            self.remove_volume_of(id).await;
-        }
         res
+    }
+
+    async fn remove_outdated(&self) -> Vec<String> {
+        self.remove_outdated_guest_volumes().await
     }
 
     async fn list_labelled(
@@ -1210,49 +1145,6 @@ impl DockerBackend {
             },
         })
     }
-}
-
-/// The guest binary packed once as a tar archive for the upload API.
-fn guest_tarball() -> Result<bytes::Bytes, String> {
-    static TAR: OnceLock<Result<bytes::Bytes, String>> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let bin = super::guest_binary()?;
-        let mut tar = tar::Builder::new(Vec::new());
-        // Relative to the volume it is uploaded into.
-        let rel = GUEST_BIN
-            .strip_prefix(GUEST_VOLUME)
-            .expect("the guest lives in its volume")
-            .trim_start_matches('/');
-        let mut dirs = Vec::new();
-        let mut acc = std::path::PathBuf::new();
-        for comp in std::path::Path::new(rel)
-            .parent()
-            .into_iter()
-            .flat_map(|p| p.components())
-        {
-            acc.push(comp);
-            dirs.push(acc.clone());
-        }
-        for d in dirs {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            h.set_cksum();
-            tar.append_data(&mut h, &d, std::io::empty())
-                .map_err(|e| e.to_string())?;
-        }
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(0o755);
-        h.set_size(bin.len() as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, rel, &bin[..])
-            .map_err(|e| e.to_string())?;
-        Ok(bytes::Bytes::from(
-            tar.into_inner().map_err(|e| e.to_string())?,
-        ))
-    })
-    .clone()
 }
 
 /// True when the ELF image has no program interpreter (PT_INTERP), i.e. it
