@@ -519,8 +519,18 @@ impl Agent {
 /// `sbx agent serve`: run the agent in the foreground until shut down.
 pub fn serve(paths: RuntimePaths) -> i32 {
     crate::verbose::set_agent();
+    // A long-lived process that mostly waits: glibc's default of up to
+    // eight malloc arenas per core keeps, in every arena a thread ever
+    // used, the memory freed there; two arenas serve two workers.
+    // SAFETY: called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Blocking threads only read files and resolve names here; each
+        // one that lingers holds its stack and arena.
+        .max_blocking_threads(16)
         .enable_all()
         .build()
     {

@@ -275,12 +275,17 @@ fn wait_for_keeper() -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let comm = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
-        if comm.trim() == "sbx" {
+        // The keeper is this same program (`sbx-guest keeper`).
+        let me = Path::new(wire::GUEST_BIN)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if comm.trim() == me {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(format!(
-                "PID 1 is `{}`, not `sbx keeper`, after 10s; the pod's command was changed?",
+                "PID 1 is `{}`, not `{me} keeper`, after 10s; the pod's command was changed?",
                 comm.trim()
             ));
         }
