@@ -564,9 +564,6 @@ pub struct RunExit {
     pub pool: String,
 }
 
-/// One pool's figures, as `sbx pool stats --json` prints them (the field
-/// names are documented in the README and kept stable for scripts).
-
 /// The agent process's memory, from `/proc/self/status` (in the stats
 /// JSON as `agent`; field names kept stable for scripts).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -600,6 +597,8 @@ impl AgentMemory {
 }
 
 /// Counters and latency summaries run from when the pool came up.
+/// One pool's figures, as `sbx pool stats --json` prints them (the field
+/// names are documented in the README and kept stable for scripts).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PoolStats {
     pub name: String,

@@ -948,7 +948,7 @@ impl Backend for DockerBackend {
             .force(true)
             .v(true)
             .build();
-        let res = match self.docker.remove_container(id, Some(opts.clone())).await {
+        match self.docker.remove_container(id, Some(opts.clone())).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             // Auto-remove already in progress (409; Podman says 500, "could
@@ -982,8 +982,7 @@ impl Backend for DockerBackend {
                 }
             }
             Err(e) => Err(engine_err("remove a container", e)),
-        };
-        res
+        }
     }
 
     async fn remove_outdated(&self) -> Vec<String> {
