@@ -13,11 +13,21 @@ cd "$(dirname "$0")/.."
 bash scripts/engine.sh
 IMAGE=${SBX_BENCH_IMAGE:-$(bash scripts/images.sh)}
 target=${CARGO_TARGET_DIR:-$PWD/target}
+# Cargo keys a path package's build by its name and version, not by where
+# its source lies: sbx's own artifacts are forgotten before and after the
+# base is built, or one build would be taken for the other (dependencies
+# stay).
+forget_sbx() {
+    local d="$target/x86_64-unknown-linux-gnu/release"
+    rm -rf "$d"/.fingerprint/sbx-* "$d"/.fingerprint/sbx_guest-* "$d"/deps/libsbx-* \
+        "$d"/deps/sbx-* "$d"/deps/sbx_guest-* "$d"/sbx "$d"/sbx-guest
+}
 if [ -z "${SBX_BIN_BASE:-}" ]; then
     ref=${SBX_BASE_REF:-main}
     src=$(mktemp -d)
     trap 'rm -rf "$src"' EXIT
     git archive "$ref" | tar -x -C "$src"
+    forget_sbx
     (cd "$src" && CARGO_TARGET_DIR=$target cargo build --release --locked >&2)
     mkdir -p "$target/footprint-base"
     # Its own directory: a base that finds its guest beside itself must
@@ -27,6 +37,7 @@ if [ -z "${SBX_BIN_BASE:-}" ]; then
         cp "$target/x86_64-unknown-linux-gnu/release/sbx-guest" "$target/footprint-base/"
     fi
     SBX_BIN_BASE="$target/footprint-base/sbx"
+    forget_sbx
 fi
 cargo build --release --locked >&2
 export SBX_BIN_BASE
