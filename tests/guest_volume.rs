@@ -257,9 +257,6 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
         volume_exists(&common::guest_volume()),
         "the current one stays"
     );
-    assert!(
-        sbx.agent_log().contains(&unused.volume),
-        "{}",
-        sbx.agent_log()
-    );
+    // (Which agent removed it, this test's or one that another test started
+    // meanwhile, is not asserted: any agent that starts does.)
 }

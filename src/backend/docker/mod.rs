@@ -606,11 +606,12 @@ fn guest_cannot_run(e: &BackendError) -> bool {
         BackendError::Engine { action, reason } => {
             action == "copy the guest runner into its volume"
                 || action == "start the container"
-                // The guest's `/sbx` volume cannot be mounted over what the
-                // image has there (Docker says so at create, Podman when it
-                // prepares the container for attach).
+                // The guest volume cannot be mounted over what the image
+                // has at `/sbx` (Docker says so at create, Podman when it
+                // prepares the container's volumes for attach: "identifying
+                // source directory for copy up into volume").
                 || ((action == "create a container" || action == "attach to the container")
-                    && reason.contains("mount"))
+                    && (reason.contains("mount") || reason.contains("volume")))
         }
         _ => false,
     }
