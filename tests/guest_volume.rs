@@ -260,3 +260,29 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
     // (Which agent removed it, this test's or one that another test started
     // meanwhile, is not asserted: any agent that starts does.)
 }
+
+#[test]
+fn an_sbx_without_its_guest_beside_it_says_where_it_looked_and_what_to_do() {
+    let sbx = Sbx::new("gvol-missing");
+    let bin = sbx.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let lone = bin.join("sbx");
+    std::fs::copy(env!("CARGO_BIN_EXE_sbx"), &lone).unwrap();
+    let cmd = sbx.cmd();
+    let out = Command::new(&lone)
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(["exec", "--lang", "python", "print(1)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "the guest runner {} is missing: install sbx-guest beside sbx",
+            bin.join("sbx-guest").display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("SBX_GUEST_BINARY"), "{err}");
+}
