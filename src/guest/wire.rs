@@ -23,6 +23,11 @@ pub const SBX_ROOT: &str = "/sbx";
 pub const GUEST_DIR: &str = "/sbx/bin";
 /// The guest runner itself (the `sbx-guest` program).
 pub const GUEST_BIN: &str = "/sbx/bin/sbx-guest";
+/// The guest's own scratch directory (the FIFOs of `--keep-state` cells,
+/// each given to the program's user): root's, mode 0755, so the program
+/// can open what it is given but plant no links there; a small tmpfs of
+/// its own on Docker and Podman, /sbx being part of the read-only root.
+pub const GUEST_PRIVATE_DIR: &str = "/sbx/cell";
 /// The program's source and `--file` inputs; the default working directory.
 pub const WORK_DIR: &str = "/sbx/work";
 pub const HOME_DIR: &str = "/sbx/home";

@@ -40,7 +40,9 @@ use super::{
     Backend, BackendError, EVENT_BUFFER, EngineKind, ExecOutput, GuestConn, GuestEvent, Sandbox,
     SandboxSpec,
 };
-use crate::guest::wire::{GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, SBX_ROOT, SCRATCH_MOUNTS};
+use crate::guest::wire::{
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_USER_ENV, SBX_ROOT, SCRATCH_MOUNTS,
+};
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::model::isolation::Isolation;
 use crate::protocol::{FrameDecoder, InputFile};
@@ -482,7 +484,7 @@ impl DockerBackend {
 /// engine's default seccomp profile (not overridden), and limits on
 /// memory (swap included), CPU and processes.
 fn hardened_host_config(iso: &Isolation) -> HostConfig {
-    let tmpfs = SCRATCH_MOUNTS
+    let mut tmpfs = SCRATCH_MOUNTS
         .iter()
         .map(|(path, mode, exec)| {
             let exec = if *exec { "exec" } else { "noexec" };
@@ -500,6 +502,15 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
             )
         })
         .collect::<HashMap<_, _>>();
+    // The guest's own: FIFOs only, never the program's.
+    let inodes = iso
+        .nr_inodes
+        .map(|n| format!(",nr_inodes={n}"))
+        .unwrap_or_default();
+    tmpfs.insert(
+        GUEST_PRIVATE_DIR.to_string(),
+        format!("rw,noexec,nosuid,nodev,size=1048576{inodes},mode=755"),
+    );
     HostConfig {
         ulimits: Some(container_ulimits()),
         auto_remove: Some(true),
@@ -1177,7 +1188,12 @@ mod tests {
             ..Isolation::default()
         };
         let tmpfs = hardened_host_config(&iso).tmpfs.unwrap();
-        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len());
+        // The scratch mounts, and the guest's private one.
+        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len() + 1);
+        assert_eq!(
+            tmpfs[crate::guest::wire::GUEST_PRIVATE_DIR],
+            "rw,noexec,nosuid,nodev,size=1048576,nr_inodes=2000,mode=755"
+        );
         assert_eq!(
             tmpfs["/tmp"],
             "rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"
