@@ -51,9 +51,10 @@ if [ -n "$BASE" ]; then
     fi
 fi
 
-log "building sbx (release)"
+log "building sbx and sbx-guest (release)"
 cargo build --release --locked >&2
 BIN=target/x86_64-unknown-linux-gnu/release/sbx
+GUEST=target/x86_64-unknown-linux-gnu/release/sbx-guest
 if [ -w /usr/local/bin ]; then
     DEST=/usr/local/bin
 else
@@ -63,5 +64,8 @@ else
 fi
 # A running agent of an older build would serve the new client; restart it.
 if command -v sbx >/dev/null 2>&1; then sbx agent stop >/dev/null 2>&1 || true; fi
+# The guest runner goes beside sbx, where the agent looks for it; first, so
+# that an sbx never finds itself without its guest.
+install -m 0755 "$GUEST" "$DEST/sbx-guest"
 install -m 0755 "$BIN" "$DEST/sbx"
-log "installed $DEST/sbx — try: sbx run examples/hello.py"
+log "installed $DEST/sbx and $DEST/sbx-guest — try: sbx run examples/hello.py"

@@ -59,7 +59,23 @@ echo "test.sh: testing against $SBX_TEST_IMAGE and $SBX_TEST_IMAGE_FULL" >&2
 # output is kept, its "test result" lines counted and its SKIPPED lines
 # (tests that do not apply to an engine, common::skip) collected.
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+# The engines' guest volumes (README, "How it works"): the suite's build
+# fills one per engine, and the suite removes it at the end, however the
+# run ends; those that were there before (a user's agent's) stay.
+guest_volumes() {
+    for engine in docker podman; do
+        command -v "$engine" >/dev/null 2>&1 || continue
+        "$engine" volume ls -q --filter label=io.sbx.guest 2>/dev/null | sed "s/^/$engine /" || true
+    done | LC_ALL=C sort
+}
+guest_volumes_before=$(guest_volumes)
+remove_suite_guest_volumes() {
+    LC_ALL=C comm -13 <(echo "$guest_volumes_before") <(guest_volumes) | while read -r engine name; do
+        "$engine" volume rm "$name" >/dev/null 2>&1 ||
+            echo "test.sh: cannot remove the suite's guest volume $name ($engine); a container still uses it" >&2
+    done
+}
+trap 'remove_suite_guest_volumes; rm -rf "$logs"' EXIT
 engines=()
 # cargo test, its output shown and kept under $logs/NAME.log.
 run_tests() {
@@ -175,8 +191,8 @@ KUBE_LOCAL_ONLY=(
     sbx_languages_lists_every_language_with_its_image_and_presence
     sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown
     a_program_has_no_network_and_cannot_reach_the_host
-    with_a_container_per_run_the_pool_refills_in_the_background_and_leaves_no_volume
-    a_container_removed_behind_the_agents_back_leaves_no_volume
+    with_a_container_per_run_the_pool_refills_in_the_background_and_every_container_reads_the_one_guest_volume
+    a_container_removed_behind_the_agents_back_is_replaced_and_leaves_no_volume
     two_concurrent_sandboxes_run_as_uids_of_their_own_that_no_host_user_has
     a_sandbox_holding_many_processes_leaves_fork_to_a_concurrent_sandbox_and_to_host_users
     with_one_fixed_user_for_every_sandbox_their_processes_count_against_each_other

@@ -75,7 +75,7 @@ use std::io::{self, Read, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 11;
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -503,6 +503,8 @@ pub enum Response {
     },
     Stats {
         pools: Vec<PoolStats>,
+        /// The agent's own memory.
+        agent: AgentMemory,
     },
     Session(SessionInfo),
     Sessions {
@@ -525,6 +527,7 @@ pub enum Response {
         idle_exit_ms: u64,
         /// `key=value` label on every container of this agent.
         label: String,
+        memory: AgentMemory,
     },
     Done {
         message: String,
@@ -565,9 +568,41 @@ pub struct RunExit {
     pub pool: String,
 }
 
+/// The agent process's memory, from `/proc/self/status` (in the stats
+/// JSON as `agent`; field names kept stable for scripts).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentMemory {
+    /// Resident now (VmRSS), bytes.
+    pub rss_bytes: u64,
+    /// The most ever resident (VmHWM), bytes.
+    pub peak_rss_bytes: u64,
+}
+
+impl AgentMemory {
+    /// This process's figures; zeros where /proc cannot tell.
+    pub fn of_self() -> AgentMemory {
+        AgentMemory::parse(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
+    }
+
+    fn parse(status: &str) -> AgentMemory {
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().strip_suffix("kB"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(0, |k| k * 1024)
+        };
+        AgentMemory {
+            rss_bytes: kib("VmRSS:"),
+            peak_rss_bytes: kib("VmHWM:"),
+        }
+    }
+}
+
+/// Counters and latency summaries run from when the pool came up.
 /// One pool's figures, as `sbx pool stats --json` prints them (the field
 /// names are documented in the README and kept stable for scripts).
-/// Counters and latency summaries run from when the pool came up.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PoolStats {
     pub name: String,
@@ -691,6 +726,23 @@ pub struct RemovedByReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_agent_memory_is_read_from_proc_status_lines() {
+        let status = "Name:\tsbx\nVmHWM:\t   40960 kB\nVmRSS:\t   12288 kB\nThreads:\t4\n";
+        assert_eq!(
+            AgentMemory::parse(status),
+            AgentMemory {
+                rss_bytes: 12 << 20,
+                peak_rss_bytes: 40 << 20
+            }
+        );
+        let me = AgentMemory::of_self();
+        assert!(
+            me.rss_bytes > 0 && me.peak_rss_bytes >= me.rss_bytes,
+            "{me:?}"
+        );
+    }
 
     #[test]
     fn a_frame_survives_a_round_trip_through_arbitrary_chunking() {

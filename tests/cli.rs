@@ -325,6 +325,15 @@ fn doctor_passes_on_a_healthy_setup() {
     assert!(text.contains("API 1."), "{text}");
     assert!(text.contains("ok    image       python:"), "{text}");
     assert!(
+        text.contains(&format!(
+            "ok    guest       {} (",
+            std::path::Path::new(env!("CARGO_BIN_EXE_sbx"))
+                .with_file_name("sbx-guest")
+                .display()
+        )),
+        "{text}"
+    );
+    assert!(
         !text.contains('\x1b'),
         "no colour when stdout is not a terminal"
     );

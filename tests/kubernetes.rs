@@ -161,7 +161,7 @@ fn a_run_executes_in_a_pod_over_one_exec_kept_open_for_the_pods_life() {
         "{}",
         execs[0].line()
     );
-    assert_eq!(execs[1].command(), "/sbx/bin/sbx guest");
+    assert_eq!(execs[1].command(), "/sbx/bin/sbx-guest guest");
     assert_eq!(execs[1].param("container"), Some("sandbox"));
 
     c.pool_down();
@@ -217,7 +217,7 @@ print(sorted(cmd(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not i
     );
     assert_eq!(
         lines.next(),
-        Some("/sbx/bin/sbx keeper"),
+        Some("/sbx/bin/sbx-guest keeper"),
         "PID 1 is the keeper"
     );
     assert_eq!(
@@ -227,7 +227,7 @@ print(sorted(cmd(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not i
     );
     assert_eq!(
         lines.next(),
-        Some("['/sbx/bin/sbx guest']"),
+        Some("['/sbx/bin/sbx-guest guest']"),
         "nothing but the guest and this run: {second}"
     );
     c.pool_down();

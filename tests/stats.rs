@@ -659,3 +659,57 @@ fn watching_the_stats_does_not_keep_an_unused_agent_alive() {
         "the watch ended instead of showing no pools"
     );
 }
+
+/// VmRSS and VmHWM of process `pid`, in bytes.
+fn proc_memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib = |key: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    };
+    (kib("VmRSS:"), kib("VmHWM:"))
+}
+
+#[test]
+fn json_stats_and_agent_status_report_the_agents_resident_memory_and_its_peak() {
+    let sbx = Sbx::new("memory");
+    assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
+    let pid = *sbx.agent_pids().first().expect("an agent runs");
+    let agent = all_stats(&sbx)["agent"].clone();
+    let (rss, peak) = (
+        agent["rss_bytes"].as_u64().unwrap(),
+        agent["peak_rss_bytes"].as_u64().unwrap(),
+    );
+    let (now_rss, now_peak) = proc_memory(pid);
+    // Read a moment apart: the same figures within what a request moves.
+    assert!(rss > 0 && peak >= rss, "{agent}");
+    assert!(
+        rss.abs_diff(now_rss) < 8 << 20,
+        "stats say {rss}, /proc says {now_rss}"
+    );
+    assert!(
+        peak <= now_peak,
+        "the peak only grows: {peak} then {now_peak}"
+    );
+
+    let status = stdout(&sbx.run(&["agent", "status"], ""));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("memory: "))
+        .unwrap_or_else(|| panic!("{status}"));
+    let mib: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(mib.len(), 2, "{line}");
+    assert!(mib[0] > 0.0 && mib[1] >= mib[0], "{line}");
+    assert!(
+        line.contains(" MiB resident, ") && line.ends_with(" MiB at most so far"),
+        "{line}"
+    );
+}

@@ -521,8 +521,18 @@ impl Agent {
 /// `sbx agent serve`: run the agent in the foreground until shut down.
 pub fn serve(paths: RuntimePaths) -> i32 {
     crate::verbose::set_agent();
+    // A long-lived process that mostly waits: glibc's default of up to
+    // eight malloc arenas per core keeps, in every arena a thread ever
+    // used, the memory freed there; two arenas serve two workers.
+    // SAFETY: called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Blocking threads only read files and resolve names here; each
+        // one that lingers holds its stack and arena.
+        .max_blocking_threads(16)
         .enable_all()
         .build()
     {
@@ -586,6 +596,11 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     let mut stop_rx = agent.stop.subscribe();
 
     reap_predecessors(&agent).await?;
+    // Off the start-up path: what older builds left is no hurry.
+    tokio::spawn({
+        let backend = agent.backend.clone();
+        async move { log_outdated_removed(backend.remove_outdated().await) }
+    });
 
     let sock = paths.socket();
     // Safe: we hold the agent lock, so no live agent owns this file.
@@ -702,6 +717,16 @@ async fn serve_async(paths: RuntimePaths) -> anyhow::Result<()> {
     agent.wait_until_quiet(Duration::from_secs(2), false).await;
     eprintln!("sbx agent: removed {removed} container(s); exiting");
     Ok(())
+}
+
+/// Say in the log what `Backend::remove_outdated` removed.
+pub fn log_outdated_removed(removed: Vec<String>) {
+    if !removed.is_empty() {
+        eprintln!(
+            "sbx agent: removed what older builds of sbx left and nothing uses: {}",
+            removed.join(", ")
+        );
+    }
 }
 
 /// Remove containers of crashed predecessors of this directory. A
@@ -944,7 +969,7 @@ mod tests {
             let (agent, _) = agent("stats");
             warm(&agent, &spec("web", "javascript"), 1).await;
             warm(&agent, &spec("", "python"), 2).await;
-            let Response::Stats { pools } = pools::stats(&agent) else {
+            let Response::Stats { pools, .. } = pools::stats(&agent) else {
                 panic!("expected Stats")
             };
             let names: Vec<(&str, usize)> =
@@ -963,7 +988,7 @@ mod tests {
                 "profile `ds`: removed 2 pool(s), 3 container(s); the agent keeps running"
             );
             assert_eq!(backend.live(), 1);
-            let Response::Stats { pools } = pools::stats(&agent) else {
+            let Response::Stats { pools, .. } = pools::stats(&agent) else {
                 panic!("expected Stats")
             };
             assert_eq!(pools.len(), 1);
@@ -1006,7 +1031,7 @@ mod tests {
         }
 
         fn pool_counts(agent: &Agent) -> (usize, usize, usize) {
-            let Response::Stats { pools } = pools::stats(agent) else {
+            let Response::Stats { pools, .. } = pools::stats(agent) else {
                 panic!("expected Stats")
             };
             (pools[0].idle, pools[0].busy, pools[0].sessions)

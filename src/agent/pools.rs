@@ -151,7 +151,10 @@ pub fn stats(agent: &Agent) -> Response {
             b.id.as_str(),
         ))
     });
-    Response::Stats { pools }
+    Response::Stats {
+        pools,
+        agent: crate::protocol::AgentMemory::of_self(),
+    }
 }
 
 /// Remove every container at once; the caller stops the agent once the

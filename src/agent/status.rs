@@ -24,5 +24,6 @@ pub async fn handle(agent: &Agent) -> Response {
         pinned: agent.pinned.load(Ordering::Relaxed),
         idle_exit_ms: agent.settings.idle_exit.map_or(0, |d| d.as_millis() as u64),
         label: format!("{}={}", crate::backend::LABEL_AGENT, agent.agent_id),
+        memory: crate::protocol::AgentMemory::of_self(),
     }
 }

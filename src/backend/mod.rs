@@ -240,6 +240,12 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Remove what other builds of sbx left on the engine and nothing uses
+    /// any more (Docker, Podman: their guest volumes); returns what went.
+    async fn remove_outdated(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Every sandbox of this backend carrying all of `labels`.
     async fn list_labelled(
         &self,
@@ -376,25 +382,69 @@ pub trait Backend: Send + Sync + 'static {
     }
 }
 
-/// The guest runner is this very binary (built static, see
-/// .cargo/config.toml), read once; `SBX_GUEST_BINARY` points elsewhere.
-pub fn guest_binary() -> Result<bytes::Bytes, String> {
-    static BIN: std::sync::OnceLock<Result<bytes::Bytes, String>> = std::sync::OnceLock::new();
+/// The guest runner as found on disk: never held in memory (engines get
+/// it from a volume filled once, pods by a streamed copy).
+#[derive(Debug, Clone)]
+pub struct GuestBinary {
+    pub path: std::path::PathBuf,
+    pub size: u64,
+    /// [`crate::model::hash::stable_hash`] of its bytes: names the
+    /// engine's guest volume, so one build's guest is stored once and a
+    /// new build gets a volume of its own.
+    pub hash: String,
+}
+
+/// The name of the guest program, installed beside `sbx`.
+pub const GUEST_PROGRAM: &str = "sbx-guest";
+
+/// The guest runner, `sbx-guest` (built static, see .cargo/config.toml)
+/// beside this executable — where `cargo build` and scripts/setup.sh put
+/// it; `SBX_GUEST_BINARY` points elsewhere. Read once, in chunks, to hash
+/// it and check that it is static.
+pub fn guest_binary() -> Result<GuestBinary, String> {
+    static BIN: std::sync::OnceLock<Result<GuestBinary, String>> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
-        let path = std::env::var_os("SBX_GUEST_BINARY")
-            .map(std::path::PathBuf::from)
-            .map(Ok)
-            .unwrap_or_else(std::env::current_exe)
-            .map_err(|e| format!("cannot locate the sbx binary: {e}"))?;
-        let bin = std::fs::read(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if !docker::is_static_elf(&bin) {
+        let path = match std::env::var_os("SBX_GUEST_BINARY") {
+            Some(p) => std::path::PathBuf::from(p),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot locate the sbx binary: {e}"))?
+                .with_file_name(GUEST_PROGRAM),
+        };
+        let mut file = std::fs::File::open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "the guest runner {} is missing: install {GUEST_PROGRAM} beside sbx (scripts/setup.sh and `cargo build` do), or set SBX_GUEST_BINARY",
+                    path.display()
+                )
+            } else {
+                format!("cannot read {}: {e}", path.display())
+            }
+        })?;
+        let (mut size, mut hash, mut head) = (0u64, crate::model::hash::FNV_OFFSET, Vec::new());
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            if head.is_empty() {
+                head = buf[..n].to_vec();
+            }
+            hash = crate::model::hash::fnv1a_more(hash, &buf[..n]);
+            size += n as u64;
+        }
+        if !docker::is_static_elf(&head) {
             return Err(format!(
-                "{} is dynamically linked and cannot run inside arbitrary images; build sbx from the repository (its .cargo/config.toml links statically) or set SBX_GUEST_BINARY to a static sbx",
+                "{} is not a statically linked executable and cannot run inside arbitrary images; build it from the repository (its .cargo/config.toml links statically) or set SBX_GUEST_BINARY to a static {GUEST_PROGRAM}",
                 path.display()
             ));
         }
-        Ok(bytes::Bytes::from(bin))
+        Ok(GuestBinary {
+            path,
+            size,
+            hash: format!("{hash:016x}"),
+        })
     })
     .clone()
 }

@@ -85,6 +85,7 @@ pub async fn execute(args: AgentArgs, g: &super::Globals) -> anyhow::Result<i32>
                     pinned,
                     idle_exit_ms,
                     label,
+                    memory,
                 } = client.request(&Request::Status).await?
                 {
                     // Built first and written once: `| head` must not make us panic.
@@ -100,6 +101,12 @@ pub async fn execute(args: AgentArgs, g: &super::Globals) -> anyhow::Result<i32>
                     );
                     let _ = writeln!(out, "socket: {socket}");
                     let _ = writeln!(out, "log: {log}");
+                    let _ = writeln!(
+                        out,
+                        "memory: {:.1} MiB resident, {:.1} MiB at most so far",
+                        memory.rss_bytes as f64 / f64::from(1 << 20),
+                        memory.peak_rss_bytes as f64 / f64::from(1 << 20)
+                    );
                     let health = if engine_ok {
                         "reachable"
                     } else {

@@ -142,6 +142,26 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
         }
     }
 
+    // The program the agent puts into containers (README, "How it works").
+    match crate::backend::guest_binary() {
+        Ok(g) => r.line(
+            Status::Ok,
+            "guest",
+            &format!(
+                "{} ({:.1} MB, static)",
+                g.path.display(),
+                g.size as f64 / 1e6
+            ),
+            None,
+        ),
+        Err(e) => r.line(
+            Status::Fail,
+            "guest",
+            &e,
+            Some("reinstall with scripts/setup.sh (it puts sbx-guest beside sbx)"),
+        ),
+    }
+
     // The engine an agent would be started for (a broken profile or
     // --backend leaves it to detection; the config line above says why).
     let target = cfg

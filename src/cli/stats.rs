@@ -3,7 +3,7 @@
 
 use crate::client::{Client, ClientError};
 use crate::model::units::format_duration;
-use crate::protocol::{Latency, PoolStats, Request, Response};
+use crate::protocol::{AgentMemory, Latency, PoolStats, Request, Response};
 use clap::{Args, ValueEnum};
 use comfy_table::{
     Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
@@ -85,10 +85,10 @@ pub async fn execute(args: StatsArgs, profile: Option<&str>) -> anyhow::Result<i
     if args.watch {
         return watch(format, args.interval, args.count, profile).await;
     }
-    let pools = fetch(profile).await?;
+    let (pools, agent) = fetch(profile).await?;
     let mut out = std::io::stdout().lock();
     let text = match format {
-        Format::Json => json(&pools, true),
+        Format::Json => json(&pools, agent, true),
         Format::Prometheus => prometheus(&pools),
         Format::Table => tables(&pools, &Style::for_stdout(), None),
     };
@@ -97,17 +97,22 @@ pub async fn execute(args: StatsArgs, profile: Option<&str>) -> anyhow::Result<i
     Ok(0)
 }
 
-/// The agent's figures; none when no agent runs (stats never start one).
-async fn fetch(profile: Option<&str>) -> Result<Vec<PoolStats>, ClientError> {
+/// The agent's figures, its own memory with them; none when no agent
+/// runs (stats never start one).
+async fn fetch(
+    profile: Option<&str>,
+) -> Result<(Vec<PoolStats>, Option<AgentMemory>), ClientError> {
     match Client::connect(None).await {
         Ok(mut client) => match client.request(&Request::PoolStats).await? {
-            Response::Stats { pools } => Ok(super::pool::of_profile(pools, profile)),
+            Response::Stats { pools, agent } => {
+                Ok((super::pool::of_profile(pools, profile), Some(agent)))
+            }
             other => Err(ClientError::Lost(
                 format!("unexpected reply {other:?}"),
                 "the agent log".into(),
             )),
         },
-        Err(ClientError::NotRunning) => Ok(Vec::new()),
+        Err(ClientError::NotRunning) => Ok((Vec::new(), None)),
         Err(e) => Err(e),
     }
 }
@@ -138,8 +143,9 @@ impl Style {
     }
 }
 
-pub fn json(pools: &[PoolStats], pretty: bool) -> String {
-    let doc = serde_json::json!({ "pools": pools });
+/// `agent`: the agent's memory (`null` when no agent runs).
+pub fn json(pools: &[PoolStats], agent: Option<AgentMemory>, pretty: bool) -> String {
+    let doc = serde_json::json!({ "pools": pools, "agent": agent });
     let mut s = if pretty {
         serde_json::to_string_pretty(&doc)
     } else {
@@ -635,7 +641,7 @@ async fn watch(
         let step = async {
             tokio::time::sleep_until(next).await;
             let fetched = fetch(profile).await;
-            if let Ok(pools) = &fetched {
+            if let Ok((pools, _)) = &fetched {
                 trends.retain(|id, _| pools.iter().any(|p| &p.id == id));
                 for p in pools {
                     let t = trends.entry(p.id.clone()).or_default();
@@ -652,7 +658,7 @@ async fn watch(
                         .ok()
                         .map(|(w, _)| usize::from(w));
                     let body = match &fetched {
-                        Ok(pools) => tables(pools, &style, Some(&trends)),
+                        Ok((pools, _)) => tables(pools, &style, Some(&trends)),
                         Err(e) => format!("cannot read the stats: {e}\n"),
                     };
                     let head = format!(
@@ -662,7 +668,7 @@ async fn watch(
                     screen.draw(&(head + &body))
                 }
                 (None, Format::Json) => match &fetched {
-                    Ok(pools) => print_flush(&json(pools, false)),
+                    Ok((pools, agent)) => print_flush(&json(pools, *agent, false)),
                     Err(e) => {
                         eprintln!("sbx: cannot read the stats: {e}");
                         Ok(())
@@ -670,7 +676,7 @@ async fn watch(
                 },
                 (None, _) => {
                     let body = match &fetched {
-                        Ok(pools) => tables(pools, &style, Some(&trends)),
+                        Ok((pools, _)) => tables(pools, &style, Some(&trends)),
                         Err(e) => format!("cannot read the stats: {e}\n"),
                     };
                     let sep = if shown > 0 { "\n" } else { "" };

@@ -37,7 +37,7 @@ const NODE_DRIVER: &str = include_str!("cell.js");
 
 /// Where a cell's stdin FIFO is made: a directory of the guest's (not a
 /// scratch location the program could plant a link in).
-const FIFO_DIR: &str = "/sbx/cell";
+const FIFO_DIR: &str = crate::guest::wire::GUEST_PRIVATE_DIR;
 
 struct Driver {
     child: Child,

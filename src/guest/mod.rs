@@ -305,12 +305,17 @@ fn wait_for_keeper() -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let comm = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
-        if comm.trim() == "sbx" {
+        // The keeper is this same program (`sbx-guest keeper`).
+        let me = Path::new(wire::GUEST_BIN)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if comm.trim() == me {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(format!(
-                "PID 1 is `{}`, not `sbx keeper`, after 10s; the pod's command was changed?",
+                "PID 1 is `{}`, not `{me} keeper`, after 10s; the pod's command was changed?",
                 comm.trim()
             ));
         }
@@ -1461,6 +1466,8 @@ fn engine_scratch() -> &'static EngineScratch {
             SCRATCH_DIRS.contains(&p)
                 || p == CACHE_DIR
                 || p == MQUEUE_DIR
+                // The session interpreter's FIFOs: the guest's own.
+                || p == wire::GUEST_PRIVATE_DIR
                 || ["/dev", "/proc", "/sys"]
                     .iter()
                     .any(|s| p == *s || p.starts_with(&format!("{s}/")))

@@ -14,8 +14,20 @@
 pub use crate::model::run::{InputFile as GuestFile, OutFile, RunOutcome, RunSpec};
 use serde::{Deserialize, Serialize};
 
-/// Where the guest keeps itself and where runs happen, inside the container.
-pub const GUEST_BIN: &str = "/sbx/bin/sbx";
+/// Where sbx's locations live inside a container: the guest's directory
+/// and the scratch mounts below.
+pub const SBX_ROOT: &str = "/sbx";
+/// The guest's directory: on Docker and Podman the engine's guest volume,
+/// mounted read-only (backend/docker/guest_volume.rs); in a pod an
+/// emptyDir it is copied into.
+pub const GUEST_DIR: &str = "/sbx/bin";
+/// The guest runner itself (the `sbx-guest` program).
+pub const GUEST_BIN: &str = "/sbx/bin/sbx-guest";
+/// The guest's own scratch directory (the FIFOs of `--keep-state` cells,
+/// each given to the program's user): root's, mode 0755, so the program
+/// can open what it is given but plant no links there; a small tmpfs of
+/// its own on Docker and Podman, /sbx being part of the read-only root.
+pub const GUEST_PRIVATE_DIR: &str = "/sbx/cell";
 /// The program's source and `--file` inputs; the default working directory.
 pub const WORK_DIR: &str = "/sbx/work";
 pub const HOME_DIR: &str = "/sbx/home";
@@ -26,9 +38,6 @@ pub const OUT_DIR: &str = "/sbx/out";
 /// Toolchain caches that survive between runs (never wiped; see lang.rs for
 /// why sharing them is safe, and how to turn them off).
 pub const CACHE_DIR: &str = "/sbx/cache";
-/// An anonymous volume holding the guest binary; the root filesystem may
-/// be read-only, and the archive API writes only to volumes then.
-pub const GUEST_VOLUME: &str = "/sbx";
 /// `uid:gid` the program runs as, set in the container's environment.
 pub const GUEST_USER_ENV: &str = "SBX_GUEST_USER";
 /// The tmpfs mounts of a container (path, mode, executables allowed):

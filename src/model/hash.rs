@@ -4,7 +4,14 @@
 
 /// FNV-1a, 64 bits.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
+    fnv1a_more(FNV_OFFSET, bytes)
+}
+
+/// The hash of nothing, where [`fnv1a_more`] starts.
+pub const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+
+/// [`fnv1a`] continued over more bytes, for data read in chunks.
+pub fn fnv1a_more(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= *b as u64;
         h = h.wrapping_mul(0x100000001b3);
@@ -25,5 +32,7 @@ mod tests {
         assert_eq!(super::fnv1a(b""), 0xcbf29ce484222325);
         assert_eq!(super::fnv1a(b"a"), 0xaf63dc4c8601ec8c);
         assert_eq!(super::stable_hash(b"foobar"), "85944171f73967e8");
+        let split = super::fnv1a_more(super::fnv1a(b"foo"), b"bar");
+        assert_eq!(split, super::fnv1a(b"foobar"));
     }
 }

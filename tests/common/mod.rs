@@ -660,3 +660,29 @@ impl Drop for RemoveOnDrop {
         }
     }
 }
+
+/// The guest program the agent under test finds beside `sbx`.
+pub fn guest_program() -> &'static str {
+    env!("CARGO_BIN_EXE_sbx-guest")
+}
+
+/// FNV-1a (64 bits) as 16 hex digits: how sbx names a guest build.
+pub fn fnv1a_hex(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The engine's guest volume of the guest binary at `path`: named after
+/// its content, so every agent of one build shares it.
+pub fn guest_volume_of(path: &Path) -> String {
+    format!("sbx-guest-{}", fnv1a_hex(&std::fs::read(path).unwrap()))
+}
+
+/// The guest volume of the build under test.
+pub fn guest_volume() -> String {
+    guest_volume_of(Path::new(guest_program()))
+}

@@ -1,9 +1,11 @@
 //! Docker Engine API backend (bollard).
 //!
-//! A sandbox is made in four calls: create (the guest as command, stdin
-//! open, auto-remove), upload the guest binary with the archive API (works
-//! for remote engines, needs nothing in the image), attach stdin+stdout+
-//! stderr, start. Attaching before starting means no guest output is lost.
+//! A sandbox is made in three calls: create (the guest as command, read
+//! from the engine's guest volume mounted read-only, stdin open,
+//! auto-remove), attach stdin+stdout+stderr, start. Attaching before
+//! starting means no guest output is lost. The guest volume is filled once
+//! per engine and guest build (guest_volume.rs): nothing is copied per
+//! container, and nothing in the image is needed.
 //! If the agent dies, the attach stream closes, the guest sees EOF and exits,
 //! and auto-remove deletes the container: crash-only clean-up. The program
 //! user of each container is its own (identity.rs): a uid from
@@ -23,16 +25,19 @@
 //!   and registries for the rest, so an image pulled by name may come back
 //!   as `docker.io/library/...`; sbx only refers to images by the name the
 //!   user gave, which both engines accept;
-//! * network mode `none`, auto-remove, archive upload (into the `/sbx`
-//!   volume, the root filesystem being read-only), tmpfs mounts, dropped
+//! * network mode `none`, auto-remove, the named guest volume (archive
+//!   upload into it, read-only `nocopy` mounts), tmpfs mounts, dropped
 //!   capabilities, limits and attach-before-start behave as in Docker
 //!   (covered by running the integration suites, the hostile-program one
 //!   included, against both engines).
 
 mod auth;
 mod exec_fallback;
+mod guest_volume;
 mod identity;
 mod pull;
+
+pub use guest_volume::LABEL_GUEST;
 
 use super::guest_conn::decode_events;
 use super::{
@@ -40,7 +45,8 @@ use super::{
     SandboxSpec,
 };
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_USER_ENV, GUEST_VOLUME, GUEST_WARM_ENV, SCRATCH_MOUNTS,
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_USER_ENV, GUEST_WARM_ENV, SBX_ROOT,
+    SCRATCH_MOUNTS,
 };
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::model::isolation::{Isolation, UidRange};
@@ -53,11 +59,9 @@ use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, ResourcesUlim
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
     EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptions, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -71,11 +75,9 @@ pub struct DockerBackend {
     /// Images the guest runner could not start in; they use the exec
     /// fallback from then on instead of failing the guest every time.
     fallback_images: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// The anonymous `/sbx` volume of each live container. The engine
-    /// deletes it with the container on auto-remove and on our own
-    /// removal, but not when someone else removes the container
-    /// (`docker rm -f` without `-v`): `destroy` then removes it itself.
-    volumes: std::sync::Mutex<HashMap<String, String>>,
+    /// The guest volume once it is known to be filled (see
+    /// guest_volume.rs); replaced by an empty cell to look again.
+    guest_volume: std::sync::Mutex<std::sync::Arc<tokio::sync::OnceCell<String>>>,
     /// The engine refused the tmpfs option `nr_inodes` (Podman 4 does:
     /// "unknown mount option"); scratch mounts are then created without
     /// it, bounded in inodes only by the memory limit they count against.
@@ -215,7 +217,7 @@ impl DockerBackend {
             endpoint,
             api_version,
             fallback_images: Default::default(),
-            volumes: Default::default(),
+            guest_volume: Default::default(),
             no_nr_inodes: Default::default(),
             identities: identity::Identities::new(identity_dir),
             facts: Default::default(),
@@ -354,12 +356,12 @@ impl DockerBackend {
         })
     }
 
-    /// Make sure the guest runner can be packed (this binary is static and
-    /// readable). The agent checks at start-up, so the problem is its
-    /// start-up error rather than every run's; `doctor` and `languages`
-    /// never pay for reading the binary.
+    /// Make sure the guest runner is there (installed beside this binary,
+    /// static and readable). The agent checks at start-up, so the problem
+    /// is its start-up error rather than every run's; `doctor` and
+    /// `languages` never pay for reading the binary.
     pub fn check_guest() -> Result<(), BackendError> {
-        guest_tarball()
+        super::guest_binary()
             .map(|_| ())
             .map_err(|reason| BackendError::Engine {
                 action: "prepare the guest runner".into(),
@@ -373,8 +375,9 @@ impl DockerBackend {
     async fn create_container(
         &self,
         spec: &SandboxSpec,
-        fallback: bool,
+        guest_volume: Option<&str>,
     ) -> Result<(String, Option<identity::Identity>), BackendError> {
+        let fallback = guest_volume.is_none();
         let (entrypoint, cmd) = if fallback {
             exec_fallback::idle_command()
         } else {
@@ -401,9 +404,11 @@ impl DockerBackend {
         if fallback {
             // Nothing of the guest's layout: `/sbx` may be what kept it out.
             if let Some(t) = host_config.tmpfs.as_mut() {
-                t.retain(|path, _| !path.starts_with(GUEST_VOLUME));
+                t.retain(|path, _| !path.starts_with(SBX_ROOT));
             }
         }
+        // The guest, read-only, from the volume every container shares.
+        host_config.mounts = guest_volume.map(|v| vec![guest_volume::guest_mount(v)]);
         if self.no_nr_inodes.load(std::sync::atomic::Ordering::Relaxed)
             && let Some(t) = host_config.tmpfs.as_mut()
         {
@@ -468,33 +473,23 @@ impl DockerBackend {
             attach_stderr: Some(true),
             tty: Some(false),
             network_disabled: Some(!bridged),
-            // An anonymous volume: the one place besides the tmpfs mounts
-            // that the archive API may write to when the root filesystem is
-            // read-only (the guest binary goes to /sbx/bin). Auto-remove
-            // deletes it with the container. Root-owned: the program cannot
-            // write to it; its writable parts are the tmpfs mounts below.
-            // The exec fallback needs none (and `/sbx` may be what kept the
-            // guest out).
-            volumes: (!fallback).then(|| vec![GUEST_VOLUME.into()]),
             host_config: Some(host_config),
             ..Default::default()
         };
         let made = self.create_body(spec, &mut body).await;
         match (made, identity) {
-            (Ok((id, image_id)), Some(identity)) => {
-                match self.complete_identity(spec, &image_id, &identity).await {
-                    Ok(()) => {
-                        self.identities.bind(&id, &identity);
-                        Ok((id, Some(identity)))
-                    }
-                    Err(e) => {
-                        self.identities.discard(&identity);
-                        let _ = self.destroy(&id).await;
-                        Err(e)
-                    }
+            (Ok(id), Some(identity)) => match self.complete_identity(spec, &identity).await {
+                Ok(()) => {
+                    self.identities.bind(&id, &identity);
+                    Ok((id, Some(identity)))
                 }
-            }
-            (Ok((id, _)), None) => Ok((id, None)),
+                Err(e) => {
+                    self.identities.discard(&identity);
+                    let _ = self.destroy(&id).await;
+                    Err(e)
+                }
+            },
+            (Ok(id), None) => Ok((id, None)),
             (Err(e), identity) => {
                 if let Some(identity) = identity {
                     self.identities.discard(&identity);
@@ -510,12 +505,14 @@ impl DockerBackend {
     async fn complete_identity(
         &self,
         spec: &SandboxSpec,
-        image_id: &str,
         identity: &identity::Identity,
     ) -> Result<(), BackendError> {
         if identity.files.is_none() {
             return Ok(());
         }
+        // Keyed by the image's name: the pool is (a name re-tagged to
+        // another image while the agent runs keeps the first's accounts).
+        let image_id = spec.image.as_str();
         // The image's own files cannot be read through this container:
         // its mounts cover them.
         let accounts = self.identities.image_accounts(image_id);
@@ -604,7 +601,7 @@ impl DockerBackend {
         &self,
         spec: &SandboxSpec,
         body: &mut ContainerCreateBody,
-    ) -> Result<(String, String), BackendError> {
+    ) -> Result<String, BackendError> {
         let iso = &spec.isolation;
         let mut pulled = false;
         let mut inodes_dropped = false;
@@ -619,11 +616,10 @@ impl DockerBackend {
             let opts = CreateContainerOptionsBuilder::default().name(&name).build();
             match self.docker.create_container(Some(opts), body.clone()).await {
                 Ok(r) => {
-                    let image_id = self.note_volume(&r.id).await;
                     if let Some(name) = &iso.runtime {
                         self.check_runtime(&r.id, name).await?;
                     }
-                    return Ok((r.id, image_id));
+                    return Ok(r.id);
                 }
                 Err(e) if iso.runtime.is_some() && is_runtime_refused(&e) => {
                     return Err(BackendError::Runtime {
@@ -675,7 +671,7 @@ impl DockerBackend {
     }
 
     async fn create_fallback(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
-        let (id, _) = self.create_container(spec, true).await?;
+        let (id, _) = self.create_container(spec, None).await?;
         let made = async {
             let attach = AttachContainerOptionsBuilder::default()
                 .stdin(true)
@@ -709,75 +705,7 @@ impl DockerBackend {
         }
     }
 
-    /// Remember the container's anonymous volume (see `volumes`), and
-    /// return its image's id ("" if unknown). Not on the run path: one
-    /// inspect per container creation.
-    async fn note_volume(&self, id: &str) -> String {
-        let Ok(c) = self.docker.inspect_container(id, None).await else {
-            return String::new();
-        };
-        let image_id = c.image.clone().unwrap_or_default();
-        let name = c.mounts.into_iter().flatten().find_map(|m| {
-            (m.destination.as_deref() == Some(GUEST_VOLUME))
-                .then_some(m.name)
-                .flatten()
-        });
-        if let Some(name) = name {
-            self.volumes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_string(), name);
-        }
-        image_id
-    }
-
-    /// Remove the container's volume if the engine did not (it is gone
-    /// already in the usual case: the 404 is success).
-    async fn remove_volume_of(&self, id: &str) {
-        let name = self
-            .volumes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        if let Some(name) = name {
-            // While an auto-remove is still under way the volume is in use
-            // (409) for a moment; wait it out briefly.
-            for _ in 0..20 {
-                match self
-                    .docker
-                    .remove_volume(&name, None::<RemoveVolumeOptions>)
-                    .await
-                {
-                    Err(bollard::errors::Error::DockerResponseServerError {
-                        status_code: 409,
-                        ..
-                    }) => tokio::time::sleep(Duration::from_millis(250)).await,
-                    _ => return,
-                }
-            }
-        }
-    }
-
     async fn start_guest(&self, id: &str, spec: &SandboxSpec) -> Result<GuestConn, BackendError> {
-        // Into the volume: the root filesystem may be read-only. Never
-        // clobber the image: where `/sbx` is something else already, fail
-        // (and fall back to exec) instead of replacing it.
-        let upload = UploadToContainerOptionsBuilder::default()
-            .path(GUEST_VOLUME)
-            .no_overwrite_dir_non_dir("true")
-            .build();
-        self.docker
-            .upload_to_container(
-                id,
-                Some(upload),
-                bollard::body_full(guest_tarball().map_err(|reason| BackendError::Engine {
-                    action: "prepare the guest runner".into(),
-                    reason,
-                })?),
-            )
-            .await
-            .map_err(|e| engine_err("copy the guest runner into the container", e))?;
-
         let attach = AttachContainerOptionsBuilder::default()
             .stdin(true)
             .stdout(true)
@@ -853,7 +781,7 @@ impl DockerBackend {
 /// engine's default seccomp profile (not overridden), and limits on
 /// memory (swap included), CPU and processes.
 fn hardened_host_config(iso: &Isolation) -> HostConfig {
-    let tmpfs = SCRATCH_MOUNTS
+    let mut tmpfs = SCRATCH_MOUNTS
         .iter()
         .map(|(path, mode, exec)| {
             let exec = if *exec { "exec" } else { "noexec" };
@@ -871,6 +799,15 @@ fn hardened_host_config(iso: &Isolation) -> HostConfig {
             )
         })
         .collect::<HashMap<_, _>>();
+    // The guest's own: FIFOs only, never the program's.
+    let inodes = iso
+        .nr_inodes
+        .map(|n| format!(",nr_inodes={n}"))
+        .unwrap_or_default();
+    tmpfs.insert(
+        GUEST_PRIVATE_DIR.to_string(),
+        format!("rw,noexec,nosuid,nodev,size=1048576{inodes},mode=755"),
+    );
     HostConfig {
         ulimits: Some(container_ulimits()),
         auto_remove: Some(true),
@@ -975,13 +912,14 @@ fn guest_cannot_run(e: &BackendError) -> bool {
     match e {
         BackendError::GuestFailed { .. } => true,
         BackendError::Engine { action, reason } => {
-            action == "copy the guest runner into the container"
+            action == "copy the guest runner into its volume"
                 || action == "start the container"
-                // The guest's `/sbx` volume cannot be mounted over what the
-                // image has there (Docker says so at create, Podman when it
-                // prepares the container for attach).
+                // The guest volume cannot be mounted over what the image
+                // has at `/sbx` (Docker says so at create, Podman when it
+                // prepares the container's volumes for attach: "identifying
+                // source directory for copy up into volume").
                 || ((action == "create a container" || action == "attach to the container")
-                    && reason.contains("mount"))
+                    && (reason.contains("mount") || reason.contains("volume")))
         }
         _ => false,
     }
@@ -1238,23 +1176,29 @@ impl Backend for DockerBackend {
         if mode == FallbackMode::Always || (mode == FallbackMode::Auto && known) {
             return self.create_fallback(spec).await;
         }
-        let err = match self.create_container(spec, false).await {
+        let err = match self.guest_volume(&spec.image, &spec.labels).await {
             Err(e) => e,
-            Ok((id, identity)) => {
-                let started = self.start_guest(&id, spec).await;
-                // Started or not, the container no longer needs the files
-                // by name (identity.rs).
-                if let Some(identity) = &identity {
-                    self.identities.started(identity);
+            Ok(volume) => match self.create_container(spec, Some(&volume)).await {
+                Err(e) => e,
+                Ok((id, identity)) => {
+                    let started = self.start_guest(&id, spec).await;
+                    // Started or not, the container no longer needs the
+                    // files by name (identity.rs).
+                    if let Some(identity) = &identity {
+                        self.identities.started(identity);
+                    }
+                    let err = match started {
+                        Ok(guest) => return Ok(Sandbox { id, guest }),
+                        Err(e) => e,
+                    };
+                    // Never leave a half-made container behind.
+                    let _ = self.destroy(&id).await;
+                    // The volume may have been removed behind our back
+                    // (the engine then makes an empty one on create).
+                    self.recheck_guest_volume();
+                    err
                 }
-                let err = match started {
-                    Ok(guest) => return Ok(Sandbox { id, guest }),
-                    Err(e) => e,
-                };
-                // Never leave a half-made container behind.
-                let _ = self.destroy(&id).await;
-                err
-            }
+            },
         };
         if mode == FallbackMode::Never || !guest_cannot_run(&err) {
             return Err(err);
@@ -1332,8 +1276,8 @@ impl Backend for DockerBackend {
     }
 
     async fn destroy(&self, id: &str) -> Result<(), BackendError> {
-        // `v`: with the container goes its anonymous volume (the guest binary),
-        // as auto-remove would do.
+        // `v`: with the container go anonymous volumes an image declares,
+        // as auto-remove would do (never the named guest volume).
         let opts = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
@@ -1374,10 +1318,13 @@ impl Backend for DockerBackend {
             Err(e) => Err(engine_err("remove a container", e)),
         };
         if res.is_ok() {
-            self.remove_volume_of(id).await;
             self.identities.release(id);
         }
         res
+    }
+
+    async fn remove_outdated(&self) -> Vec<String> {
+        self.remove_outdated_guest_volumes().await
     }
 
     async fn list_labelled(
@@ -1548,49 +1495,6 @@ impl DockerBackend {
     }
 }
 
-/// The guest binary packed once as a tar archive for the upload API.
-fn guest_tarball() -> Result<bytes::Bytes, String> {
-    static TAR: OnceLock<Result<bytes::Bytes, String>> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let bin = super::guest_binary()?;
-        let mut tar = tar::Builder::new(Vec::new());
-        // Relative to the volume it is uploaded into.
-        let rel = GUEST_BIN
-            .strip_prefix(GUEST_VOLUME)
-            .expect("the guest lives in its volume")
-            .trim_start_matches('/');
-        let mut dirs = Vec::new();
-        let mut acc = std::path::PathBuf::new();
-        for comp in std::path::Path::new(rel)
-            .parent()
-            .into_iter()
-            .flat_map(|p| p.components())
-        {
-            acc.push(comp);
-            dirs.push(acc.clone());
-        }
-        for d in dirs {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            h.set_cksum();
-            tar.append_data(&mut h, &d, std::io::empty())
-                .map_err(|e| e.to_string())?;
-        }
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(0o755);
-        h.set_size(bin.len() as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, rel, &bin[..])
-            .map_err(|e| e.to_string())?;
-        Ok(bytes::Bytes::from(
-            tar.into_inner().map_err(|e| e.to_string())?,
-        ))
-    })
-    .clone()
-}
-
 /// True when the ELF image has no program interpreter (PT_INTERP), i.e. it
 /// needs no dynamic loader from the image it runs in.
 pub(super) fn is_static_elf(bin: &[u8]) -> bool {
@@ -1640,7 +1544,12 @@ mod tests {
             ..Isolation::default()
         };
         let tmpfs = hardened_host_config(&iso).tmpfs.unwrap();
-        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len());
+        // The scratch mounts, and the guest's private one.
+        assert_eq!(tmpfs.len(), crate::guest::wire::SCRATCH_MOUNTS.len() + 1);
+        assert_eq!(
+            tmpfs[crate::guest::wire::GUEST_PRIVATE_DIR],
+            "rw,noexec,nosuid,nodev,size=1048576,nr_inodes=2000,mode=755"
+        );
         assert_eq!(
             tmpfs["/tmp"],
             "rw,exec,nosuid,nodev,size=536870912,nr_inodes=2000,mode=1777"

@@ -292,16 +292,25 @@ impl KubeBackend {
 
     /// Copy the guest binary into the pod: one exec that reads exactly its
     /// size from stdin (no reliance on stdin being closed, which the older
-    /// exec protocol cannot signal), then renames it into place.
+    /// exec protocol cannot signal), then renames it into place. Streamed
+    /// from the file: the agent never holds the binary.
     async fn copy_guest(&self, name: &str) -> Result<(), String> {
         let bin = super::guest_binary()?;
+        let mut file = tokio::fs::File::open(&bin.path)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", bin.path.display()))?;
         let part = format!("{GUEST_DIR}/.sbx.part");
         let script = format!(
             "head -c {} > {part} && chmod 755 {part} && mv -f {part} {GUEST_BIN}",
-            bin.len()
+            bin.size
         );
         let out = self
-            .run_exec(name, &["sh".into(), "-c".into(), script], &bin, COPY_LIMIT)
+            .run_exec(
+                name,
+                &["sh".into(), "-c".into(), script],
+                &mut file,
+                COPY_LIMIT,
+            )
             .await?;
         if out.code == 0 {
             return Ok(());
@@ -318,19 +327,28 @@ impl KubeBackend {
         ))
     }
 
-    /// One command through the exec API, fed `input` (exactly: the command
-    /// must read no more than that), its output collected. The exit code
-    /// comes from the exec's closing status. Gives up after `limit`.
+    /// One command through the exec API, fed `input` to its end (exactly:
+    /// the command must read no more than that; empty: no stdin), its
+    /// output collected. The exit code comes from the exec's closing
+    /// status. Gives up after `limit`.
     async fn run_exec(
         &self,
         name: &str,
         argv: &[String],
-        input: &[u8],
+        input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         limit: Duration,
     ) -> Result<super::ExecOutput, String> {
+        // Whether there is any input at all: an exec without stdin is a
+        // different request (and the only kind some commands accept).
+        let mut first = [0u8; 1];
+        let has_input = input
+            .read(&mut first)
+            .await
+            .map_err(|e| format!("cannot read the exec's input: {e}"))?
+            == 1;
         let params = AttachParams::default()
             .container(CONTAINER)
-            .stdin(!input.is_empty())
+            .stdin(has_input)
             .stdout(true)
             .stderr(true)
             .max_stdin_buf_size(256 * 1024)
@@ -357,7 +375,8 @@ impl KubeBackend {
             let io = async {
                 let io = async {
                     if let Some(w) = stdin.as_mut() {
-                        w.write_all(input).await?;
+                        w.write_all(&first).await?;
+                        tokio::io::copy(input, w).await?;
                     }
                     let (o, e) =
                         tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
@@ -506,7 +525,7 @@ impl KubeBackend {
                 action: "prepare the guest runner".into(),
                 reason,
             })?
-            .len() as u64;
+            .size;
         // Room for the binary while it is copied in (it is deleted once
         // running), rounded up to MiB.
         let guest_size = (guest_size + (16 << 20)).div_ceil(1 << 20) << 20;
@@ -765,7 +784,12 @@ impl Backend for KubeBackend {
             input.extend_from_slice(&f.contents);
         }
         let out = self
-            .run_exec(id, &["sh".into(), "-c".into(), script], &input, COPY_LIMIT)
+            .run_exec(
+                id,
+                &["sh".into(), "-c".into(), script],
+                &mut &input[..],
+                COPY_LIMIT,
+            )
             .await
             .map_err(|reason| BackendError::Engine {
                 action: "copy files into a pod".into(),
@@ -804,7 +828,7 @@ impl Backend for KubeBackend {
         .collect();
         full.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
         full.extend(argv.iter().cloned());
-        self.run_exec(id, &full, &[], EXEC_LIMIT)
+        self.run_exec(id, &full, &mut &[][..], EXEC_LIMIT)
             .await
             .map_err(|reason| BackendError::Engine {
                 action: "exec a command in a pod".into(),

@@ -27,8 +27,8 @@ pub const NETWORK_LABEL: &str = "io.sbx.network";
 /// The one container of a sandbox pod.
 pub const CONTAINER: &str = "sandbox";
 /// Where the guest binary goes: a memory-backed emptyDir (the root filesystem
-/// is read-only). Must be the directory of `wire::GUEST_BIN`.
-pub const GUEST_DIR: &str = "/sbx/bin";
+/// is read-only).
+pub use crate::guest::wire::GUEST_DIR;
 /// How long past its pool's `max_lifetime` a pod may live before the
 /// kubelet ends it, should no agent be left to delete it.
 const DEADLINE_MARGIN_SECS: u64 = 600;
@@ -519,7 +519,7 @@ mod tests {
         let p = pod_json(&spec(), &KubeSettings::default());
         let c = &p["spec"]["containers"][0];
         assert_eq!(c["command"][2], keeper_command());
-        assert!(keeper_command().ends_with("exec /sbx/bin/sbx keeper"));
+        assert!(keeper_command().ends_with("exec /sbx/bin/sbx-guest keeper"));
         let env: Vec<&str> = c["env"]
             .as_array()
             .unwrap()
