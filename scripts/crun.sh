@@ -24,9 +24,12 @@ SUDO=""
 unified=/sys/fs/cgroup/unified
 if [ "$(stat -f -c %T "$unified" 2>/dev/null)" = cgroup2fs ]; then
     for c in $(cat "$unified/cgroup.controllers"); do
+        mountpoint -q "/sys/fs/cgroup/$c" && continue
         log "mounting the cgroup controller $c as v1 (crun needs the v2 hierarchy of a hybrid layout empty)"
-        $SUDO mkdir -p "/sys/fs/cgroup/$c"
-        $SUDO mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+        if ! { $SUDO mkdir -p "/sys/fs/cgroup/$c" && $SUDO mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"; }; then
+            log "cannot move $c to v1 (a read-only /sys/fs/cgroup, or a v2 cgroup using it): crun cannot run containers here; run the tests with SBX_TEST_CRUN=0"
+            exit 1
+        fi
     done
 fi
 
@@ -60,8 +63,9 @@ PY
 # dockerd re-reads "runtimes" on SIGHUP; through systemd where it runs it.
 if [ -d /run/systemd/system ] && systemctl is-active --quiet docker 2>/dev/null; then
     $SUDO systemctl reload docker
-else
-    $SUDO pkill -HUP -x dockerd
+elif ! $SUDO pkill -HUP -x dockerd; then
+    log "no dockerd process to reload; restart the Docker daemon so it reads /etc/docker/daemon.json"
+    exit 1
 fi
 for _ in $(seq 1 100); do
     known && exit 0

@@ -19,16 +19,18 @@ set -euo pipefail
 # The Debian mirror this machine's apt already uses (a user's own mirror or
 # proxy wins; none is written here): SBX_DEBIAN_MIRROR, else the first
 # `deb` URI of apt's sources (deb822 .sources files or one-line .list
-# files) that serves the main archive rather than security updates.
+# files) of a Debian archive (a URI naming debian: an Ubuntu host's own
+# archive has no bookworm) that serves the main archive rather than
+# security updates.
 apt_mirror() {
     local f
     for f in /etc/apt/sources.list.d/*.sources; do
         [ -f "$f" ] || continue
-        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f"
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /debian/ && $i !~ /security/) { print $i; exit } }' "$f"
     done
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
         [ -f "$f" ] || continue
-        awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) print $i; break } }' "$f"
+        awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i ~ /debian/ && $i !~ /security/) print $i; break } }' "$f"
     done
 }
 MIRROR="${SBX_DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}"
@@ -50,7 +52,7 @@ build_base() {
         apt-get install -y -q debootstrap >&2
     fi
     if [ -z "$MIRROR" ]; then
-        echo "images.sh: no Debian mirror in apt's sources (/etc/apt/sources.list*); set SBX_DEBIAN_MIRROR=URL" >&2
+        echo "images.sh: no Debian archive in apt's sources (/etc/apt/sources.list*); set SBX_DEBIAN_MIRROR to a Debian mirror's URL" >&2
         exit 1
     fi
     ROOT=$(mktemp -d /var/tmp/sbx-rootfs.XXXXXX)

@@ -244,7 +244,8 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
     let mut used = make(&format!("sbx-guest-old-used-{pid}"));
     used.hold();
 
-    let sbx = Sbx::new("gvol-outdated");
+    let mut sbx = Sbx::new("gvol-outdated");
+    sbx.env("SBX_PRUNE_GUEST_VOLUMES", "1");
     assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
     assert!(
         wait_until(Duration::from_secs(15), || !volume_exists(&unused.volume)),
@@ -258,8 +259,8 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
         volume_exists(&common::guest_volume()),
         "the current one stays"
     );
-    // (Which agent removed it, this test's or one that another test started
-    // meanwhile, is not asserted: any agent that starts does.)
+    // Only this test's agent prunes: the harness turns it off for every
+    // other (they must leave the engine's volumes as they found them).
 }
 
 #[test]

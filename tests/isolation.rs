@@ -979,12 +979,21 @@ print(pwd.getpwnam("root").pw_uid, pwd.getpwnam("nobody").pw_uid)
 fn the_passwd_files_given_to_containers_are_gone_from_the_agents_directory_once_they_run() {
     common::local_engine_only("files a local engine mounts");
     let sbx = sandboxes("userfiles", 3, "");
-    sbx.run(&["pool", "up", "--lang", "python", "--warm", "3"], "");
+    let up = sbx.run(&["pool", "up", "--lang", "python", "--warm", "3"], "");
+    assert!(up.status.success(), "{}", stderr(&up));
     assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
+    let stats = sbx.run(&["pool", "stats", "--json"], "");
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats["pools"][0]["created"], 3, "no creation is under way");
+    // The agent wrote them there (the directory exists) and removed each
+    // once its container had started.
     let users = sbx.agent_dir().join("users");
+    assert!(users.is_dir(), "{} was never made", users.display());
     let left: Vec<_> = std::fs::read_dir(&users)
-        .map(|d| d.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(
         left,
         Vec::<std::ffi::OsString>::new(),

@@ -453,9 +453,12 @@ pub async fn execute(args: BenchArgs, g: &super::Globals) -> anyhow::Result<i32>
     let mut spawn = pool.clone();
     spawn.pool.profile.warm_interpreter = None;
     spawn.pool.profile.name = format!("{}-spawn", pool.pool.name());
-    if pool.pool.profile.warm_interpreter.is_none() {
+    if pool.pool.profile.warm_interpreter.is_none()
+        || resolved.target.engine == crate::model::target::EngineKind::Kubernetes
+    {
         // Nothing to compare: the pool already starts the interpreter per
-        // run (a language without a warm one, or the profile turned it off).
+        // run (a language without a warm one, the profile turned it off,
+        // or pods, which have none).
         modes.retain(|m| *m != Mode::Spawn);
     }
     if modes.is_empty() {

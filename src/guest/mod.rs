@@ -1383,7 +1383,7 @@ fn clean_up(keep_cache: Option<&str>) -> bool {
         clean &= wipe(Path::new(dir), None);
     }
     for (dir, tree) in engine_scratch() {
-        clean &= wipe(dir, None);
+        clean &= wipe_within(dir);
         // Directories the engine put there (/run/lock) are part of what
         // every run starts from.
         for (path, mode, uid, gid) in tree {
@@ -1482,12 +1482,14 @@ fn engine_scratch() -> &'static EngineScratch {
                 (fs.starts_with("tmpfs ") && writable && !ours(point)).then(|| PathBuf::from(point))
             })
             .map(|point| {
+                let dev = std::fs::symlink_metadata(&point).map_or(0, |m| m.dev());
                 let mut dirs = Vec::new();
                 let mut todo = vec![point.clone()];
                 while let Some(dir) = todo.pop() {
                     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                         if let Ok(m) = e.path().symlink_metadata()
                             && m.is_dir()
+                            && m.dev() == dev
                         {
                             dirs.push((e.path(), m.mode() & 0o7777, m.uid(), m.gid()));
                             todo.push(e.path());
@@ -1559,6 +1561,70 @@ fn wipe(dir: &Path, keep: Option<&std::ffi::OsStr>) -> bool {
         log(&format!("{} is not empty after clean-up", dir.display()));
     }
     empty
+}
+
+/// Empty `dir` of everything on its own filesystem, never crossing into
+/// what the engine mounted inside it (Podman's `/run/.containerenv`, a
+/// `/run/secrets` directory, a host directory of containers.conf's
+/// `volumes`): those are the engine's, not a run's, and a host directory's
+/// files must never be deleted. Symbolic links are removed, not followed.
+fn wipe_within(dir: &Path) -> bool {
+    let Ok(root) = std::fs::symlink_metadata(dir) else {
+        return true;
+    };
+    fn empty(dir: &Path, dev: u64) -> bool {
+        let mut clean = true;
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            let Ok(m) = p.symlink_metadata() else {
+                continue;
+            };
+            if m.dev() != dev {
+                continue; // a mount point: the engine's
+            }
+            let res = if m.is_dir() {
+                if empty(&p, dev) {
+                    std::fs::remove_dir(&p)
+                } else {
+                    // It holds a mount point; only the mount remains.
+                    Ok(())
+                }
+            } else {
+                std::fs::remove_file(&p)
+            };
+            if let Err(e) = res {
+                log(&format!("cannot remove {}: {e}", p.display()));
+                clean = false;
+            }
+        }
+        // What is left is mount points and the directories leading to them.
+        clean
+            && std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .all(|e| {
+                    e.path().symlink_metadata().is_ok_and(|m| {
+                        m.dev() != dev || (m.is_dir() && holds_only_mounts(&e.path(), dev))
+                    })
+                })
+    }
+    fn holds_only_mounts(dir: &Path, dev: u64) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .all(|e| {
+                e.path().symlink_metadata().is_ok_and(|m| {
+                    m.dev() != dev || (m.is_dir() && holds_only_mounts(&e.path(), dev))
+                })
+            })
+    }
+    let clean = empty(dir, root.dev());
+    if !clean {
+        log(&format!("{} is not empty after clean-up", dir.display()));
+    }
+    clean
 }
 
 /// System V shared memory, semaphores and message queues outlive the

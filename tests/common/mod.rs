@@ -194,7 +194,10 @@ impl Sbx {
         if rootless_without_limits() {
             self.allow_unlimited();
         }
-        c.env("XDG_RUNTIME_DIR", &self.runtime)
+        // Guest volumes of other builds (an installed sbx's) are not the
+        // tests' to prune; tests/guest_volume.rs turns it back on.
+        c.env("SBX_PRUNE_GUEST_VOLUMES", "0")
+            .env("XDG_RUNTIME_DIR", &self.runtime)
             .env("SBX_CONFIG", &self.config)
             .env("SBX_BACKEND", engine())
             .env_remove("NO_COLOR");
@@ -427,7 +430,7 @@ pub fn rootless_without_limits() -> bool {
 /// container sees them (scripts/rootless.sh gives the user 65536).
 pub fn program_uid_range() -> std::ops::RangeInclusive<u32> {
     if rootless() {
-        10_000..=65_536
+        10_000..=65_533
     } else {
         2_000_000_000..=2_099_999_999
     }

@@ -285,8 +285,15 @@ fn random_u64() -> u64 {
 /// container uids 1 to that count onto them.
 pub fn subordinate_uids(uid: u32) -> u64 {
     let name = user_name(uid);
-    let text = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
-    count_subordinate(&text, &uid.to_string(), name.as_deref())
+    // The program's gid is its uid: both ranges must hold it.
+    ["/etc/subuid", "/etc/subgid"]
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            count_subordinate(&text, &uid.to_string(), name.as_deref())
+        })
+        .min()
+        .unwrap_or(0)
 }
 
 fn count_subordinate(subuid: &str, uid: &str, name: Option<&str>) -> u64 {
@@ -322,7 +329,13 @@ pub fn rootless_range(range: UidRange, mapped: u64) -> Result<UidRange, String> 
             "a rootless engine maps only {mapped} uids of yours (/etc/subuid) into containers, too few for a uid per container; {fix}"
         ));
     }
-    let top = mapped.min(u64::from(u32::MAX)) as u32;
+    // 65534 is `nobody` in most images, 65535 the 16-bit "no uid": with
+    // the usual 65536 subordinate ids the range stops below them.
+    let top = if (65534..=65536).contains(&mapped) {
+        65533
+    } else {
+        mapped.min(u64::from(u32::MAX)) as u32
+    };
     if u64::from(range.last) <= mapped {
         return Ok(range);
     }
@@ -405,7 +418,7 @@ mod tests {
             rootless_range(DEFAULT_UID_RANGE, 65536),
             Ok(UidRange {
                 first: 10000,
-                last: 65536
+                last: 65533
             })
         );
         assert_eq!(

@@ -238,7 +238,7 @@ impl DockerBackend {
                     .as_ref()
                     .and_then(|i| i.security_options.as_ref())
                     .is_some_and(|o| o.iter().any(|s| s.contains("name=rootless")))
-                    || (self.kind == EngineKind::Podman && crate::paths::uid() != 0);
+                    || (self.kind == EngineKind::Podman && self.own_socket());
                 let cgroup_v1 = info
                     .and_then(|i| i.cgroup_version)
                     .is_some_and(|v| matches!(v, bollard::models::SystemInfoCgroupVersionEnum::_1));
@@ -248,6 +248,20 @@ impl DockerBackend {
                 }
             })
             .await
+    }
+
+    /// The engine's socket is a local one of this (non-root) user: the
+    /// user's own Podman service, so a rootless one (root's socket, or a
+    /// remote engine, is not).
+    fn own_socket(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let me = crate::paths::uid();
+        me != 0
+            && self
+                .endpoint
+                .strip_prefix("unix://")
+                .and_then(|p| std::fs::metadata(p).ok())
+                .is_some_and(|m| m.uid() == me)
     }
 
     /// The uids containers' programs can get: `[isolation] uid_range` as
@@ -532,13 +546,8 @@ impl DockerBackend {
         spec: &SandboxSpec,
         image_id: &str,
     ) -> Result<(String, String), BackendError> {
-        let image = if image_id.is_empty() {
-            &spec.image
-        } else {
-            image_id
-        };
         let body = ContainerCreateBody {
-            image: Some(image.to_string()),
+            image: Some(image_id.to_string()),
             cmd: Some(vec!["/nonexistent".into()]),
             entrypoint: Some(vec![]),
             labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
@@ -671,6 +680,12 @@ impl DockerBackend {
     }
 
     async fn create_fallback(&self, spec: &SandboxSpec) -> Result<Sandbox, BackendError> {
+        // No guest reads the limits back here: where the engine is known
+        // to apply none, the fallback is refused the same way.
+        let facts = self.facts().await;
+        if facts.rootless && facts.cgroup_v1 {
+            self.check_limits(spec, None).await?;
+        }
         let (id, _) = self.create_container(spec, None).await?;
         let made = async {
             let attach = AttachContainerOptionsBuilder::default()
