@@ -42,6 +42,8 @@ def main():
         # A copy both users can run, and the program both run.
         sbx = os.path.join(tmp, "sbx")
         shutil.copy(SBX, sbx)
+        # The agent finds the guest it ships into containers beside itself.
+        shutil.copy(os.path.join(os.path.dirname(SBX), "sbx-guest"), tmp)
         hello = os.path.join(tmp, "hello.py")
         shutil.copy(os.path.join(ROOT, "examples/hello.py"), hello)
         os.chmod(hello, 0o644)
@@ -55,18 +57,19 @@ def main():
                 if side == "rootless" and cgroup_v1:
                     f.write("[isolation]\nallow_unlimited = true\n")
             os.chmod(config, 0o644)
-            env = dict(os.environ, XDG_RUNTIME_DIR=os.path.join(d, "run"), SBX_CONFIG=config,
-                       SBX_BACKEND="podman")
-            cmd = [sbx, "run", hello]
+            # Both sides start through runuser (its PAM session costs a
+            # few ms), so that only the engine differs.
+            user, engine = "root", []
             if side == "rootless":
                 shutil.chown(d, USER)
                 shutil.chown(os.path.join(d, "run"), USER)
-                env = {"PATH": os.environ["PATH"]}
-                cmd = ["runuser", "-u", USER, "--", "env",
-                       f"HOME={os.path.expanduser('~' + USER)}",
-                       f"XDG_RUNTIME_DIR={os.path.join(d, 'run')}",
-                       f"SBX_CONFIG={config}", "SBX_BACKEND=podman",
-                       f"CONTAINER_HOST=unix:///run/user/{uid}/podman/podman.sock"] + cmd
+                user = USER
+                engine = [f"CONTAINER_HOST=unix:///run/user/{uid}/podman/podman.sock"]
+            env = {"PATH": os.environ["PATH"]}
+            cmd = ["runuser", "-u", user, "--", "env",
+                   f"HOME={os.path.expanduser('~' + user)}",
+                   f"XDG_RUNTIME_DIR={os.path.join(d, 'run')}",
+                   f"SBX_CONFIG={config}", "SBX_BACKEND=podman"] + engine + [sbx, "run", hello]
             sides[side] = (cmd, env)
         try:
             for cmd, env in sides.values():
