@@ -459,9 +459,11 @@ fn run_steps(
     stdin_rx: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
 ) -> (bool, RunOutcome, RunSpec) {
-    // A file's time stamp comes from the kernel's coarse clock, which may
-    // lag ours by a tick.
-    let started = std::time::SystemTime::now() - Duration::from_millis(10);
+    // A session's output directory holds its earlier runs' files: what is
+    // there now, and unchanged at the end, is not this run's. (Time stamps
+    // cannot tell: the kernel's coarse clock gives a file written by the
+    // previous run, a few ms ago, this run's tick.)
+    let before = (spec.keep_files && spec.collect_out).then(out_snapshot);
     if let Some(n) = spec.cpus {
         pin_to_cpus(n);
     }
@@ -534,7 +536,7 @@ fn run_steps(
     if spec.collect_out && !ctl.cancelled.load(Ordering::SeqCst) {
         // A session's output directory holds its earlier runs' files too:
         // each run gets back what it wrote.
-        collect_out(spec.keep_files.then_some(started));
+        collect_out(before.as_ref());
     }
     exit.code = code;
     exit.stdout_truncated = limits.truncated[0].load(Ordering::SeqCst);
@@ -1138,10 +1140,48 @@ fn resolve_workdir(dir: Option<&str>) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot create working directory {dir}: {e}"))
 }
 
+/// Regular files under the output directory: relative path → what
+/// changes when a file is written or replaced.
+type OutSnapshot = std::collections::HashMap<PathBuf, FileState>;
+type FileState = (u64, i64, i64, i64, i64, u64);
+
+fn file_state(m: &std::fs::Metadata) -> FileState {
+    (
+        m.ino(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.len(),
+    )
+}
+
+fn out_snapshot() -> OutSnapshot {
+    let mut files = OutSnapshot::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(Path::new(OUT_DIR).join(&rel))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let rel = rel.join(entry.file_name());
+            match std::fs::symlink_metadata(entry.path()) {
+                Ok(m) if m.is_dir() => stack.push(rel),
+                Ok(m) if m.is_file() => {
+                    files.insert(rel, file_state(&m));
+                }
+                _ => {}
+            }
+        }
+    }
+    files
+}
+
 /// Send back every regular file under the output directory, with its path
 /// relative to it. Links and special files are reported, never followed,
 /// so nothing outside the directory can be reached through them.
-fn collect_out(since: Option<std::time::SystemTime>) {
+fn collect_out(earlier: Option<&OutSnapshot>) {
     let mut sent = 0u64;
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -1167,8 +1207,8 @@ fn collect_out(since: Option<std::time::SystemTime>) {
                 stack.push(rel);
             } else if !meta.is_file() {
                 tell(&format!("--out: skipped {shown}: not a regular file"));
-            } else if since.is_some_and(|t| meta.modified().is_ok_and(|m| m < t)) {
-                // Left by an earlier run of the session.
+            } else if earlier.is_some_and(|e| e.get(&rel) == Some(&file_state(&meta))) {
+                // Left by an earlier run of the session, untouched since.
             } else if sent + meta.len() > OUT_TOTAL_LIMIT {
                 tell(&format!(
                     "--out: skipped {shown}: the output directory exceeds {OUT_TOTAL_LIMIT} bytes"
