@@ -225,6 +225,10 @@ fn two_agents_filling_one_guest_volume_at_once_fill_it_once_and_both_run() {
 fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses() {
     local_engine_only("the engine's volumes");
     let uid = unsafe { libc::getuid() };
+    // This test's agent prunes only the volumes this test made: other
+    // builds' volumes on the engine (an installed sbx's) are not its to
+    // remove.
+    let scope = format!("io.sbx.test-prune={}", std::process::id());
     let make = |name: &str| {
         engine_ok(&[
             "volume",
@@ -235,6 +239,8 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
             &format!("io.sbx.owner={uid}"),
             "--label",
             "io.sbx.guest=0000000000000000",
+            "--label",
+            &scope,
             name,
         ]);
         Held::new(name.to_string())
@@ -245,7 +251,7 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
     used.hold();
 
     let mut sbx = Sbx::new("gvol-outdated");
-    sbx.env("SBX_PRUNE_GUEST_VOLUMES", "1");
+    sbx.env("SBX_PRUNE_GUEST_VOLUMES", &scope);
     assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
     assert!(
         wait_until(Duration::from_secs(15), || !volume_exists(&unused.volume)),
@@ -259,8 +265,8 @@ fn an_agent_that_starts_removes_guest_volumes_of_other_builds_that_nothing_uses(
         volume_exists(&common::guest_volume()),
         "the current one stays"
     );
-    // Only this test's agent prunes: the harness turns it off for every
-    // other (they must leave the engine's volumes as they found them).
+    // Only this test's agent prunes, and only what the test made: the
+    // harness turns pruning off for every other agent.
 }
 
 #[test]

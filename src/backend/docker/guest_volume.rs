@@ -48,8 +48,9 @@ use std::time::{Duration, Instant};
 
 /// The label carrying the guest build's hash on its volume.
 pub const LABEL_GUEST: &str = "io.sbx.guest";
-/// `0`: an agent that starts removes no guest volume of another build
-/// (the test harness sets it; see `remove_outdated_guest_volumes`).
+/// `0`: an agent that starts removes no guest volume of another build;
+/// `KEY=VALUE`: only those labelled so (the test harness sets it; see
+/// `remove_outdated_guest_volumes`).
 pub const PRUNE_ENV: &str = "SBX_PRUNE_GUEST_VOLUMES";
 /// The file written last into a filled volume (its content: the hash).
 const MARKER: &str = ".filled";
@@ -295,8 +296,10 @@ impl DockerBackend {
     /// uses; returns their names.
     pub async fn remove_outdated_guest_volumes(&self) -> Vec<String> {
         // A test suite's agents must leave the engine's volumes as they
-        // found them (an installed sbx's volume among them).
-        if std::env::var_os(PRUNE_ENV).is_some_and(|v| v == "0") {
+        // found them (an installed sbx's volume among them): `0` prunes
+        // nothing, `KEY=VALUE` only volumes that also carry that label.
+        let only = std::env::var(PRUNE_ENV).unwrap_or_default();
+        if only == "0" {
             return Vec::new();
         }
         let Ok(current) = crate::backend::guest_binary() else {
@@ -304,10 +307,13 @@ impl DockerBackend {
         };
         let filters = HashMap::from([(
             "label".to_string(),
-            vec![
+            [
                 LABEL_GUEST.to_string(),
                 format!("{LABEL_OWNER}={}", crate::paths::uid()),
-            ],
+            ]
+            .into_iter()
+            .chain(only.contains('=').then_some(only.clone()))
+            .collect(),
         )]);
         let opts = ListVolumesOptionsBuilder::default()
             .filters(&filters)
