@@ -322,8 +322,19 @@ impl DockerBackend {
             return Vec::new();
         };
         let mut removed = Vec::new();
+        // Checked here too: Podman's compatible API matches any one of
+        // several label filters, not all of them.
+        let owner = crate::paths::uid().to_string();
+        let scoped = |labels: &HashMap<String, String>| match only.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
+            None => true,
+        };
         for v in list.volumes.unwrap_or_default() {
-            if v.labels.get(LABEL_GUEST) == Some(&current.hash) {
+            if v.labels.get(LABEL_GUEST).is_none()
+                || v.labels.get(LABEL_OWNER) != Some(&owner)
+                || !scoped(&v.labels)
+                || v.labels.get(LABEL_GUEST) == Some(&current.hash)
+            {
                 continue;
             }
             // In use (409): an older agent's containers still run from it.
