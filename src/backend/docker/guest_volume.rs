@@ -330,7 +330,7 @@ impl DockerBackend {
             None => true,
         };
         for v in list.volumes.unwrap_or_default() {
-            if v.labels.get(LABEL_GUEST).is_none()
+            if !v.labels.contains_key(LABEL_GUEST)
                 || v.labels.get(LABEL_OWNER) != Some(&owner)
                 || !scoped(&v.labels)
                 || v.labels.get(LABEL_GUEST) == Some(&current.hash)
