@@ -1638,16 +1638,7 @@ fn wipe_within(dir: &Path) -> bool {
             }
         }
         // What is left is mount points and the directories leading to them.
-        clean
-            && std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .all(|e| {
-                    e.path().symlink_metadata().is_ok_and(|m| {
-                        m.dev() != dev || (m.is_dir() && holds_only_mounts(&e.path(), dev))
-                    })
-                })
+        clean && holds_only_mounts(dir, dev)
     }
     fn holds_only_mounts(dir: &Path, dev: u64) -> bool {
         std::fs::read_dir(dir)
