@@ -26,12 +26,10 @@ fn script(sbx: &Sbx, path: &Path, args: &[&str]) -> Output {
         sbx_bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Command::new("bash")
+    sbx.program("bash")
         .arg(path)
         .args(args)
         .env("PATH", path_var)
-        .env("XDG_RUNTIME_DIR", &sbx.runtime)
-        .env("SBX_CONFIG", &sbx.config)
         .current_dir(repo())
         .output()
         .unwrap()

@@ -276,9 +276,8 @@ fn an_sbx_without_its_guest_beside_it_says_where_it_looked_and_what_to_do() {
     std::fs::create_dir_all(&bin).unwrap();
     let lone = bin.join("sbx");
     std::fs::copy(env!("CARGO_BIN_EXE_sbx"), &lone).unwrap();
-    let cmd = sbx.cmd();
-    let out = Command::new(&lone)
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+    let out = sbx
+        .program(&lone)
         .args(["exec", "--lang", "python", "print(1)"])
         .output()
         .unwrap();

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use common::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 fn python() -> String {
@@ -25,15 +25,9 @@ fn python() -> String {
 /// with `input` (tool calls) on its stdin; returns what it printed.
 fn client(sbx: &Sbx, scenario: &str, input: Value) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp_client.py");
-    let mut c = Command::new(python());
-    c.args([script, env!("CARGO_BIN_EXE_sbx"), scenario]);
     // The client hands its whole environment to the server it starts.
-    for (k, v) in sbx.cmd().get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
+    let mut c = sbx.program(python());
+    c.args([script, env!("CARGO_BIN_EXE_sbx"), scenario]);
     let mut child = c
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -213,6 +213,22 @@ impl Sbx {
         c
     }
 
+    /// Another program that runs this test's sbx itself (a shell script,
+    /// an MCP client), with the environment `cmd` gives sbx: an agent it
+    /// starts must be this test's, configured as the harness configures
+    /// every agent (the backend under test, no pruning of other builds'
+    /// guest volumes).
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        for (k, v) in self.cmd().get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    }
+
     /// Every later command (and the agent it starts) gets `key=value`,
     /// e.g. another backend than the engine under test.
     pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) {
