@@ -101,23 +101,27 @@ pub async fn handle(agent: Arc<Agent>, mut req: RunRequest, r: ConnReader, mut w
 
     match relayed.outcome {
         Ok(exit) => {
+            // Counted before the client has its answer, so `pool stats`
+            // after it shows the run.
             lease.record_run(Duration::from_millis(relayed.duration_ms), exit.timed_out);
+            lease.count_run();
             // From here the container is only cleaning up: a run arriving
             // meanwhile waits for it rather than creating a new one.
             lease.finishing();
-            // The guest sends Ready right after Exit, its clean-up done:
-            // release first, so that when the client has its answer the
-            // container is already idle for the next run.
+            // The guest sends Exit before its clean-up and Ready after it:
+            // the client has its answer meanwhile, and the container goes
+            // back to the pool only once it is proved clean.
+            if relayed.client_open {
+                let exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
+                reply(&mut w, &Response::Exit(exit)).await;
+            }
+            drop(w);
             let guest = &mut lease.sandbox().guest;
             let clean = guest.wait_ready(GUEST_GRACE).await.unwrap_or_else(|e| {
                 eprintln!("sbx agent: guest did not finish cleaning up: {e}");
                 false
             });
-            lease.release(clean);
-            if relayed.client_open {
-                let exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
-                reply(&mut w, &Response::Exit(exit)).await;
-            }
+            lease.give_back(clean);
         }
         Err(why) => {
             // Dropping the lease unreleased recycles the container.

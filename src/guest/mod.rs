@@ -334,11 +334,11 @@ fn file_size_limit() -> Option<u64> {
 /// Report a run that never started, then get ready for the next.
 fn fail_run(msg: &str, code: i32, spec: &RunSpec) {
     tell(msg);
-    let clean = after_run(spec);
     send_msg(&FromGuest::Exit(RunOutcome {
         code,
         ..Default::default()
     }));
+    let clean = after_run(spec);
     ready(clean, spec.keep_files);
 }
 
@@ -431,15 +431,15 @@ fn start_run(spec: RunSpec) -> Run {
     let c = ctl.clone();
     thread::spawn(move || {
         let (clean, exit, spec) = run_steps(spec, workdir, stdin_rx, &c);
-        // Clean before reporting the exit: the agent hands the container
-        // back to the pool before the client gets its answer, so a script's
-        // next run (or `pool stats`) finds it idle and warm. Processes are
-        // already gone; what is left is wiping a few files.
-        let clean = after_run(&spec) && clean;
+        // The exit first: the client has its answer while the container
+        // cleans up, off its clock. The agent hands the container to no
+        // one before Ready, and a run that arrives meanwhile waits for it
+        // (the clean-up takes milliseconds, a new container hundreds).
         send_msg(&FromGuest::Exit(exit));
         fin.store(true, Ordering::SeqCst);
-        // After the reply: a warm interpreter that ended is replaced
-        // before the next run is taken.
+        let clean = after_run(&spec) && clean;
+        // A warm interpreter that ended is replaced before the next run
+        // is taken.
         warm::ensure();
         ready(clean, spec.keep_files);
     });

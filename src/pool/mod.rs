@@ -306,12 +306,30 @@ impl Pool {
         res
     }
 
+    /// A permit now; or, when every one is held but some only by a
+    /// container finishing its clean-up (its client already has its
+    /// answer), that one's permit as it comes back, within RETURN_WAIT.
+    /// A script's next run is not exhausted by the run before it.
+    async fn permit_unless_all_busy(&self) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        match self.permits.clone().try_acquire_owned() {
+            Err(TryAcquireError::NoPermits) if self.lock().finishing > 0 => {
+                match tokio::time::timeout(RETURN_WAIT, self.permits.clone().acquire_owned()).await
+                {
+                    Ok(Ok(p)) => Ok(p),
+                    Ok(Err(_)) => Err(TryAcquireError::Closed),
+                    Err(_) => Err(TryAcquireError::NoPermits),
+                }
+            }
+            other => other,
+        }
+    }
+
     async fn acquire_uncounted(self: &Arc<Self>, queued: &mut bool) -> Result<Lease, PoolError> {
         if self.lock().closed {
             return Err(self.closed_err());
         }
         let permit = match self.spec.settings.exhaustion {
-            Exhaustion::Wait => match self.permits.clone().try_acquire_owned() {
+            Exhaustion::Wait => match self.permit_unless_all_busy().await {
                 Ok(p) => p,
                 Err(TryAcquireError::Closed) => return Err(self.closed_err()),
                 Err(TryAcquireError::NoPermits) => {
@@ -327,7 +345,7 @@ impl Pool {
                     got.map_err(|_| self.closed_err())?
                 }
             },
-            strategy => match self.permits.clone().try_acquire_owned() {
+            strategy => match self.permit_unless_all_busy().await {
                 Ok(p) => p,
                 Err(TryAcquireError::Closed) => return Err(self.closed_err()),
                 Err(TryAcquireError::NoPermits) if strategy == Exhaustion::FailFast => {

@@ -94,6 +94,30 @@ async fn a_run_arriving_during_the_previous_runs_clean_up_waits_for_that_contain
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_full_fail_fast_pool_lets_the_next_run_wait_for_a_container_finishing_its_clean_up() {
+    let backend = Arc::new(MemoryBackend::default());
+    let mut s = spec(0, 1);
+    s.settings.exhaustion = Exhaustion::FailFast;
+    let pool = Pool::new(s, backend.clone(), vec![]);
+    let mut lease = pool.acquire().await.unwrap();
+    let first = lease.sandbox().id.clone();
+    lease.finishing(); // the client has its answer; the guest cleans up
+    let next = spawn_acquire(&pool);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    lease.release(true);
+    let mut got = next.await.unwrap().unwrap();
+    assert_eq!(got.sandbox().id, first, "the same container, not a refusal");
+    assert_eq!(pool.stats().exhausted, 0);
+    drop(got);
+    // Busy with a run (not finishing), the one container means refusal.
+    let _running = pool.acquire().await.unwrap();
+    assert!(matches!(
+        pool.acquire().await,
+        Err(PoolError::Exhausted { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_clean_up_that_takes_too_long_does_not_hold_up_the_next_run() {
     let backend = Arc::new(MemoryBackend::default());
     let pool = pool_with(backend.clone(), 0, 3, Duration::from_secs(1));
