@@ -273,11 +273,16 @@ impl Language {
 
 impl Language {
     /// The interpreter a container of this language keeps warm for its
-    /// runs (`guest::warm`): one that can fork after start-up and become
-    /// the program. Python only: Node, Ruby's and R's interpreters and the
-    /// JVM start threads or hold state that a fork does not carry safely.
+    /// runs (`guest::warm`): Python's forks after start-up and becomes
+    /// the program; Node's is started before its run and serves one
+    /// (it starts threads a fork does not carry). Ruby's and R's
+    /// interpreters and the JVM start per run.
     pub fn warm_interpreter(&self) -> Option<&'static str> {
-        (self.name == "python").then_some("python3")
+        match self.name {
+            "python" => Some("python3"),
+            "javascript" => Some("node"),
+            _ => None,
+        }
     }
 }
 

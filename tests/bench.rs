@@ -160,7 +160,7 @@ fn bench_json_reports_every_mode_consistently_and_leaves_only_the_pool_behind() 
     );
     let modes = doc["modes"].as_array().unwrap();
     let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
-    assert_eq!(names, ["pool", "fresh", "exec"]);
+    assert_eq!(names, ["pool", "spawn", "fresh", "exec"]);
     let f = |m: &Value, k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}"));
     let pool_median = f(&modes[0], "median_ms");
     for m in modes {

@@ -460,14 +460,24 @@ fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_whi
         .output()
         .unwrap();
     assert!(built.status.success(), "{built:?}");
+    // Without the warm interpreter: that one is started by the guest
+    // (root), and the program then needs no path to it.
     std::fs::write(
         &sbx.config,
-        format!("[languages.javascript]\nimage = \"{image}\"\n"),
+        format!("[profiles.plain]\nlang = \"javascript\"\nimage = \"{image}\"\nwarm_interpreter = false\n"),
     )
     .unwrap();
-    // Node: python's warm interpreter is started by the guest (root) and
-    // forks the program, which then needs no path to the interpreter.
-    let out = sbx.run(&["exec", "--lang", "javascript", "console.log(1)"], "");
+    let out = sbx.run(
+        &[
+            "--profile",
+            "plain",
+            "exec",
+            "--lang",
+            "javascript",
+            "console.log(1)",
+        ],
+        "",
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(126), "{err}");
     let (start, rest) = err.split_once("(uid ").unwrap_or_else(|| panic!("{err}"));

@@ -291,3 +291,175 @@ fn a_file_a_warm_run_leaves_open_is_flushed_when_it_ends_and_comes_back_with_out
         "written, never closed"
     );
 }
+
+/// Profiles `nwarm` (javascript, the default: a pre-started interpreter)
+/// and `ncold` (`warm_interpreter = false`), each a pool of one container.
+fn node_harness(name: &str) -> Sbx {
+    let sbx = Sbx::new(name);
+    sbx.limit_pool_to_one_container();
+    sbx.append_config(&format!(
+        "[profiles.nwarm]\nlang = \"javascript\"\nimage = \"{img}\"\n\n\
+         [profiles.ncold]\nlang = \"javascript\"\nimage = \"{img}\"\nwarm_interpreter = false\n",
+        img = test_image()
+    ));
+    sbx
+}
+
+fn node_in(sbx: &Sbx, profile: &str, args: &[&str], stdin: &str) -> Output {
+    let mut all = vec!["--profile", profile, "exec", "--lang", "javascript"];
+    all.extend_from_slice(args);
+    sbx.run(&all, stdin)
+}
+
+/// How long before the program's first line its interpreter started, ms.
+const NODE_AGE: &str = "console.log(Math.round(Date.now() - performance.timeOrigin))";
+
+fn node_age(sbx: &Sbx, profile: &str) -> u64 {
+    let out = node_in(sbx, profile, &[NODE_AGE], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().parse().unwrap()
+}
+
+#[test]
+fn a_node_run_after_a_pause_starts_in_an_interpreter_that_was_already_running() {
+    let sbx = node_harness("node-age");
+    for profile in ["nwarm", "ncold"] {
+        node_age(&sbx, profile);
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let warm = node_age(&sbx, "nwarm");
+    assert!(
+        warm >= 1500,
+        "started {warm} ms before its program: not during the pause"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let cold = node_age(&sbx, "ncold");
+    assert!(cold < 1500, "started for its run: {cold} ms");
+}
+
+#[test]
+fn node_runs_print_exit_and_fail_as_a_fresh_node_does() {
+    let sbx = node_harness("node-same");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "-e",
+                "GREETING=hi",
+                "const fs = require('fs');\nconsole.log(process.argv.slice(2), process.env.GREETING, process.cwd(), require.main === module, process.getuid() !== 0, process.execArgv, typeof run);\nconsole.log(fs.readFileSync(0, 'utf8'));",
+                "--",
+                "a",
+                "b c",
+            ],
+            "from stdin\n",
+        ),
+        (&["-w", "/tmp/x", "console.log(process.cwd())"], ""),
+        (&["console.log('out'); process.exitCode = 4"], ""),
+        (&["process.exit(3)"], ""),
+        (&["function f() { throw new TypeError('boom') }\nf()"], ""),
+        (&["function (\n"], ""),
+        (&["Promise.reject(new Error('rejected'))"], ""),
+        (
+            &["process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 1000)"],
+            "",
+        ),
+    ];
+    for (args, input) in cases {
+        let warm = node_in(&sbx, "nwarm", args, input);
+        let cold = node_in(&sbx, "ncold", args, input);
+        assert_eq!(warm.status.code(), cold.status.code(), "{args:?}");
+        assert_eq!(stdout(&warm), stdout(&cold), "{args:?}");
+        // The same message and the same frames of the program; below
+        // them a pre-started interpreter's stack has its own frames.
+        let program_part = |o: &Output| {
+            stderr(o)
+                .lines()
+                .take_while(|l| !l.trim_start().starts_with("at ") || l.contains("/sbx/"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(program_part(&warm), program_part(&cold), "{args:?}");
+    }
+}
+
+#[test]
+fn a_node_program_finds_no_waiting_interpreter_to_attack_and_the_next_run_is_unaffected() {
+    let sbx = node_harness("node-hostile");
+    // Every process but the guest (1) and the program's own.
+    let others = "const fs = require('fs');\n\
+        const mine = new Set([process.pid]);\n\
+        const others = fs.readdirSync('/proc').filter(p => /^[0-9]+$/.test(p) && p !== '1' && !mine.has(+p));\n\
+        console.log(JSON.stringify(others));";
+    for _ in 0..2 {
+        assert_eq!(stdout(&node_in(&sbx, "nwarm", &[others], "")), "[]\n");
+    }
+    // Stop and kill whatever it may signal, poison the globals it shares
+    // with nothing: the next run starts as every run does.
+    // (kill(-1) reaches every process the caller may signal but itself;
+    // with none, it fails with ESRCH.)
+    let hostile = "JSON.stringify = () => 'poisoned'; globalThis.left = 1;\n\
+        for (const sig of ['SIGSTOP', 'SIGKILL']) { try { process.kill(-1, sig) } catch (e) { console.log(e.code) } }\n\
+        console.log('signalled');";
+    let out = node_in(&sbx, "nwarm", &[hostile], "");
+    assert_eq!(
+        stdout(&out),
+        "ESRCH\nESRCH\nsignalled\n",
+        "{}",
+        stderr(&out)
+    );
+    let next = node_in(
+        &sbx,
+        "nwarm",
+        &["console.log(JSON.stringify({a: 1}), typeof left)"],
+        "",
+    );
+    assert_eq!(stdout(&next), "{\"a\":1} undefined\n", "{}", stderr(&next));
+    assert!(node_age(&sbx, "nwarm") > 0);
+}
+
+#[test]
+fn a_pre_started_node_that_died_is_replaced_and_the_run_in_between_starts_node() {
+    local_engine_only("the test kills a process inside the container with the engine's exec");
+    let sbx = node_harness("node-died");
+    let out = node_in(&sbx, "nwarm", &["--json", "console.log(1)"], "");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let container = doc["container"].as_str().unwrap().to_string();
+    // The spare waits between runs: the one node process in the container.
+    let find = "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = node ] && echo ${p#/proc/}; done";
+    let spare = String::from_utf8(
+        Command::new(engine())
+            .args(["exec", &container, "sh", "-c", find])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    assert!(spare.parse::<u32>().is_ok(), "one spare: {spare:?}");
+    let killed = Command::new(engine())
+        .args(["exec", &container, "sh", "-c", &format!("kill -9 {spare}")])
+        .output()
+        .unwrap();
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        node_age(&sbx, "nwarm") < 1500,
+        "the run in between started its own node"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        node_age(&sbx, "nwarm") >= 1000,
+        "and a new spare waited for the next"
+    );
+    let log = sbx.agent_log();
+    assert!(
+        log.contains(&format!(
+            "the pre-started interpreter (pid {spare}) has ended"
+        )),
+        "{log}"
+    );
+}

@@ -179,6 +179,11 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
         }
         Request::PoolStats => {
             guard.mark_observer();
+            // A container that served the asker's last run is back within
+            // milliseconds (its clean-up), not shown busy.
+            for pool in agent.all_pools() {
+                pool.settled(super::pools::SETTLE_LIMIT).await;
+            }
             super::pools::stats(&agent)
         }
         Request::PoolDown => super::pools::down(&agent).await,

@@ -142,6 +142,9 @@ pub async fn drain_profile(agent: &Agent, force: bool, name: &str) -> Response {
     }
 }
 
+/// How long `pool stats` waits for containers finishing their clean-up.
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub fn stats(agent: &Agent) -> Response {
     let mut pools = agent.pool_stats();
     pools.sort_by(|a, b| {

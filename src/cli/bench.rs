@@ -4,7 +4,7 @@
 //! * **pool** — `sbx run` through a warm pool;
 //! * **spawn** — the same through a pool whose containers start the
 //!   interpreter for each run (`warm_interpreter = false`): what the warm
-//!   interpreter saves (languages that have one: python);
+//!   interpreter saves (languages that have one: python, javascript);
 //! * **fresh** — a container made for each run and removed after it,
 //!   exactly what `sbx run --no-pool` does (same request, same agent path);
 //! * **exec** — for reference, the engine's own per-run exec (create,
@@ -44,7 +44,7 @@ alike, and prints the median, p95 and minimum time per run, runs per second \
 and how many times faster the pool is than each other mode.\n\n\
 Modes: pool (a warm container from the pool: `sbx run`), spawn (the same \
 with the interpreter started for each run instead of forked from the warm \
-interpreter: `warm_interpreter = false`; python only), fresh (a container \
+interpreter: `warm_interpreter = false`; python and javascript), fresh (a container \
 made and removed for each run: `sbx run --no-pool`), exec (the engine's own \
 exec into a running container, per run: the reference without sbx).",
     after_help = "Examples:\n  \

@@ -373,7 +373,7 @@ impl Config {
             }
             if let Some(lang) = &raw.lang
                 && !raw.preload.is_empty()
-                && lang.get_ref().0.warm_interpreter().is_none()
+                && lang.get_ref().0.name != "python"
             {
                 return Err(SpanError::at(
                     lang.span(),

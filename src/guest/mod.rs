@@ -810,8 +810,13 @@ fn run_step(
 /// as the OOM killer's first choice (a memory hog is what dies, not the
 /// guest), and with `fds` (from, to) moved into place. Only
 /// async-signal-safe calls after fork.
-fn confine(cmd: &mut Command, mut fds: Vec<(i32, i32)>) {
-    let user = program_user();
+fn confine(cmd: &mut Command, fds: Vec<(i32, i32)>) {
+    confine_as(cmd, fds, program_user());
+}
+
+/// [`confine`], switching to `user` (`None`: staying root, for a
+/// pre-started interpreter that switches itself when its run comes).
+fn confine_as(cmd: &mut Command, mut fds: Vec<(i32, i32)>, user: Option<(u32, u32)>) {
     let fsize = file_size_limit();
     unsafe {
         cmd.pre_exec(move || {

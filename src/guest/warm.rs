@@ -18,6 +18,13 @@
 //! interpreter settings differ from the zygote's (a `PYTHON*` or locale
 //! variable given with `-e`) is spawned as usual, and so is any run while
 //! the zygote is gone; a dead zygote is restarted after that run.
+//!
+//! Node cannot fork once started, so a javascript container keeps a
+//! pre-started interpreter instead (a spare, `spare.js`): booted as root
+//! after each run's clean-up, with the next run's pipes in place, it
+//! waits for its run, drops to the program's user and becomes the
+//! program. Each spare serves one run; it never waits beside a running
+//! program, and while it waits it is as out of reach as the zygote.
 
 use super::{Control, Limits, StepResult, log, program_user, step_env};
 use crate::model::run::WarmInterpreter;
@@ -31,6 +38,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 const ZYGOTE: &str = include_str!("zygote.py");
+const SPARE: &str = include_str!("spare.js");
 
 /// How long the zygote may take to start and import its preloads before
 /// the container serves runs without it.
@@ -50,8 +58,20 @@ struct Zygote {
 /// held across its I/O).
 static ZYGOTE_STATE: Mutex<Option<Zygote>> = Mutex::new(None);
 /// Its process id (0: none), for the clean-up, which must not wait for
-/// the lock a run holds.
+/// the lock a run holds; a waiting spare's likewise.
 static ZYGOTE_PID: AtomicU32 = AtomicU32::new(0);
+
+/// A pre-started interpreter waiting for its run.
+struct Spare {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::process::ChildStdout,
+    stderr: std::process::ChildStderr,
+    /// Our end of its fd 3, where its run is written.
+    run: std::fs::File,
+}
+
+static SPARE_STATE: Mutex<Option<Spare>> = Mutex::new(None);
 
 /// What this container keeps warm: the agent's setting, where the zygote
 /// can be kept apart from programs (as root, programs as another user, in
@@ -124,6 +144,9 @@ pub fn ensure() {
     let Some(cfg) = config() else {
         return;
     };
+    if !cfg.forks() {
+        return ensure_spare(cfg);
+    }
     let mut state = ZYGOTE_STATE.lock().unwrap();
     if state.as_ref().is_some_and(|z| alive(z.pid)) {
         return;
@@ -163,14 +186,75 @@ pub fn ensure() {
     }
 }
 
-/// End the zygote (the agent is gone).
+/// End the zygote or the spare (the agent is gone).
 pub fn stop() {
     if let Some(z) = ZYGOTE_STATE.lock().unwrap().take() {
         unsafe {
             libc::kill(z.pid as i32, libc::SIGKILL);
         }
     }
+    if let Some(mut sp) = SPARE_STATE.lock().unwrap().take() {
+        let _ = sp.child.kill();
+        let _ = sp.child.wait();
+    }
     ZYGOTE_PID.store(0, Ordering::SeqCst);
+}
+
+/// Start a spare unless one waits. Does not wait for it to boot: a run
+/// that comes first waits in its pipe (no longer than a fresh start).
+fn ensure_spare(cfg: &WarmInterpreter) {
+    let mut state = SPARE_STATE.lock().unwrap();
+    if let Some(sp) = state.as_mut() {
+        if alive(sp.child.id()) {
+            return;
+        }
+        log(&format!(
+            "the pre-started interpreter (pid {}) has ended before its run; starting another",
+            sp.child.id()
+        ));
+        let _ = sp.child.try_wait();
+        *state = None;
+        ZYGOTE_PID.store(0, Ordering::SeqCst);
+    }
+    match spawn_spare(cfg) {
+        Ok(sp) => {
+            ZYGOTE_PID.store(sp.child.id(), Ordering::SeqCst);
+            *state = Some(sp);
+        }
+        Err(e) => log(&format!(
+            "cannot pre-start the interpreter `{}`, so runs start it each time: {e}",
+            cfg.interpreter
+        )),
+    }
+}
+
+fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
+    let (run_r, run_w) = pipe()?;
+    let mut cmd = Command::new(&cfg.interpreter);
+    cmd.args(["-e", SPARE])
+        .current_dir("/")
+        .env_clear()
+        .envs(step_env(&cfg.env))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A program's session, limits and OOM score from the start; its user
+    // only once the run comes (the spare switches itself).
+    super::confine_as(&mut cmd, vec![(run_r.as_raw_fd(), 3)], None);
+    let mut child = cmd.spawn()?;
+    drop(run_r);
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        unreachable!("all three piped")
+    };
+    Ok(Spare {
+        child,
+        stdin,
+        stdout,
+        stderr,
+        run: std::fs::File::from(run_w),
+    })
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -295,9 +379,16 @@ fn read_line(z: &mut Zygote, deadline: Option<Instant>) -> Option<String> {
 }
 
 /// Variables a started interpreter has already read: a run that sets them
-/// otherwise than the zygote got them needs an interpreter of its own.
-fn interpreter_setting(key: &str) -> bool {
-    key.starts_with("PYTHON") || key.starts_with("LC_") || key == "LANG"
+/// otherwise than the zygote (or spare) got them needs an interpreter of
+/// its own. Node reads its own and libuv's, and takes its default locale
+/// from the environment at start-up.
+fn interpreter_setting(cfg: &WarmInterpreter, key: &str) -> bool {
+    let own: &[&str] = if cfg.forks() {
+        &["PYTHON"]
+    } else {
+        &["NODE_", "UV_"]
+    };
+    own.iter().any(|p| key.starts_with(p)) || key.starts_with("LC_") || key == "LANG"
 }
 
 /// Whether the zygote can serve a run with this command line and
@@ -306,7 +397,7 @@ fn serves(cfg: &WarmInterpreter, argv: &[String], env: &[(String, String)]) -> b
     let settings = |env: &[(String, String)]| {
         let mut s: Vec<(String, String)> = step_env(env)
             .into_iter()
-            .filter(|(k, _)| interpreter_setting(k))
+            .filter(|(k, _)| interpreter_setting(cfg, k))
             .collect();
         s.sort();
         s
@@ -383,6 +474,9 @@ pub fn run(
     };
     if !serves(cfg, argv, env) {
         return Err(stdin);
+    }
+    if !cfg.forks() {
+        return run_spare(argv, cwd, env, cpus, stdin, ctl, limits);
     }
     let Some(mut z) = ZYGOTE_STATE.lock().unwrap().take() else {
         log(
@@ -482,6 +576,80 @@ pub fn run(
         }
     };
     *ZYGOTE_STATE.lock().unwrap() = Some(z);
+    Ok(StepResult { code, clean })
+}
+
+/// Hand the run to the waiting spare. Gives the stdin receiver back
+/// when it cannot serve this run.
+fn run_spare(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    cpus: bool,
+    stdin: mpsc::Receiver<Vec<u8>>,
+    ctl: &Arc<Control>,
+    limits: &Arc<Limits>,
+) -> Result<StepResult, mpsc::Receiver<Vec<u8>>> {
+    // Node cannot narrow its own CPUs, and the spare's threads were
+    // started before the run's `--cpus` was known.
+    if cpus {
+        return Err(stdin);
+    }
+    let Some((uid, gid)) = program_user() else {
+        return Err(stdin);
+    };
+    let Some(mut sp) = SPARE_STATE.lock().unwrap().take() else {
+        log(
+            "no pre-started interpreter is waiting; this run starts its own, and a new one starts after it",
+        );
+        return Err(stdin);
+    };
+    let pid = sp.child.id();
+    // From here it is this run's: the clean-up spares it no more.
+    ZYGOTE_PID.store(0, Ordering::SeqCst);
+    if !alive(pid) {
+        log(&format!(
+            "the pre-started interpreter (pid {pid}) has ended before its run; this run starts its own, and a new one starts after it"
+        ));
+        let _ = sp.child.try_wait();
+        return Err(stdin);
+    }
+    let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let msg = serde_json::json!({
+        "path": argv[1],
+        "args": &argv[2..],
+        "env": run_env,
+        "cwd": cwd,
+        "uid": uid,
+        "gid": gid,
+    });
+    ctl.pgid.store(pid as i32, Ordering::SeqCst);
+    if ctl.stopped() {
+        ctl.kill();
+    }
+    use std::io::Write;
+    if let Err(e) = sp.run.write_all(format!("{msg}\n").as_bytes()) {
+        log(&format!(
+            "cannot hand the run to the pre-started interpreter ({e}); this run starts its own"
+        ));
+        let _ = sp.child.kill();
+        let _ = sp.child.wait();
+        return Err(stdin);
+    }
+    drop(sp.run);
+    super::feed_stdin(ctl, stdin, sp.stdin);
+    let done = super::pump_output(ctl, limits, Box::new(sp.stdout), Box::new(sp.stderr));
+    let status = sp.child.wait();
+    let clean = super::end_step(ctl, done);
+    let code = match status {
+        Ok(s) => s.code().unwrap_or_else(|| {
+            128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(0)
+        }),
+        Err(_) => 125,
+    };
     Ok(StepResult { code, clean })
 }
 

@@ -133,6 +133,12 @@ pub struct WarmInterpreter {
 }
 
 impl WarmInterpreter {
+    /// A fork server (Python); otherwise one pre-started interpreter per
+    /// run (Node, which cannot fork once started).
+    pub fn forks(&self) -> bool {
+        self.interpreter.starts_with("python")
+    }
+
     /// One line for `pool stats`: `on`, or `on, preloads numpy pandas`.
     pub fn describe(warm: Option<&WarmInterpreter>) -> String {
         match warm {

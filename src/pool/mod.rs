@@ -306,6 +306,25 @@ impl Pool {
         res
     }
 
+    /// Returns once no container is finishing its clean-up (or after
+    /// `limit`): a snapshot taken right after a run's answer then shows
+    /// that run's container back in the pool, as a script expects.
+    pub async fn settled(&self, limit: Duration) {
+        let until = Instant::now() + limit;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the check, so a release in between is seen.
+            changed.as_mut().enable();
+            if self.lock().finishing == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(until, changed).await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// A permit now; or, when every one is held but some only by a
     /// container finishing its clean-up (its client already has its
     /// answer), that one's permit as it comes back, within RETURN_WAIT.

@@ -118,6 +118,27 @@ async fn a_full_fail_fast_pool_lets_the_next_run_wait_for_a_container_finishing_
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_settled_pool_has_its_finishing_container_back_and_a_stuck_one_does_not_hold_it_up() {
+    let backend = Arc::new(MemoryBackend::default());
+    let pool = pool_with(backend, 0, 2, Duration::from_secs(1));
+    let mut lease = pool.acquire().await.unwrap();
+    lease.finishing();
+    let releaser = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        lease.release(true);
+    });
+    pool.settled(Duration::from_secs(1)).await;
+    assert_eq!(pool.stats().idle, 1, "back before the snapshot");
+    releaser.await.unwrap();
+    let mut stuck = pool.acquire().await.unwrap();
+    stuck.finishing();
+    let started = Instant::now();
+    pool.settled(Duration::from_millis(300)).await;
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
+    assert_eq!(pool.stats().busy, 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_clean_up_that_takes_too_long_does_not_hold_up_the_next_run() {
     let backend = Arc::new(MemoryBackend::default());
     let pool = pool_with(backend.clone(), 0, 3, Duration::from_secs(1));
