@@ -1,13 +1,17 @@
 // The pre-started interpreter of a javascript container (see warm.rs).
 // Started by the guest as root, in a session of its own, with the run's
-// stdin, stdout and stderr already in place; it boots and then waits on
-// fd 3 for its run: one JSON line (path, args, env, cwd, uid, gid). It
+// stdin, stdout and stderr already in place; it boots, says so on fd 4,
+// and waits on fd 3 for its run: one JSON line (path, args, env, cwd, uid, gid). It
 // drops to the program's user and becomes the program, as `node prog.js`
 // would run it. It serves exactly one run; the guest starts the next one
 // after the clean-up, so it never waits beside a running program.
 'use strict';
 (() => {
   const fs = require('fs');
+  const { runMain } = require('module');
+  // Booted: the guest announces the container ready once it reads this.
+  fs.writeSync(4, '\n');
+  fs.closeSync(4);
   const chunks = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
@@ -34,5 +38,5 @@
   process.argv = [process.execPath, run.path, ...run.args];
   // `node prog.js` has none; child_process.fork() passes these on.
   process.execArgv = [];
-  require('module').runMain();
+  runMain();
 })();

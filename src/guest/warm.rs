@@ -200,8 +200,9 @@ pub fn stop() {
     ZYGOTE_PID.store(0, Ordering::SeqCst);
 }
 
-/// Start a spare unless one waits. Does not wait for it to boot: a run
-/// that comes first waits in its pipe (no longer than a fresh start).
+/// Start a spare unless one waits, and wait for it to boot: the
+/// container is announced ready with its interpreter warm, and a run that
+/// came sooner goes to another idle container.
 fn ensure_spare(cfg: &WarmInterpreter) {
     let mut state = SPARE_STATE.lock().unwrap();
     if let Some(sp) = state.as_mut() {
@@ -230,6 +231,7 @@ fn ensure_spare(cfg: &WarmInterpreter) {
 
 fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
     let (run_r, run_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
     let mut cmd = Command::new(&cfg.interpreter);
     cmd.args(["-e", SPARE])
         .current_dir("/")
@@ -240,9 +242,18 @@ fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
         .stderr(Stdio::piped());
     // A program's session, limits and OOM score from the start; its user
     // only once the run comes (the spare switches itself).
-    super::confine_as(&mut cmd, vec![(run_r.as_raw_fd(), 3)], None);
+    super::confine_as(
+        &mut cmd,
+        vec![(run_r.as_raw_fd(), 3), (ready_w.as_raw_fd(), 4)],
+        None,
+    );
     let mut child = cmd.spawn()?;
-    drop(run_r);
+    drop((run_r, ready_w));
+    if !booted(&ready_r, Instant::now() + START_LIMIT) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(io::Error::other("it ended or did not boot in time"));
+    }
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
@@ -332,6 +343,31 @@ fn spawn(cfg: &WarmInterpreter) -> io::Result<Zygote> {
                 Some(l) => format!("unexpected first line {l:?}"),
                 None => "it ended or did not report ready in time".into(),
             }))
+        }
+    }
+}
+
+/// Whether a spare said it has booted (a byte on `ready`) by `deadline`.
+fn booted(ready: &OwnedFd, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut p = libc::pollfd {
+            fd: ready.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        match unsafe { libc::poll(&mut p, 1, ms) } {
+            0 => return false,
+            r if r < 0 => {
+                if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return false;
+                }
+            }
+            _ => {
+                let mut b = [0u8; 1];
+                return unsafe { libc::read(ready.as_raw_fd(), b.as_mut_ptr().cast(), 1) } == 1;
+            }
         }
     }
 }
