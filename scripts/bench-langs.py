@@ -12,7 +12,8 @@ For every language it prints, as medians over ROUNDS interleaved rounds:
                 agent and container): every run starts the toolchain cold;
 * sbx no-warm   the same with `warm_interpreter = false` (its own agent
                 and container): the interpreter is started for every run
-                instead of forked from the warm one (python);
+                instead of kept warm (python: forked; javascript:
+                pre-started);
 * toolchain     the same build and run commands executed by a shell
                 *inside the very container that served the warm runs*
                 (reached with `docker exec` between sbx runs, timed inside,
@@ -21,7 +22,8 @@ For every language it prints, as medians over ROUNDS interleaved rounds:
 * overhead      sbx warm minus toolchain: what sbx adds per run.
 
 Needs the full toolchain image (scripts/images.sh full) and a release
-build; both are prepared if missing. Prints a Markdown table.
+build; both are prepared if missing (SBX_BIN names another binary).
+Prints a Markdown table.
 """
 
 import json
@@ -34,7 +36,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SBX = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/sbx")
+SBX = os.environ.get("SBX_BIN", os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/sbx"))
 
 HELLO = {
     "python": ("py", "import sys\nprint('hello, ' + sys.argv[1])\n"),
@@ -54,7 +56,7 @@ SOURCE_NAME = {
     "bash": "main.sh",
 }
 CACHED = ["go", "java", "cpp", "c"]
-WARM = ["python"]
+WARM = ["python", "javascript"]
 
 # The same steps sbx runs (src/lang.rs), as one shell command each, run in
 # a scratch directory holding the source; $C is the language's warm cache.
@@ -84,7 +86,8 @@ def sh(*args, **kw):
 
 
 def setup():
-    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
+    if "SBX_BIN" not in os.environ:
+        subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
     return sh("bash", os.path.join(ROOT, "scripts/images.sh"), "full")
 
 

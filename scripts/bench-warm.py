@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The warm interpreter, measured: each Python workload through a warm pool
-whose containers fork a started interpreter (the default) and through one
-whose containers start `python3` for every run (`warm_interpreter = false`),
-side by side in one invocation, same image, same agent.
+"""The warm interpreter, measured: each workload through a warm pool whose
+containers keep an interpreter started (the default: Python's fork server,
+Node's pre-started interpreter) and through one whose containers start the
+interpreter for every run (`warm_interpreter = false`), side by side in one
+invocation, same image, same agent.
 
     python3 scripts/bench-warm.py [ROUNDS]        (default 20)
 
@@ -10,6 +11,7 @@ Workloads (medians of ROUNDS interleaved rounds, `sbx run` from the host,
 client start included):
 
 * hello         print one line; concurrency 1;
+* node hello    the same in javascript;
 * hello c=8     8 clients at once, 200 runs: sustained runs per second
                 (pools of 8 containers);
 * imports       a program that imports a heavy module set and uses it, in
@@ -38,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SBX = os.environ.get("SBX_BIN", os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/sbx"))
 
 HELLO = "print('hello from sbx')\n"
+NODE_HELLO = "console.log('hello from sbx')\n"
 PANDAS = (
     "import numpy as np\nimport pandas as pd\n"
     "df = pd.DataFrame({'a': np.arange(3), 'b': ['x', 'y', 'z']})\nprint(df)\n"
@@ -69,7 +72,9 @@ class Agent:
             f.write(f'[profiles.warm]\nlang = "python"\nimage = "{image}"\n\n')
             f.write(f'[profiles.spawn]\nlang = "python"\nimage = "{image}"\nwarm_interpreter = false\n\n')
             f.write(f'[profiles.preload]\nlang = "python"\nimage = "{heavy_image}"\npreload = [{pre}]\n\n')
-            f.write(f'[profiles.nopreload]\nlang = "python"\nimage = "{heavy_image}"\nwarm_interpreter = false\n')
+            f.write(f'[profiles.nopreload]\nlang = "python"\nimage = "{heavy_image}"\nwarm_interpreter = false\n\n')
+            f.write(f'[profiles.nwarm]\nlang = "javascript"\nimage = "{image}"\n\n')
+            f.write(f'[profiles.nspawn]\nlang = "javascript"\nimage = "{image}"\nwarm_interpreter = false\n')
         self.env = dict(os.environ, XDG_RUNTIME_DIR=os.path.join(self.dir, "run"), SBX_CONFIG=self.config)
 
     def run(self, *args):
@@ -109,6 +114,9 @@ def main():
     hello = os.path.join(tmp, "hello.py")
     with open(hello, "w") as f:
         f.write(HELLO)
+    node_hello = os.path.join(tmp, "hello.js")
+    with open(node_hello, "w") as f:
+        f.write(NODE_HELLO)
     prog = os.path.join(tmp, "heavy.py")
     with open(prog, "w") as f:
         f.write(heavy)
@@ -119,15 +127,20 @@ def main():
                 agent.timed(p, hello, "hello")
             for p in ("preload", "nopreload"):
                 agent.timed(p, prog, expect)
-        samples = {k: [] for k in ("warm", "spawn", "preload", "nopreload")}
+            for p in ("nwarm", "nspawn"):
+                agent.timed(p, node_hello, "hello")
+        samples = {k: [] for k in ("warm", "spawn", "preload", "nopreload", "nwarm", "nspawn")}
         for _ in range(rounds):
             for p in ("warm", "spawn"):
                 samples[p].append(agent.timed(p, hello, "hello"))
             for p in ("preload", "nopreload"):
                 samples[p].append(agent.timed(p, prog, expect))
+            for p in ("nwarm", "nspawn"):
+                samples[p].append(agent.timed(p, node_hello, "hello"))
         med = {k: statistics.median(v) for k, v in samples.items()}
         rows.append(("hello, c=1 (median ms)", med["warm"], med["spawn"]))
         rows.append((f"{what}, c=1 (median ms)", med["preload"], med["nopreload"]))
+        rows.append(("node hello, c=1 (median ms)", med["nwarm"], med["nspawn"]))
         agent.throughput("warm", hello, 16, 8)
         agent.throughput("spawn", hello, 16, 8)
         tw, ts = [], []

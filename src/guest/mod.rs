@@ -120,6 +120,10 @@ struct Control {
     /// 1 + the stream (0 stdout, 1 stderr) whose output limit stopped the
     /// run first; 0 while none has.
     output_limit: AtomicUsize,
+    /// The step running now is the run's last, and nothing reads the
+    /// container between it and the clean-up: what it leaves running may
+    /// be killed there, after the exit is reported, rather than before.
+    last_step: AtomicBool,
 }
 
 impl Control {
@@ -485,6 +489,9 @@ fn run_steps(
         clean &= step.clean;
         code = step.code;
     } else if code == 0 && !ctl.stopped() {
+        // With `--out`, nothing the program left may still write there
+        // while it is collected.
+        ctl.last_step.store(!spec.collect_out, Ordering::SeqCst);
         let warm = match spec.build {
             None => warm::run(
                 &spec.argv,
@@ -721,9 +728,21 @@ fn pump_output(
 /// dies now, which also closes the output pipes it may have inherited.
 /// Returns false when something could not be proved gone.
 fn end_step(ctl: &Arc<Control>, done: mpsc::Receiver<()>) -> bool {
+    // Usually the program took its output pipes with it: then nothing of
+    // it can still reach the run's output, and the clean-up (which kills
+    // and reaps everything, and proves it) follows the reported exit.
+    let mut ended = 0;
+    if ctl.last_step.load(Ordering::SeqCst) && !ctl.stopped() {
+        while ended < 2 && done.recv_timeout(Duration::from_millis(20)).is_ok() {
+            ended += 1;
+        }
+        if ended == 2 {
+            return true;
+        }
+    }
     ctl.kill();
     let mut clean = reap_all(Duration::from_secs(2));
-    for _ in 0..2 {
+    for _ in ended..2 {
         if done.recv_timeout(Duration::from_secs(2)).is_err() {
             log("output pipes still open after the run was killed");
             clean = false;

@@ -43,6 +43,9 @@ const SPARE: &str = include_str!("spare.js");
 /// How long the zygote may take to start and import its preloads before
 /// the container serves runs without it.
 const START_LIMIT: Duration = Duration::from_secs(120);
+/// How long a spare may take to boot before the container is announced
+/// ready without it (well within the agent's patience for a clean-up).
+const SPARE_BOOT_LIMIT: Duration = Duration::from_secs(10);
 
 struct Zygote {
     pid: u32,
@@ -249,7 +252,7 @@ fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
     );
     let mut child = cmd.spawn()?;
     drop((run_r, ready_w));
-    if !booted(&ready_r, Instant::now() + START_LIMIT) {
+    if !booted(&ready_r, Instant::now() + SPARE_BOOT_LIMIT) {
         let _ = child.kill();
         let _ = child.wait();
         return Err(io::Error::other("it ended or did not boot in time"));
