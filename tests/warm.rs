@@ -392,6 +392,14 @@ fn a_node_program_finds_no_waiting_interpreter_to_attack_and_the_next_run_is_una
     for _ in 0..2 {
         assert_eq!(stdout(&node_in(&sbx, "nwarm", &[others], "")), "[]\n");
     }
+    // Runs the waiting interpreter cannot serve (other node settings, a
+    // CPU limit of their own) kill it first: they run alone too.
+    for extra in [&["-e", "NODE_OPTIONS=--no-warnings"][..], &["--cpus", "1"]] {
+        let mut args = extra.to_vec();
+        args.push(others);
+        let out = node_in(&sbx, "nwarm", &args, "");
+        assert_eq!(stdout(&out), "[]\n", "{extra:?}: {}", stderr(&out));
+    }
     // Stop and kill whatever it may signal, poison the globals it shares
     // with nothing: the next run starts as every run does.
     // (kill(-1) reaches every process the caller may signal but itself;

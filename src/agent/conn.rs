@@ -181,9 +181,11 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             guard.mark_observer();
             // A container that served the asker's last run is back within
             // milliseconds (its clean-up), not shown busy.
-            for pool in agent.all_pools() {
-                pool.settled(super::pools::SETTLE_LIMIT).await;
-            }
+            let pools = agent.all_pools();
+            futures_util::future::join_all(
+                pools.iter().map(|p| p.settled(super::pools::SETTLE_LIMIT)),
+            )
+            .await;
             super::pools::stats(&agent)
         }
         Request::PoolDown => super::pools::down(&agent).await,

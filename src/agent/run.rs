@@ -105,6 +105,15 @@ pub async fn handle(agent: Arc<Agent>, mut req: RunRequest, r: ConnReader, mut w
             // after it shows the run.
             lease.record_run(Duration::from_millis(relayed.duration_ms), exit.timed_out);
             lease.count_run();
+            if lease.single_use() {
+                // Removed, not cleaned: its successor is made at once.
+                lease.give_back(false);
+                if relayed.client_open {
+                    let exit = run_exit(exit, relayed.duration_ms, wait_ms, container, &req);
+                    reply(&mut w, &Response::Exit(exit)).await;
+                }
+                return;
+            }
             // From here the container is only cleaning up: a run arriving
             // meanwhile waits for it rather than creating a new one.
             lease.finishing();

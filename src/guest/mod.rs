@@ -181,7 +181,7 @@ pub fn main() -> i32 {
         return 1;
     }
     let clean = clean_up(None);
-    warm::ensure();
+    warm::ensure(true);
     send_msg(&FromGuest::Ready {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
@@ -250,6 +250,7 @@ pub fn main() -> i32 {
                     // container.
                     cell::stop_driver();
                     let clean = clean_up(None);
+                    warm::ensure(true);
                     ready(clean, false);
                 }
                 Err(e) => log(&format!("unreadable message: {e}")),
@@ -343,6 +344,7 @@ fn fail_run(msg: &str, code: i32, spec: &RunSpec) {
         ..Default::default()
     }));
     let clean = after_run(spec);
+    warm::ensure(!spec.keep_files);
     ready(clean, spec.keep_files);
 }
 
@@ -439,12 +441,14 @@ fn start_run(spec: RunSpec) -> Run {
         // cleans up, off its clock. The agent hands the container to no
         // one before Ready, and a run that arrives meanwhile waits for it
         // (the clean-up takes milliseconds, a new container hundreds).
-        send_msg(&FromGuest::Exit(exit));
+        // Finished first: a cancel crossing the exit must not reach what
+        // outlives the run (a session's interpreter).
         fin.store(true, Ordering::SeqCst);
+        send_msg(&FromGuest::Exit(exit));
         let clean = after_run(&spec) && clean;
-        // A warm interpreter that ended is replaced before the next run
-        // is taken.
-        warm::ensure();
+        // A warm interpreter that ended is replaced, and a spare started,
+        // before the next run is taken.
+        warm::ensure(!spec.keep_files);
         ready(clean, spec.keep_files);
     });
     Run {
@@ -468,6 +472,15 @@ fn run_steps(
     // cannot tell: the kernel's coarse clock gives a file written by the
     // previous run, a few ms ago, this run's tick.)
     let before = (spec.keep_files && spec.collect_out).then(out_snapshot);
+    // Before anything of the run starts: a spare that cannot serve it
+    // must not run beside it.
+    let claimed = warm::claim(
+        spec.build.is_none() && !spec.keep_state,
+        &spec.argv,
+        &workdir,
+        &spec.env,
+        spec.cpus.is_some(),
+    );
     if let Some(n) = spec.cpus {
         pin_to_cpus(n);
     }
@@ -498,6 +511,7 @@ fn run_steps(
                 &workdir,
                 &spec.env,
                 spec.cpus.is_some(),
+                claimed,
                 stdin_rx,
                 ctl,
                 &limits,

@@ -1,10 +1,10 @@
 // The pre-started interpreter of a javascript container (see warm.rs).
-// Started by the guest as root, in a session of its own, with the run's
-// stdin, stdout and stderr already in place; it boots, says so on fd 4,
-// and waits on fd 3 for its run: one JSON line (path, args, env, cwd, uid, gid). It
-// drops to the program's user and becomes the program, as `node prog.js`
-// would run it. It serves exactly one run; the guest starts the next one
-// after the clean-up, so it never waits beside a running program.
+// Started by the guest as the program's user, in a session of its own,
+// with the run's stdin, stdout and stderr already in place; it boots, says
+// so on fd 4, and waits on fd 3 for its run: one JSON line (path, args,
+// env, cwd). It then becomes the program, as `node prog.js` would run it.
+// It serves exactly one run; the guest starts the next one after the
+// clean-up, so it never runs beside a program.
 'use strict';
 (() => {
   const fs = require('fs');
@@ -29,9 +29,6 @@
   }
   fs.closeSync(3);
   const run = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  process.setgroups([]);
-  process.setgid(run.gid);
-  process.setuid(run.uid);
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, run.env);
   process.chdir(run.cwd);

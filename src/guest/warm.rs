@@ -20,11 +20,15 @@
 //! the zygote is gone; a dead zygote is restarted after that run.
 //!
 //! Node cannot fork once started, so a javascript container keeps a
-//! pre-started interpreter instead (a spare, `spare.js`): booted as root
-//! after each run's clean-up, with the next run's pipes in place, it
-//! waits for its run, drops to the program's user and becomes the
-//! program. Each spare serves one run; it never waits beside a running
-//! program, and while it waits it is as out of reach as the zygote.
+//! pre-started interpreter instead (a spare, `spare.js`): started as the
+//! program's user after each run's clean-up, with the next run's pipes in
+//! place, it boots, waits for its run and becomes the program. Each spare
+//! serves one run. It never runs beside a program: a run it cannot serve
+//! (a build step, `--cpus`, other interpreter settings, a session's
+//! state) kills it before anything of the run starts, and every clean-up
+//! kills it like any process of the program's user (a new one is started
+//! after). Nothing of the program's user runs while it waits, so nothing
+//! can reach it.
 
 use super::{Control, Limits, StepResult, log, program_user, step_env};
 use crate::model::run::WarmInterpreter;
@@ -75,6 +79,13 @@ struct Spare {
 }
 
 static SPARE_STATE: Mutex<Option<Spare>> = Mutex::new(None);
+/// When a spare last failed to start: none is tried again for a while
+/// (each try holds the container back for up to SPARE_BOOT_LIMIT).
+static SPARE_FAILED: Mutex<Option<Instant>> = Mutex::new(None);
+const SPARE_RETRY: Duration = Duration::from_secs(60);
+
+/// The spare a run has taken (see [`claim`]).
+pub struct Claimed(Spare);
 
 /// What this container keeps warm: the agent's setting, where the zygote
 /// can be kept apart from programs (as root, programs as another user, in
@@ -143,12 +154,17 @@ fn alive(pid: u32) -> bool {
 /// Start the zygote if this container keeps one and it is not running
 /// (at start-up, and after a run that found it gone). Waits until it has
 /// imported its preloads, so a container announced ready is warm.
-pub fn ensure() {
+pub fn ensure(spare_too: bool) {
     let Some(cfg) = config() else {
         return;
     };
     if !cfg.forks() {
-        return ensure_spare(cfg);
+        // A session's container gets none: its runs are answered only
+        // after Ready, which would wait for the boot.
+        if spare_too {
+            ensure_spare(cfg);
+        }
+        return;
     }
     let mut state = ZYGOTE_STATE.lock().unwrap();
     if state.as_ref().is_some_and(|z| alive(z.pid)) {
@@ -212,24 +228,79 @@ fn ensure_spare(cfg: &WarmInterpreter) {
         if alive(sp.child.id()) {
             return;
         }
-        log(&format!(
-            "the pre-started interpreter (pid {}) has ended before its run; starting another",
-            sp.child.id()
-        ));
+        // Killed by a clean-up (of a session's end, say): expected.
         let _ = sp.child.try_wait();
         *state = None;
-        ZYGOTE_PID.store(0, Ordering::SeqCst);
+    }
+    if SPARE_FAILED
+        .lock()
+        .unwrap()
+        .is_some_and(|t| t.elapsed() < SPARE_RETRY)
+    {
+        return;
     }
     match spawn_spare(cfg) {
-        Ok(sp) => {
-            ZYGOTE_PID.store(sp.child.id(), Ordering::SeqCst);
-            *state = Some(sp);
+        Ok(sp) => *state = Some(sp),
+        Err(e) => {
+            *SPARE_FAILED.lock().unwrap() = Some(Instant::now());
+            log(&format!(
+                "cannot pre-start the interpreter `{}`, so runs start it each time (tried again in {} s): {e}",
+                cfg.interpreter,
+                SPARE_RETRY.as_secs()
+            ));
         }
-        Err(e) => log(&format!(
-            "cannot pre-start the interpreter `{}`, so runs start it each time: {e}",
-            cfg.interpreter
-        )),
     }
+}
+
+/// Take the waiting spare for this run if it can serve it (the program
+/// step of `argv` in `cwd` with `env`, nothing before it), else kill it
+/// now, before anything of the run starts.
+pub fn claim(
+    program_only: bool,
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    cpus: bool,
+) -> Option<Claimed> {
+    let cfg = config().filter(|c| !c.forks())?;
+    let mut sp = SPARE_STATE.lock().unwrap().take()?;
+    let pid = sp.child.id();
+    if !alive(pid) {
+        log(&format!(
+            "the pre-started interpreter (pid {pid}) has ended before its run; this run starts its own, and a new one starts after it"
+        ));
+        let _ = sp.child.try_wait();
+        return None;
+    }
+    // Node cannot narrow its own CPUs (its threads run already), and it
+    // enters the directory as the program's user.
+    let usable = program_only
+        && !cpus
+        && serves(cfg, argv, env)
+        && program_user().is_some_and(|(uid, gid)| user_can_enter(cwd, uid, gid));
+    if usable {
+        return Some(Claimed(sp));
+    }
+    let _ = sp.child.kill();
+    let _ = sp.child.wait();
+    None
+}
+
+/// Whether `uid`/`gid` (no supplementary groups) may enter `dir`.
+fn user_can_enter(dir: &Path, uid: u32, gid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    dir.ancestors().all(|d| {
+        std::fs::metadata(d).is_ok_and(|m| {
+            let bit = if m.uid() == uid {
+                0o100
+            } else if m.gid() == gid {
+                0o010
+            } else {
+                0o001
+            };
+            m.is_dir() && m.mode() & bit != 0
+        })
+    })
 }
 
 fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
@@ -243,12 +314,10 @@ fn spawn_spare(cfg: &WarmInterpreter) -> io::Result<Spare> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // A program's session, limits and OOM score from the start; its user
-    // only once the run comes (the spare switches itself).
-    super::confine_as(
+    // A program from the start: its user, session, limits, OOM score.
+    super::confine(
         &mut cmd,
         vec![(run_r.as_raw_fd(), 3), (ready_w.as_raw_fd(), 4)],
-        None,
     );
     let mut child = cmd.spawn()?;
     drop((run_r, ready_w));
@@ -425,9 +494,13 @@ fn interpreter_setting(cfg: &WarmInterpreter, key: &str) -> bool {
     let own: &[&str] = if cfg.forks() {
         &["PYTHON"]
     } else {
-        &["NODE_", "UV_"]
+        &["NODE_", "UV_", "OPENSSL_", "SSL_"]
     };
-    own.iter().any(|p| key.starts_with(p)) || key.starts_with("LC_") || key == "LANG"
+    // The dynamic loader's and the C library's, the locale, and HOME
+    // (user site-packages, node's global module paths).
+    let common = ["LC_", "LD_", "MALLOC_"];
+    own.iter().chain(common.iter()).any(|p| key.starts_with(p))
+        || ["LANG", "HOME", "GLIBC_TUNABLES"].contains(&key)
 }
 
 /// Whether the zygote can serve a run with this command line and
@@ -444,6 +517,8 @@ fn serves(cfg: &WarmInterpreter, argv: &[String], env: &[(String, String)]) -> b
     argv.len() >= 2
         && argv[0] == cfg.interpreter
         && !argv[1].starts_with('-')
+        // Node takes a first word that is no path for a subcommand.
+        && (cfg.forks() || argv[1].starts_with('/'))
         && settings(env) == settings(&cfg.env)
 }
 
@@ -499,23 +574,25 @@ fn thread_cpus() -> Vec<usize> {
 /// Run the program as a fork of the zygote. Gives the stdin receiver
 /// back when the zygote cannot serve this run (the caller spawns it as
 /// usual).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     argv: &[String],
     cwd: &Path,
     env: &[(String, String)],
     cpus: bool,
+    claimed: Option<Claimed>,
     stdin: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
     limits: &Arc<Limits>,
 ) -> Result<StepResult, mpsc::Receiver<Vec<u8>>> {
-    let Some(cfg) = config() else {
+    if let Some(Claimed(sp)) = claimed {
+        return run_spare(sp, argv, cwd, env, stdin, ctl, limits);
+    }
+    let Some(cfg) = config().filter(|c| c.forks()) else {
         return Err(stdin);
     };
     if !serves(cfg, argv, env) {
         return Err(stdin);
-    }
-    if !cfg.forks() {
-        return run_spare(argv, cwd, env, cpus, stdin, ctl, limits);
     }
     let Some(mut z) = ZYGOTE_STATE.lock().unwrap().take() else {
         log(
@@ -618,41 +695,18 @@ pub fn run(
     Ok(StepResult { code, clean })
 }
 
-/// Hand the run to the waiting spare. Gives the stdin receiver back
-/// when it cannot serve this run.
+/// Hand the run to the spare it claimed. Gives the stdin receiver back
+/// when the spare is gone (the caller spawns the program as usual).
 fn run_spare(
+    mut sp: Spare,
     argv: &[String],
     cwd: &Path,
     env: &[(String, String)],
-    cpus: bool,
     stdin: mpsc::Receiver<Vec<u8>>,
     ctl: &Arc<Control>,
     limits: &Arc<Limits>,
 ) -> Result<StepResult, mpsc::Receiver<Vec<u8>>> {
-    // Node cannot narrow its own CPUs, and the spare's threads were
-    // started before the run's `--cpus` was known.
-    if cpus {
-        return Err(stdin);
-    }
-    let Some((uid, gid)) = program_user() else {
-        return Err(stdin);
-    };
-    let Some(mut sp) = SPARE_STATE.lock().unwrap().take() else {
-        log(
-            "no pre-started interpreter is waiting; this run starts its own, and a new one starts after it",
-        );
-        return Err(stdin);
-    };
     let pid = sp.child.id();
-    // From here it is this run's: the clean-up spares it no more.
-    ZYGOTE_PID.store(0, Ordering::SeqCst);
-    if !alive(pid) {
-        log(&format!(
-            "the pre-started interpreter (pid {pid}) has ended before its run; this run starts its own, and a new one starts after it"
-        ));
-        let _ = sp.child.try_wait();
-        return Err(stdin);
-    }
     let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
         .into_iter()
         .map(|(k, v)| (k, serde_json::Value::String(v)))
@@ -662,8 +716,6 @@ fn run_spare(
         "args": &argv[2..],
         "env": run_env,
         "cwd": cwd,
-        "uid": uid,
-        "gid": gid,
     });
     ctl.pgid.store(pid as i32, Ordering::SeqCst);
     if ctl.stopped() {

@@ -142,6 +142,8 @@ struct Inner {
     busy: HashSet<String>,
     /// Busy members whose run is over and which are cleaning up.
     finishing: usize,
+    /// Callers waiting for one of those (never more than there are).
+    finishing_waiters: usize,
     initializing: usize,
     unhealthy: usize,
     removing: usize,
@@ -329,11 +331,22 @@ impl Pool {
     /// container finishing its clean-up (its client already has its
     /// answer), that one's permit as it comes back, within RETURN_WAIT.
     /// A script's next run is not exhausted by the run before it.
+    /// Only as many callers wait as containers are finishing: the rest
+    /// get the exhaustion strategy's answer at once.
     async fn permit_unless_all_busy(&self) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         match self.permits.clone().try_acquire_owned() {
-            Err(TryAcquireError::NoPermits) if self.lock().finishing > 0 => {
-                match tokio::time::timeout(RETURN_WAIT, self.permits.clone().acquire_owned()).await
+            Err(TryAcquireError::NoPermits) => {
                 {
+                    let mut inner = self.lock();
+                    if inner.finishing <= inner.finishing_waiters {
+                        return Err(TryAcquireError::NoPermits);
+                    }
+                    inner.finishing_waiters += 1;
+                }
+                let got =
+                    tokio::time::timeout(RETURN_WAIT, self.permits.clone().acquire_owned()).await;
+                self.lock().finishing_waiters -= 1;
+                match got {
                     Ok(Ok(p)) => Ok(p),
                     Ok(Err(_)) => Err(TryAcquireError::Closed),
                     Err(_) => Err(TryAcquireError::NoPermits),
@@ -348,12 +361,14 @@ impl Pool {
             return Err(self.closed_err());
         }
         let permit = match self.spec.settings.exhaustion {
-            Exhaustion::Wait => match self.permit_unless_all_busy().await {
+            Exhaustion::Wait => match self.permits.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(TryAcquireError::Closed) => return Err(self.closed_err()),
                 Err(TryAcquireError::NoPermits) => {
                     // Every member is busy: queue (first come, first served).
-                    *queued = true;
+                    // Waiting for one that is only finishing its clean-up
+                    // (back in moments) is not counted as queueing.
+                    *queued = self.lock().finishing == 0;
                     let acquire = self.permits.clone().acquire_owned();
                     let got = match self.spec.settings.acquisition_timeout {
                         Some(limit) => tokio::time::timeout(limit, acquire)
@@ -1114,6 +1129,12 @@ impl Lease {
 
     pub fn cancel_signal(&self) -> CancelSignal {
         CancelSignal(self.pool.cancel.subscribe())
+    }
+
+    /// The sandbox serves one run only (`isolation = "container"`): no
+    /// clean-up of it is worth waiting for.
+    pub fn single_use(&self) -> bool {
+        self.pool.spec.isolation.mode == IsolationMode::Container
     }
 
     /// The run is over and the sandbox is cleaning up: it will be back in

@@ -118,6 +118,26 @@ async fn a_full_fail_fast_pool_lets_the_next_run_wait_for_a_container_finishing_
 }
 
 #[tokio::test(start_paused = true)]
+async fn only_as_many_fail_fast_runs_wait_as_containers_are_finishing() {
+    let backend = Arc::new(MemoryBackend::default());
+    let mut s = spec(0, 1);
+    s.settings.exhaustion = Exhaustion::FailFast;
+    let pool = Pool::new(s, backend, vec![]);
+    let mut lease = pool.acquire().await.unwrap();
+    lease.finishing();
+    let waiting = spawn_acquire(&pool);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let started = Instant::now();
+    assert!(matches!(
+        pool.acquire().await,
+        Err(PoolError::Exhausted { .. })
+    ));
+    assert_eq!(started.elapsed(), Duration::ZERO, "refused at once");
+    lease.release(true);
+    assert!(waiting.await.unwrap().is_ok(), "the first one got it");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_settled_pool_has_its_finishing_container_back_and_a_stuck_one_does_not_hold_it_up() {
     let backend = Arc::new(MemoryBackend::default());
     let pool = pool_with(backend, 0, 2, Duration::from_secs(1));
