@@ -60,6 +60,34 @@ pub fn available() -> bool {
     own_dir("memory").is_some() && own_dir("pids").is_some()
 }
 
+/// Remove the cgroups of sandboxes whose agent died (an agent removes
+/// its own as its sandboxes go, but one killed leaves theirs, empty once
+/// the sandboxes died with it). A sandbox's id begins with its agent's
+/// pid (see `BwrapBackend::create`); those of live agents are left alone.
+pub fn sweep_orphans() {
+    for controller in CONTROLLERS {
+        let Some(parent) = own_dir(controller) else {
+            continue;
+        };
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Some(pid) = name
+                .strip_prefix("sbx-")
+                .and_then(|id| id.get(..8))
+                .and_then(|p| i32::from_str_radix(p, 16).ok())
+            else {
+                continue;
+            };
+            let dead = unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if dead {
+                // Fails, harmlessly, while a process is still in it.
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
 impl Cgroup {
     /// Make the cgroups of sandbox `id` with `limits`; `None` where the
     /// memory and pids controllers are not both writable (the CPU quota

@@ -160,6 +160,7 @@ impl BwrapBackend {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "bubblewrap".into());
+        cgroup::sweep_orphans();
         Ok(BwrapBackend {
             bwrap,
             version,

@@ -82,13 +82,25 @@ fn import_err(image: &str, reason: impl std::fmt::Display) -> BackendError {
     }
 }
 
-/// The local engine images are exported from.
+/// The local engine images are exported from: the one `auto` would
+/// pick, else the other (an ordinary user may see root's Docker socket
+/// and reach only a Podman of their own).
 async fn engine(image: &str) -> Result<DockerBackend, BackendError> {
-    let kind = match crate::backend::detect() {
-        EngineKind::Podman => EngineKind::Podman,
-        _ => EngineKind::Docker,
+    let order = match crate::backend::detect() {
+        EngineKind::Podman => [EngineKind::Podman, EngineKind::Docker],
+        _ => [EngineKind::Docker, EngineKind::Podman],
     };
-    DockerBackend::connect_to(kind).await.map_err(|e| BackendError::Pull {
+    let mut first_err = None;
+    for kind in order {
+        match DockerBackend::connect_to(kind).await {
+            Ok(d) => return Ok(d),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let e = first_err.expect("two engines were tried");
+    Err(BackendError::Pull {
         image: image.to_string(),
         message: format!(
             "image `{image}` is not unpacked for the bubblewrap backend, and it is taken from a local Docker or Podman, which does not answer ({e}); load the image into one of them once, then run `sbx pull {image}` with --backend bubblewrap"
