@@ -130,7 +130,6 @@ struct Entry {
     child: tokio::process::Child,
     labels: Vec<(String, String)>,
     cgroup: Option<cgroup::Cgroup>,
-    rootfs: Arc<Rootfs>,
 }
 
 pub struct BwrapBackend {
@@ -144,6 +143,9 @@ pub struct BwrapBackend {
     identities: identity::Identities,
     /// Image name → its unpacked root, found or imported once per agent.
     images: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Rootfs>>>>>,
+    /// Shared locks on the unpacked images this agent used (see
+    /// `rootfs::hold`), held until it exits.
+    held: Mutex<Vec<std::fs::File>>,
     limits_unapplied: AtomicBool,
 }
 
@@ -168,6 +170,7 @@ impl BwrapBackend {
             sandboxes: Default::default(),
             identities: identity::Identities::new(None),
             images: Default::default(),
+            held: Default::default(),
             limits_unapplied: Default::default(),
         })
     }
@@ -186,9 +189,24 @@ impl BwrapBackend {
             .entry(image.to_string())
             .or_default()
             .clone();
-        cell.get_or_try_init(|| async { rootfs::import(image, labels, false).await.map(Arc::new) })
-            .await
-            .cloned()
+        cell.get_or_try_init(|| async {
+            let root = rootfs::import(image, labels, false).await?;
+            self.hold(&root)?;
+            Ok(Arc::new(root))
+        })
+        .await
+        .cloned()
+    }
+
+    /// Keep `root` from being pruned while this agent lives.
+    fn hold(&self, root: &Rootfs) -> Result<(), BackendError> {
+        let lock =
+            rootfs::hold(&root.root).map_err(|e| engine_err("lock the unpacked image", e))?;
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(lock);
+        Ok(())
     }
 
     /// As `DockerBackend::check_limits`: the limits asked for are those
@@ -539,14 +557,7 @@ impl Backend for BwrapBackend {
     }
 
     async fn remove_outdated(&self) -> Vec<String> {
-        let in_use: Vec<Arc<Rootfs>> = self
-            .sandboxes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|e| e.rootfs.clone())
-            .collect();
-        tokio::task::spawn_blocking(move || rootfs::prune(&in_use))
+        tokio::task::spawn_blocking(rootfs::prune)
             .await
             .unwrap_or_default()
     }
@@ -580,6 +591,7 @@ impl Backend for BwrapBackend {
             None,
         );
         let root = rootfs::import(image, &labels, true).await?;
+        self.hold(&root)?;
         self.images
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -741,7 +753,6 @@ impl BwrapBackend {
                     child,
                     labels: spec.labels.clone(),
                     cgroup: cg,
-                    rootfs: root.clone(),
                 },
             );
         let mut guest = GuestConn::new(Box::pin(stdin), rx);

@@ -22,8 +22,8 @@
 use super::super::docker::DockerBackend;
 use super::super::{BackendError, EngineKind};
 use crate::guest::wire::{GUEST_BIN, GUEST_PRIVATE_DIR, SCRATCH_MOUNTS};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// An unpacked image.
 #[derive(Debug, Clone)]
@@ -281,12 +281,36 @@ pub fn unreferenced() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Remove unpacked images nothing refers to that no sandbox of this
-/// agent (`in_use`: their root directories) runs on.
-pub fn prune(in_use: &[Arc<Rootfs>]) -> Vec<String> {
+/// Hold a shared lock on the unpacked image at `root` for as long as the
+/// returned file is open: [`prune`] leaves an image alone while any
+/// agent (of any runtime directory) holds one.
+pub fn hold(root: &Path) -> std::io::Result<std::fs::File> {
+    let lock = root.parent().unwrap_or(root).join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)?;
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// Remove unpacked images nothing refers to any more and no agent holds
+/// (see [`hold`]).
+pub fn prune() -> Vec<String> {
     let mut removed = Vec::new();
     for dir in unreferenced() {
-        if in_use.iter().any(|r| r.root.starts_with(&dir)) {
+        let Ok(lock) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+        else {
+            continue;
+        };
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             continue;
         }
         if std::fs::remove_dir_all(&dir).is_ok() {
