@@ -36,12 +36,13 @@ pub fn on_kubernetes() -> bool {
 }
 
 /// The engine whose CLI makes the images a test needs: the engine under
-/// test, or under bubblewrap the local Docker it takes images from.
+/// test, or under bubblewrap the local engine it takes images from
+/// (Docker; as an ordinary user, that user's Podman).
 pub fn image_engine() -> String {
-    if on_bubblewrap() {
-        "docker".into()
-    } else {
-        engine()
+    match (on_bubblewrap(), rootless()) {
+        (false, _) => engine(),
+        (true, false) => "docker".into(),
+        (true, true) => "podman".into(),
     }
 }
 

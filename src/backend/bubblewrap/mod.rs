@@ -205,7 +205,7 @@ impl BwrapBackend {
         self.held
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(lock);
+            .extend(lock);
         Ok(())
     }
 

@@ -284,17 +284,23 @@ pub fn unreferenced() -> Vec<PathBuf> {
 /// Hold a shared lock on the unpacked image at `root` for as long as the
 /// returned file is open: [`prune`] leaves an image alone while any
 /// agent (of any runtime directory) holds one.
-pub fn hold(root: &Path) -> std::io::Result<std::fs::File> {
+/// `None` where the lock file can be neither made nor read: a store of
+/// another user's, shared read-only, which this user cannot prune either.
+pub fn hold(root: &Path) -> std::io::Result<Option<std::fs::File>> {
     let lock = root.parent().unwrap_or(root).join("lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(lock)?;
+        .open(&lock)
+        .or_else(|_| std::fs::File::open(&lock));
+    let Ok(file) = file else {
+        return Ok(None);
+    };
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(file)
+    Ok(Some(file))
 }
 
 /// Remove unpacked images nothing refers to any more and no agent holds
