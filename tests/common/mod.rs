@@ -313,7 +313,7 @@ impl Sbx {
                 String::from_utf8_lossy(&out.stderr).as_ref(),
                 out.status.code()
             ),
-            ("", LIMITS_REFUSED, Some(125))
+            ("", limits_refused().as_str(), Some(125))
         );
         true
     }
@@ -520,6 +520,19 @@ pub fn program_uid_range() -> std::ops::RangeInclusive<u32> {
 /// What sbx says when it refuses a container whose limits the engine
 /// does not apply.
 pub const LIMITS_REFUSED: &str = "sbx: the container engine does not apply the memory and process limits sbx asks for (rootless Podman on cgroup v1 cannot set limits and ignores them), so a program could take all of the host's memory and processes; use a rootful engine or cgroup v2 with delegation, or accept running without them with `allow_unlimited = true` in [isolation]\n";
+
+/// What sbx says when it refuses a sandbox for want of limits: the
+/// engine's words, or the bubblewrap backend's.
+pub fn limits_refused() -> String {
+    if on_bubblewrap() {
+        LIMITS_REFUSED.replace(
+            "rootless Podman on cgroup v1 cannot set limits and ignores them",
+            "the bubblewrap backend sets limits only through a cgroup v1 hierarchy the agent can write to (root), and this agent has none",
+        )
+    } else {
+        LIMITS_REFUSED.to_string()
+    }
+}
 
 /// Marks a config the harness leaves without `allow_unlimited`.
 const LIMITS_REQUIRED: &str = "# sbx-test: limits required";

@@ -29,6 +29,7 @@
 mod cgroup;
 pub mod rootfs;
 mod seccomp;
+mod userns;
 
 use super::docker::identity;
 use super::guest_conn::decode_events;
@@ -146,6 +147,9 @@ pub struct BwrapBackend {
     /// Shared locks on the unpacked images this agent used (see
     /// `rootfs::hold`), held until it exits.
     held: Mutex<Vec<std::fs::File>>,
+    /// An ordinary user's namespace with subordinate uids (userns.rs),
+    /// made at the first creation; `None`: not to be had here.
+    userns: tokio::sync::OnceCell<Option<Arc<userns::UserNs>>>,
     limits_unapplied: AtomicBool,
 }
 
@@ -171,6 +175,7 @@ impl BwrapBackend {
             identities: identity::Identities::new(None),
             images: Default::default(),
             held: Default::default(),
+            userns: Default::default(),
             limits_unapplied: Default::default(),
         })
     }
@@ -196,6 +201,27 @@ impl BwrapBackend {
         })
         .await
         .cloned()
+    }
+
+    /// The namespace of an ordinary user's sandboxes, if it can be had.
+    async fn userns(&self) -> Option<Arc<userns::UserNs>> {
+        if self.privileged {
+            return None;
+        }
+        self.userns
+            .get_or_init(|| async {
+                match userns::create().await {
+                    Ok(ns) => Some(Arc::new(ns)),
+                    Err(why) => {
+                        eprintln!(
+                            "sbx agent: programs share the guest's uid in every sandbox: {why}"
+                        );
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Keep `root` from being pruned while this agent lives.
@@ -256,6 +282,7 @@ impl BwrapBackend {
             user,
             fds,
             cgroup,
+            userns,
         } = *layout;
         let iso = &spec.isolation;
         let mut a: Vec<String> = [
@@ -272,7 +299,10 @@ impl BwrapBackend {
         .map(|s| s.to_string())
         .collect();
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
-        if self.privileged {
+        if self.privileged || userns.is_some() {
+            if let Some(fd) = userns {
+                push(&["--userns", &fd.to_string()]);
+            }
             push(&["--cap-drop", "ALL"]);
             for cap in GUEST_CAPS {
                 push(&["--cap-add", cap]);
@@ -393,6 +423,8 @@ struct Layout<'a> {
     user: Option<(u32, u32)>,
     fds: &'a Fds,
     cgroup: Option<&'a cgroup::Cgroup>,
+    /// The descriptor of the user namespace to make the sandbox in.
+    userns: Option<i32>,
 }
 
 /// Data bwrap reads from descriptors the child inherits.
@@ -488,20 +520,36 @@ impl Backend for BwrapBackend {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed) & 0xffff
         );
-        let identity = match spec.isolation.uid_range {
-            Some(range) if self.privileged => Some(
+        let userns = self.userns().await;
+        // Uids of their own for programs: as root any, in the user's
+        // namespace those it maps (as under rootless Podman).
+        let range = match (&userns, spec.isolation.uid_range) {
+            (_, None) => None,
+            (_, Some(r)) if self.privileged => Some(r),
+            (Some(ns), Some(r)) => Some(
+                identity::rootless_range(r, ns.mapped)
+                    .map_err(|reason| engine_err("choose the program's uid", reason))?,
+            ),
+            (None, Some(_)) => None,
+        };
+        let identity = match range {
+            Some(range) => Some(
                 self.identities
                     .allocate(range)
                     .map_err(|reason| engine_err("choose the program's uid", reason))?,
             ),
-            _ => None,
+            None => None,
         };
         let user = match &identity {
             Some(i) => Some((i.uid, i.uid)),
-            None if self.privileged => Some((spec.isolation.uid, spec.isolation.gid)),
+            None if self.privileged || userns.is_some() => {
+                Some((spec.isolation.uid, spec.isolation.gid))
+            }
             None => None,
         };
-        let made = self.start(&id, spec, &root, &guest.path, user).await;
+        let made = self
+            .start(&id, spec, &root, &guest.path, user, userns)
+            .await;
         match made {
             Ok(sandbox) => {
                 if let Some(i) = &identity {
@@ -618,6 +666,7 @@ impl BwrapBackend {
         root: &Arc<Rootfs>,
         guest: &std::path::Path,
         user: Option<(u32, u32)>,
+        userns: Option<Arc<userns::UserNs>>,
     ) -> Result<Sandbox, BackendError> {
         let iso = &spec.isolation;
         let limits = cgroup::Limits {
@@ -634,7 +683,7 @@ impl BwrapBackend {
         if let Some(bpf) = seccomp::program() {
             fds.seccomp = Some(data(c"sbx-seccomp", &bpf)?);
         }
-        if let Some((uid, _)) = user.filter(|_| self.privileged) {
+        if let Some((uid, _)) = user {
             let read = |f: &str| std::fs::read_to_string(root.root.join(f)).unwrap_or_default();
             let (passwd, group) = identity::with_user(&read("etc/passwd"), &read("etc/group"), uid);
             fds.accounts = Some((
@@ -648,6 +697,7 @@ impl BwrapBackend {
             user,
             fds: &fds,
             cgroup: cg.as_ref(),
+            userns: userns.as_ref().map(|n| n.fd()),
         };
         let args = self.arguments(id, spec, &layout);
         let procs: Vec<std::ffi::CString> = cg
@@ -657,7 +707,8 @@ impl BwrapBackend {
             .iter()
             .filter_map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok())
             .collect();
-        let inherit = fds.raw();
+        let mut inherit = fds.raw();
+        inherit.extend(layout.userns);
         let mut cmd = tokio::process::Command::new(&self.bwrap);
         let marks: String = std::iter::once(("io.sbx.sandbox".to_string(), id.to_string()))
             .chain(spec.labels.iter().cloned())
