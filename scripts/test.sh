@@ -215,6 +215,40 @@ if [ "${SBX_TEST_BWRAP:-1}" = 1 ] && [ $# -eq 0 ]; then
     for t in "${BWRAP_ENGINE_ONLY[@]}"; do
         echo "SKIPPED $t: checks a container engine's own state (BWRAP_ENGINE_ONLY)" >> "$logs/bubblewrap.log"
     done
+    # The same suites as the ordinary user of the rootless matrix, with
+    # the test binaries and sbx copied there: its sandboxes are made in a
+    # user namespace of its subordinate uids, its images unpacked from its
+    # rootless Podman into its own data directory (first, here), and as
+    # on cgroup v1 it has no limits, each test runs with allow_unlimited
+    # but those about a limit, which check the refusal instead.
+    if [ -n "${rl_uid:-}" ]; then
+        cp scripts/bubblewrap.sh "$rl_dir/"
+        as_rootless() {
+            runuser -u sbx-rootless -- env -C /tmp \
+                HOME="$(getent passwd sbx-rootless | cut -d: -f6)" \
+                XDG_RUNTIME_DIR="/run/user/$rl_uid" \
+                CONTAINER_HOST="unix:///run/user/$rl_uid/podman/podman.sock" "$@"
+        }
+        as_rootless bash "$rl_dir/bubblewrap.sh" "$rl_dir/sbx" "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
+        rootless_bwrap_suites() {
+            local failed=0 t exe
+            for t in "${ROOTLESS_SUITES[@]}"; do
+                exe=$(ls "$rl_dir"/"$t"-* | head -n 1)
+                as_rootless SBX_TEST_BACKEND=bubblewrap SBX_TEST_ROOTLESS=1 \
+                    SBX_TEST_BIN="$rl_dir/sbx" SBX_TEST_EXAMPLES="$rl_dir/examples" \
+                    SBX_TEST_IMAGE="$SBX_TEST_IMAGE" SBX_TEST_IMAGE_FULL="$SBX_TEST_IMAGE_FULL" \
+                    "$exe" --test-threads=2 "${skips[@]}" || failed=1
+            done
+            return "$failed"
+        }
+        echo "test.sh: running the ${ROOTLESS_SUITES[*]} suites against bubblewrap as the ordinary user sbx-rootless" >&2
+        bwrap_started=$(date +%s)
+        status=0
+        run_tests bubblewrap-rootless rootless_bwrap_suites || status=$?
+        echo "test.sh: the rootless bubblewrap matrix took $(( $(date +%s) - bwrap_started )) s" >&2
+        [ "$status" -eq 0 ] || exit "$status"
+        engines+=(bubblewrap-rootless)
+    fi
 elif [ $# -eq 0 ]; then
     echo "SKIPPED bubblewrap matrix: SBX_TEST_BWRAP=${SBX_TEST_BWRAP:-}" | tee "$logs/bubblewrap-skipped.log"
 fi
