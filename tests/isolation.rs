@@ -647,6 +647,34 @@ except OSError as e:
 }
 
 #[test]
+fn a_program_cannot_make_namespaces_of_its_own() {
+    if common::on_kubernetes() {
+        // A pod's seccomp profile is the cluster's choice (often none).
+        common::skip("a pod's seccomp profile is the cluster's, not sbx's");
+        return;
+    }
+    let sbx = sandbox("unshare", "run", "");
+    // New user and mount namespaces are the kernel's largest surface a
+    // program without privileges can reach: the engines' default seccomp
+    // profile and the bubblewrap backend's filter both refuse them.
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+for flags in (CLONE_NEWUSER, CLONE_NEWUSER | CLONE_NEWNS, CLONE_NEWNS):
+    r = libc.unshare(flags)
+    print(r, os.strerror(ctypes.get_errno()) if r else "made")
+"#,
+    );
+    assert_eq!(
+        out,
+        "-1 Operation not permitted\n-1 Operation not permitted\n-1 Operation not permitted\n"
+    );
+}
+
+#[test]
 fn a_program_cannot_read_the_guest_or_another_run_through_proc() {
     // Two containers: one run holds a secret while the other looks for it.
     let sbx = sandboxes("proc", 2, "");

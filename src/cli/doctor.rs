@@ -442,9 +442,12 @@ fn check_bubblewrap(r: &mut Report, allow_unlimited: bool) {
             "bubblewrap ({version} at {}; chosen by --backend, SBX_BACKEND, the profile, or auto when neither Docker nor Podman answers); {}",
             bwrap.display(),
             if root {
-                "as root: no user namespace, programs get a uid of their own"
+                "as root: no user namespace, programs get a uid of their own".to_string()
             } else {
-                "as an ordinary user: a user namespace per sandbox, programs share the guest's uid"
+                match crate::backend::docker::identity::subordinate_uids(crate::paths::uid()) {
+                    0 => "as an ordinary user without subordinate uids (/etc/subuid): programs share the guest's uid".to_string(),
+                    n => format!("as an ordinary user: a user namespace of your {n} subordinate uids, programs get a uid of their own"),
+                }
             }
         ),
         None,

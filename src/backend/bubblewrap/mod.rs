@@ -14,9 +14,11 @@
 //! * no new privileges (bwrap sets it for every sandbox), a seccomp filter
 //!   (seccomp.rs), and capabilities: as root the guest keeps the same few
 //!   as in a container (`GUEST_CAPS`) and gives programs a uid of their
-//!   own from `[isolation] uid_range`; as an ordinary user bwrap maps one
-//!   uid into the sandbox, so the guest and the program share it (as in a
-//!   pod: the guest is not dumpable) and no capability is kept;
+//!   own from `[isolation] uid_range`; as an ordinary user the same in a
+//!   user namespace of the user's subordinate uids (userns.rs), or where
+//!   there are none, bwrap's own one-uid namespace, where the guest and
+//!   the program share the uid (as in a pod: the guest is not dumpable)
+//!   and no capability is kept;
 //! * limits through a cgroup of its own where the agent can write one
 //!   (cgroup.rs), else none, refused unless `[isolation] allow_unlimited`
 //!   (as with rootless Podman on cgroup v1).
@@ -483,7 +485,7 @@ impl Backend for BwrapBackend {
             if self.privileged {
                 "as root: no user namespace, a uid per sandbox"
             } else {
-                "user namespace"
+                "in a user namespace"
             }
         )
     }
