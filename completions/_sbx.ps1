@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
     $completions = @(switch ($command) {
         'sbx' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -63,7 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]')
             [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -91,7 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--cpus', '--cpus', [CompletionResultType]::ParameterName, 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]')
             [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)')
@@ -114,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--warmup', '--warmup', [CompletionResultType]::ParameterName, 'Unmeasured rounds of --concurrency runs per mode before measuring')
             [CompletionResult]::new('--modes', '--modes', [CompletionResultType]::ParameterName, 'Modes to measure, comma-separated')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of the table (fields: see README, "sbx bench")')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -127,7 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;languages' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -142,7 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'The image of this language (`sbx languages` lists them)')
             [CompletionResult]::new('--lang', '--lang', [CompletionResultType]::ParameterName, 'The image of this language (`sbx languages` lists them)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'The image of every language')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -155,7 +155,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;pool' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -183,7 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--exhaustion', '--exhaustion', [CompletionResultType]::ParameterName, 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]')
             [CompletionResult]::new('--prewarm', '--prewarm', [CompletionResultType]::ParameterName, 'Create --min containers as soon as the pool exists [config: prewarm]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -198,7 +198,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between two snapshots with --watch')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many snapshots with --watch')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table (same as --format json)')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)')
@@ -213,7 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;pool;down' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Cancel busy runs instead of waiting for them')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -245,7 +245,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;session' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -267,7 +267,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End the session after this long without a run')
             [CompletionResult]::new('--max-lifetime', '--max-lifetime', [CompletionResultType]::ParameterName, 'End the session this long after it started')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--keep-state', '--keep-state', [CompletionResultType]::ParameterName, 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the session as a JSON object instead of its id')
@@ -281,7 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;session;ls' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -294,7 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;session;list' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array instead of a table')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -307,7 +307,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;session;stop' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -338,7 +338,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -357,7 +357,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;start' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -369,7 +369,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;stop' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -381,7 +381,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;restart' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -393,7 +393,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;status' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -407,7 +407,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Print only the last N lines')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Print only the last N lines')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new lines as the agent writes them (across rotation)')
@@ -421,7 +421,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;agent;serve' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -464,7 +464,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;doctor' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -476,7 +476,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -492,7 +492,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;list' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -504,7 +504,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;show' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -516,7 +516,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;profile;check' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -548,7 +548,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         'sbx;mcp' {
             [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'Serve MCP''s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('--allow-remote', '--allow-remote', [CompletionResultType]::ParameterName, 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -561,7 +561,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;guest' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -573,7 +573,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
         }
         'sbx;keeper' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
@@ -587,7 +587,7 @@ Register-ArgumentCompleter -Native -CommandName 'sbx' -ScriptBlock {
             [CompletionResult]::new('--completions', '--completions', [CompletionResultType]::ParameterName, 'Directory for the completion scripts')
             [CompletionResult]::new('--man', '--man', [CompletionResultType]::ParameterName, 'Directory for the man pages')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say on stderr what sbx itself does: agent, socket, spawn, handshake')

@@ -286,7 +286,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -312,7 +312,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -458,7 +458,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -484,7 +484,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -510,7 +510,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -536,7 +536,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -562,7 +562,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -588,7 +588,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -642,7 +642,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -668,7 +668,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -742,7 +742,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -776,7 +776,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -802,7 +802,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1262,7 +1262,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1288,7 +1288,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1318,7 +1318,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1344,7 +1344,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1370,7 +1370,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1478,7 +1478,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1552,7 +1552,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1578,7 +1578,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1604,7 +1604,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1700,7 +1700,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1726,7 +1726,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1760,7 +1760,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1834,7 +1834,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1860,7 +1860,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1956,7 +1956,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2002,7 +2002,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -2028,7 +2028,7 @@ _sbx() {
                     return 0
                     ;;
                 --backend)
-                    COMPREPLY=($(compgen -W "auto docker podman kubernetes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto docker podman kubernetes bubblewrap" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

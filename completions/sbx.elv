@@ -19,7 +19,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
     var completions = [
         &'sbx'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -59,7 +59,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --cpus 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]'
             cand --session 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -86,7 +86,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --cpus 'Let the program use at most N of the sandbox''s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]'
             cand --session 'Run in this session''s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
             cand -n 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -108,7 +108,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --warmup 'Unmeasured rounds of --concurrency runs per mode before measuring'
             cand --modes 'Modes to measure, comma-separated'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -120,7 +120,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;languages'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -134,7 +134,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -l 'The image of this language (`sbx languages` lists them)'
             cand --lang 'The image of this language (`sbx languages` lists them)'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --all 'The image of every language'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -146,7 +146,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -173,7 +173,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --exhaustion 'When every container is busy: wait, fail-fast or temporary [config: exhaustion]'
             cand --prewarm 'Create --min containers as soon as the pool exists [config: prewarm]'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -187,7 +187,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --interval 'Time between two snapshots with --watch'
             cand --count 'Stop after this many snapshots with --watch'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print JSON instead of a table (same as --format json)'
             cand -w 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
@@ -201,7 +201,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;pool;down'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --force 'Cancel busy runs instead of waiting for them'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -227,7 +227,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;session'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -248,7 +248,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --idle-timeout 'End the session after this long without a run'
             cand --max-lifetime 'End the session this long after it started'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --keep-state 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)'
             cand --json 'Print the session as a JSON object instead of its id'
@@ -261,7 +261,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;session;ls'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print a JSON array instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -273,7 +273,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;session;list'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --json 'Print a JSON array instead of a table'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -285,7 +285,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;session;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -310,7 +310,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -328,7 +328,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;start'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -339,7 +339,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;stop'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -350,7 +350,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;restart'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -361,7 +361,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;status'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -374,7 +374,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand -n 'Print only the last N lines'
             cand --lines 'Print only the last N lines'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -f 'Keep printing new lines as the agent writes them (across rotation)'
             cand --follow 'Keep printing new lines as the agent writes them (across rotation)'
@@ -387,7 +387,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;agent;serve'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -421,7 +421,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;doctor'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -432,7 +432,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -447,7 +447,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;list'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -458,7 +458,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;show'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -469,7 +469,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;profile;check'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -495,7 +495,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         &'sbx;mcp'= {
             cand --http 'Serve MCP''s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand --allow-remote 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -507,7 +507,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;guest'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -518,7 +518,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
         }
         &'sbx;keeper'= {
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -531,7 +531,7 @@ set edit:completion:arg-completer[sbx] = {|@words|
             cand --completions 'Directory for the completion scripts'
             cand --man 'Directory for the man pages'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]'
-            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)'
+            cand --backend 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)'
             cand --profile 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]'
             cand -v 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
             cand --verbose 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'

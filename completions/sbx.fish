@@ -25,10 +25,11 @@ function __fish_sbx_using_subcommand
 end
 
 complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_needs_command" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_needs_command" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -59,10 +60,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -l max-output -d 'At most t
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l session -d 'Run in this session\'s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -80,10 +82,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand exec" -l max-output -d 'At most 
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l cpus -d 'Let the program use at most N of the sandbox\'s CPUs at once (its processes are pinned to N of them) [default: all the sandbox has]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l session -d 'Run in this session\'s sandbox (id or name, from `sbx session start`): files of its earlier runs are there, and with --keep-state its variables too; runs sent at once go one after the other' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand exec" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -l json -d 'Print one JSON object with the outcome and both outputs instead of streaming them (see README: "JSON results")'
 complete -c sbx -n "__fish_sbx_using_subcommand exec" -s n -l no-stdin -d 'Do not pass stdin to the program, which reads EOF (like `ssh -n`; for loops such as `while read f; do sbx run -n "$f"; done < list`)'
@@ -100,20 +103,22 @@ spawn\t'The same, the interpreter started per run (`warm_interpreter = false`)'
 fresh\t'A container made and removed for each run (`sbx run --no-pool`)'
 exec\t'The engine\'s exec into a running container, per run'"
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand bench" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand bench" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -l json -d 'Print one JSON object instead of the table (fields: see README, "sbx bench")'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand languages" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -l json -d 'Print JSON instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -121,20 +126,22 @@ complete -c sbx -n "__fish_sbx_using_subcommand languages" -s q -l quiet -d 'Pri
 complete -c sbx -n "__fish_sbx_using_subcommand languages" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -s l -l lang -d 'The image of this language (`sbx languages` lists them)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pull" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pull" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -l all -d 'The image of every language'
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and not __fish_seen_subcommand_from up stats down help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -156,10 +163,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l prewarm -d 'Create --min containers as soon as the pool exists [config: prewarm]' -r -f -a "true\t''
 false\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -170,10 +178,11 @@ prometheus\t'Prometheus text exposition format (for node-exporter\'s textfile co
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l interval -d 'Time between two snapshots with --watch' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l count -d 'Stop after this many snapshots with --watch' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON instead of a table (same as --format json)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s w -l watch -d 'Redraw every --interval until Ctrl-C (in place on a terminal, successive snapshots otherwise; with --json one document per line)'
@@ -181,10 +190,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -l force -d 'Cancel busy runs instead of waiting for them'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
@@ -195,10 +205,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "down" -d 'Drain every pool, remove every container of this user\'s agent and stop the agent'
 complete -c sbx -n "__fish_sbx_using_subcommand pool; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and not __fish_seen_subcommand_from start ls list stop help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -213,10 +224,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l idle-timeout -d 'End the session after this long without a run' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l max-lifetime -d 'End the session this long after it started' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l keep-state -d 'Run every program as a cell of one long-lived interpreter, so variables, functions and imports stay (python, javascript)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -l json -d 'Print the session as a JSON object instead of its id'
@@ -224,30 +236,33 @@ complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -l json -d 'Print a JSON array instead of a table'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -257,10 +272,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "stop" -d 'End sessions: each one\'s container is wiped and verified (or removed)'
 complete -c sbx -n "__fish_sbx_using_subcommand session; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -273,57 +289,63 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subco
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and not __fish_seen_subcommand_from start stop restart status logs serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s n -l lines -d 'Print only the last N lines' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep printing new lines as the agent writes them (across rotation)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -336,19 +358,21 @@ complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcomman
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the agent in the foreground (what `start` spawns)'
 complete -c sbx -n "__fish_sbx_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -358,28 +382,31 @@ complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_sub
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "check" -d 'Validate a config file without starting anything (exit 1 if invalid)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and not __fish_seen_subcommand_from list show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -390,29 +417,32 @@ complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcomm
 complete -c sbx -n "__fish_sbx_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l http -d 'Serve MCP\'s streamable-HTTP transport at http://ADDR/mcp instead of stdio, e.g. 127.0.0.1:8765 (port 0: any free port; the address is printed on stderr). Every request must carry `Authorization: Bearer TOKEN`: SBX_MCP_TOKEN, else a random token printed on stderr' -r
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -l allow-remote -d 'With --http: allow an address other than loopback (anyone who can reach it and has the token can run code as you)'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand guest" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
 complete -c sbx -n "__fish_sbx_using_subcommand guest" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand keeper" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand keeper" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand keeper" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand keeper" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand keeper" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand keeper" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'
@@ -420,10 +450,11 @@ complete -c sbx -n "__fish_sbx_using_subcommand keeper" -s h -l help -d 'Print h
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l completions -d 'Directory for the completion scripts' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l man -d 'Directory for the man pages' -r -F
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/sbx/config.toml]' -r -F
-complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), or auto (Docker if its socket or DOCKER_HOST is there, else Podman)' -r -f -a "auto\t''
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -l backend -d 'Container engine: docker, podman, kubernetes (pods in the cluster of the kubeconfig, see [kubernetes] in the config), bubblewrap (no engine: namespaces made by `bwrap`), or auto (Docker if its socket or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is installed)' -r -f -a "auto\t''
 docker\t''
 podman\t''
-kubernetes\t''"
+kubernetes\t''
+bubblewrap\t''"
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -l profile -d 'Config profile for run, exec and pool up/stats/down [default: the `default` profile, else built-in defaults]' -r
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s v -l verbose -d 'Say on stderr what sbx itself does: agent, socket, spawn, handshake'
 complete -c sbx -n "__fish_sbx_using_subcommand generate" -s q -l quiet -d 'Print none of sbx\'s own messages or progress bars, only errors (a program\'s output and requested data are unaffected)'

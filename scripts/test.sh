@@ -175,6 +175,84 @@ elif [ $# -eq 0 ]; then
     echo "SKIPPED rootless matrix: SBX_TEST_ROOTLESS=${SBX_TEST_ROOTLESS:-1}, uid $(id -u) (it needs root to create its user)" | tee "$logs/rootless-skipped.log"
 fi
 
+# The run, options, languages and isolation suites against the daemonless
+# backend (README, "Without a container engine"): each sandbox a bwrap
+# process of the agent, as root. Debian's bubblewrap is installed when
+# missing and the test images are unpacked once, before the suites.
+BWRAP_SUITES=(--test run --test options --test languages --test isolation)
+# Tests about a container engine's own state (its socket, volumes, OCI
+# runtimes, passwd files it mounts, tmpfs options bwrap cannot set). Each
+# fails saying so under bubblewrap (common::engine_only), so this list and
+# the tests cannot drift apart silently.
+BWRAP_ENGINE_ONLY=(
+    an_agent_that_cannot_start_tells_the_client_why
+    json_mode_reports_a_failure_of_sbx_itself_as_a_json_error
+    sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown
+    with_a_container_per_run_the_pool_refills_in_the_background_and_every_container_reads_the_one_guest_volume
+    a_container_removed_behind_the_agents_back_is_replaced_and_leaves_no_volume
+    an_oci_runtime_the_engine_does_not_know_fails_the_run_saying_what_to_do
+    the_runtime_asked_for_is_the_one_the_container_runs_with
+    the_suites_containers_run_with_the_runtime_under_test
+    empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean
+    the_passwd_files_given_to_containers_are_gone_from_the_agents_directory_once_they_run
+)
+if [ "${SBX_TEST_BWRAP:-1}" = 1 ] && [ $# -eq 0 ]; then
+    skips=()
+    for t in "${BWRAP_ENGINE_ONLY[@]}"; do
+        if ! grep -A2 "fn $t()" tests/*.rs | grep -q "common::engine_only"; then
+            echo "test.sh: BWRAP_ENGINE_ONLY names $t, which is not a test marked common::engine_only; fix the list" >&2
+            exit 1
+        fi
+        skips+=(--skip "$t")
+    done
+    cargo build --locked >&2
+    bash scripts/bubblewrap.sh "${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/debug/sbx" "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
+    echo "test.sh: running the integration suites against bubblewrap, without ${#BWRAP_ENGINE_ONLY[@]} tests of a container engine's state: ${BWRAP_ENGINE_ONLY[*]}" >&2
+    bwrap_started=$(date +%s)
+    run_tests bubblewrap env SBX_TEST_BACKEND=bubblewrap cargo test --locked "${BWRAP_SUITES[@]}" -- --test-threads=2 "${skips[@]}"
+    echo "test.sh: the bubblewrap matrix took $(( $(date +%s) - bwrap_started )) s" >&2
+    engines+=(bubblewrap)
+    for t in "${BWRAP_ENGINE_ONLY[@]}"; do
+        echo "SKIPPED $t: checks a container engine's own state (BWRAP_ENGINE_ONLY)" >> "$logs/bubblewrap.log"
+    done
+    # The same suites as the ordinary user of the rootless matrix, with
+    # the test binaries and sbx copied there: its sandboxes are made in a
+    # user namespace of its subordinate uids, its images unpacked from its
+    # rootless Podman into its own data directory (first, here), and as
+    # on cgroup v1 it has no limits, each test runs with allow_unlimited
+    # but those about a limit, which check the refusal instead.
+    if [ -n "${rl_uid:-}" ]; then
+        cp scripts/bubblewrap.sh "$rl_dir/"
+        as_rootless() {
+            runuser -u sbx-rootless -- env -C /tmp \
+                HOME="$(getent passwd sbx-rootless | cut -d: -f6)" \
+                XDG_RUNTIME_DIR="/run/user/$rl_uid" \
+                CONTAINER_HOST="unix:///run/user/$rl_uid/podman/podman.sock" "$@"
+        }
+        as_rootless bash "$rl_dir/bubblewrap.sh" "$rl_dir/sbx" "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
+        rootless_bwrap_suites() {
+            local failed=0 t exe
+            for t in "${ROOTLESS_SUITES[@]}"; do
+                exe=$(ls "$rl_dir"/"$t"-* | head -n 1)
+                as_rootless SBX_TEST_BACKEND=bubblewrap SBX_TEST_ROOTLESS=1 \
+                    SBX_TEST_BIN="$rl_dir/sbx" SBX_TEST_EXAMPLES="$rl_dir/examples" \
+                    SBX_TEST_IMAGE="$SBX_TEST_IMAGE" SBX_TEST_IMAGE_FULL="$SBX_TEST_IMAGE_FULL" \
+                    "$exe" --test-threads=2 "${skips[@]}" || failed=1
+            done
+            return "$failed"
+        }
+        echo "test.sh: running the ${ROOTLESS_SUITES[*]} suites against bubblewrap as the ordinary user sbx-rootless" >&2
+        bwrap_started=$(date +%s)
+        status=0
+        run_tests bubblewrap-rootless rootless_bwrap_suites || status=$?
+        echo "test.sh: the rootless bubblewrap matrix took $(( $(date +%s) - bwrap_started )) s" >&2
+        [ "$status" -eq 0 ] || exit "$status"
+        engines+=(bubblewrap-rootless)
+    fi
+elif [ $# -eq 0 ]; then
+    echo "SKIPPED bubblewrap matrix: SBX_TEST_BWRAP=${SBX_TEST_BWRAP:-}" | tee "$logs/bubblewrap-skipped.log"
+fi
+
 # The same suites against a real Kubernetes cluster, opt-in: no cluster is
 # assumed, and the matrix never runs against whatever cluster the shell
 # points at, only the one SBX_TEST_KUBECONFIG names.
@@ -229,7 +307,8 @@ elif [ $# -eq 0 ]; then
     fi
     skips=()
     for t in "${KUBE_LOCAL_ONLY[@]}"; do
-        if ! grep -A1 "fn $t()" tests/*.rs | grep -q "local_engine_only"; then
+        # (common::engine_only includes local_engine_only.)
+        if ! grep -A2 "fn $t()" tests/*.rs | grep -qE "local_engine_only|common::engine_only"; then
             echo "test.sh: KUBE_LOCAL_ONLY names $t, which is not a test marked common::local_engine_only; fix the list" >&2
             exit 1
         fi

@@ -273,7 +273,7 @@ except OSError as e:
 
 #[test]
 fn empty_files_in_tmp_are_refused_at_the_inode_limit_and_the_next_run_is_clean() {
-    common::local_engine_only("tmpfs mount options of the local engine");
+    common::engine_only("tmpfs mount options of the local engine");
     let sbx = sandbox("inodes", "run", "nr_inodes = 2000");
     let before = next_run_container(&sbx);
     // Podman 4 refuses the tmpfs option: the agent says so once and
@@ -334,7 +334,7 @@ fn podman_ignores_runtime(name: &str) -> String {
 
 #[test]
 fn an_oci_runtime_the_engine_does_not_know_fails_the_run_saying_what_to_do() {
-    common::local_engine_only("the local engine's OCI runtimes");
+    common::engine_only("the local engine's OCI runtimes");
     let sbx = sandbox("runtime-unknown", "run", "runtime = \"nosuchrt\"");
     let out = exec(&sbx, &[], "print('never printed')");
     let expected = if engine() == "podman" {
@@ -358,7 +358,7 @@ fn an_oci_runtime_the_engine_does_not_know_fails_the_run_saying_what_to_do() {
 
 #[test]
 fn the_runtime_asked_for_is_the_one_the_container_runs_with() {
-    common::local_engine_only("the local engine's OCI runtimes");
+    common::engine_only("the local engine's OCI runtimes");
     // runc: the runtime both engines here have registered; a second one
     // (crun, runsc) needs the engine reconfigured.
     let sbx = sandbox("runtime-runc", "run", "runtime = \"runc\"");
@@ -378,7 +378,7 @@ fn the_runtime_asked_for_is_the_one_the_container_runs_with() {
 
 #[test]
 fn the_suites_containers_run_with_the_runtime_under_test() {
-    common::local_engine_only("the local engine's OCI runtimes");
+    common::engine_only("the local engine's OCI runtimes");
     // SBX_TEST_RUNTIME, else the engine's default: what every other test
     // of this suite ran through.
     let expected = match std::env::var("SBX_TEST_RUNTIME") {
@@ -643,7 +643,9 @@ fn a_program_has_no_network_and_cannot_reach_the_host() {
         &format!(
             r#"
 import os, socket
-print(sorted(os.listdir("/sys/class/net")))
+# The network namespace's interfaces (what /sys/class/net lists, where
+# a sysfs is mounted).
+print(sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]))
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=3)
     print("connected")
@@ -658,6 +660,40 @@ except OSError as e:
         "nothing reached the host's listener"
     );
     assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn a_program_cannot_make_namespaces_of_its_own() {
+    if common::on_kubernetes() {
+        // A pod's seccomp profile is the cluster's choice (often none).
+        common::skip("a pod's seccomp profile is the cluster's, not sbx's");
+        return;
+    }
+    if common::engine() == "podman" {
+        // Measured: Podman 4.3's default profile lets an unprivileged
+        // program make a user namespace (and a mount namespace inside it).
+        common::skip("Podman's default seccomp profile allows unshare(CLONE_NEWUSER)");
+        return;
+    }
+    let sbx = sandbox("unshare", "run", "");
+    // New user and mount namespaces are the kernel's largest surface a
+    // program without privileges can reach: Docker's default seccomp
+    // profile and the bubblewrap backend's filter both refuse them.
+    let out = sbx.exec_ok(
+        "python",
+        r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+for flags in (CLONE_NEWUSER, CLONE_NEWUSER | CLONE_NEWNS, CLONE_NEWNS):
+    r = libc.unshare(flags)
+    print(r, os.strerror(ctypes.get_errno()) if r else "made")
+"#,
+    );
+    assert_eq!(
+        out,
+        "-1 Operation not permitted\n-1 Operation not permitted\n-1 Operation not permitted\n"
+    );
 }
 
 #[test]
@@ -799,7 +835,7 @@ fn volume_exists(name: &str) -> bool {
 #[test]
 fn with_a_container_per_run_the_pool_refills_in_the_background_and_every_container_reads_the_one_guest_volume()
  {
-    common::local_engine_only("the engine's volumes");
+    common::engine_only("the engine's volumes");
     let sbx = sandbox("refill", "container", "");
     let label = sbx.agent_label();
     let first = next_run_container(&sbx);
@@ -993,7 +1029,7 @@ print(pwd.getpwnam("root").pw_uid, pwd.getpwnam("nobody").pw_uid)
 
 #[test]
 fn the_passwd_files_given_to_containers_are_gone_from_the_agents_directory_once_they_run() {
-    common::local_engine_only("files a local engine mounts");
+    common::engine_only("files a local engine mounts");
     let sbx = sandboxes("userfiles", 3, "");
     let up = sbx.run(&["pool", "up", "--lang", "python", "--warm", "3"], "");
     assert!(up.status.success(), "{}", stderr(&up));
@@ -1032,7 +1068,7 @@ fn a_container_refuses_a_root_user_setting_with_a_clear_error() {
 
 #[test]
 fn a_container_removed_behind_the_agents_back_is_replaced_and_leaves_no_volume() {
-    common::local_engine_only("the engine's volumes");
+    common::engine_only("the engine's volumes");
     let sbx = sandbox("rmvolume", "run", "");
     let label = sbx.agent_label();
     next_run_container(&sbx);

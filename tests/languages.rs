@@ -246,7 +246,7 @@ fn sbx_languages_lists_every_language_with_its_image_and_presence() {
 
 #[test]
 fn sbx_languages_without_an_engine_still_lists_them_and_says_why_presence_is_unknown() {
-    common::local_engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
+    common::engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
     let sbx = Sbx::new("languages-noengine");
     let out = sbx
         .cmd()

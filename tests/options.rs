@@ -490,7 +490,7 @@ fn a_compiled_languages_cache_survives_between_runs_unless_turned_off() {
 
 #[test]
 fn json_mode_reports_a_failure_of_sbx_itself_as_a_json_error() {
-    common::local_engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
+    common::engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
     let sbx = Sbx::new("json-error");
     let out = sbx
         .cmd()

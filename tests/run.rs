@@ -384,7 +384,7 @@ fn bad_input_gets_a_one_line_error_and_a_distinct_exit_code() {
 
 #[test]
 fn an_agent_that_cannot_start_tells_the_client_why() {
-    common::local_engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
+    common::engine_only("the error for an unreachable engine socket (DOCKER_HOST)");
     let sbx = Sbx::new("noengine");
     let out = sbx
         .cmd()
@@ -405,6 +405,25 @@ fn an_agent_that_cannot_start_tells_the_client_why() {
 }
 
 #[test]
+fn without_bwrap_the_bubblewrap_backend_names_the_package_to_install_in_one_line() {
+    if !common::only_on("bubblewrap", "the error of a machine without bwrap") {
+        return;
+    }
+    let sbx = Sbx::new("nobwrap");
+    let out = sbx
+        .cmd()
+        .env("PATH", "/nonexistent")
+        .args(["exec", "--lang", "python", "print(1)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(err.contains("`bwrap` is not on PATH"), "{err}");
+    assert!(err.contains("package `bubblewrap`"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
 fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
     common::local_engine_only("an image it imports into the local engine");
     // An empty image: no libc, no shell, no python. The static guest runs
@@ -416,7 +435,7 @@ fn an_image_without_the_interpreter_gives_exit_127_with_a_reason() {
             "-c",
             &format!(
                 "tar -cf - -T /dev/null | {e} import --change '{label}' - {image} >/dev/null",
-                e = common::engine()
+                e = common::image_engine()
             ),
         ])
         .status()
@@ -454,7 +473,7 @@ fn an_image_whose_interpreter_the_program_user_cannot_reach_gives_126_saying_whi
         ),
     )
     .unwrap();
-    let built = std::process::Command::new(common::engine())
+    let built = std::process::Command::new(common::image_engine())
         .args(["build", "-q", "--network", "none", "-t", &image])
         .arg(&dir)
         .output()

@@ -5,6 +5,7 @@
 //! received. The pool engine only sees this trait, so its logic is tested
 //! with an in-memory backend and the agent runs it against Docker.
 
+pub mod bubblewrap;
 pub mod docker;
 mod guest_conn;
 pub mod kubernetes;
@@ -86,6 +87,9 @@ impl EngineKind {
                     }
                 }),
             EngineKind::Kubernetes => "the kubeconfig's cluster".into(),
+            EngineKind::Bubblewrap => bubblewrap::find_bwrap()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "bwrap (not installed)".into()),
         }
     }
 
@@ -96,9 +100,6 @@ impl EngineKind {
     }
 }
 
-/// The engine sbx uses when nothing names one: Docker when `DOCKER_HOST`
-/// is set or its socket exists, else Podman when its socket exists, else
-/// Docker (whose connection error then explains what to start).
 /// `$XDG_RUNTIME_DIR`, else `/run/user/UID`: where an ordinary user's
 /// engine sockets are.
 fn user_runtime_dir() -> std::path::PathBuf {
@@ -108,19 +109,33 @@ fn user_runtime_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| format!("/run/user/{}", crate::paths::uid()).into())
 }
 
+/// The engine sbx uses when nothing names one: Docker when `DOCKER_HOST`
+/// is set or its socket exists, else Podman when its socket exists, else
+/// bubblewrap when `bwrap` is installed, else Docker (whose connection
+/// error then explains what to start).
 pub fn detect() -> EngineKind {
     detect_from(
         std::env::var_os("DOCKER_HOST").is_some_and(|h| !h.is_empty()),
         EngineKind::Docker.socket_exists(),
         EngineKind::Podman.socket_exists(),
+        bubblewrap::find_bwrap().is_some(),
     )
 }
 
-fn detect_from(docker_host: bool, docker_socket: bool, podman_socket: bool) -> EngineKind {
-    if docker_host || docker_socket || !podman_socket {
+fn detect_from(
+    docker_host: bool,
+    docker_socket: bool,
+    podman_socket: bool,
+    bwrap: bool,
+) -> EngineKind {
+    if docker_host || docker_socket {
         EngineKind::Docker
-    } else {
+    } else if podman_socket {
         EngineKind::Podman
+    } else if bwrap {
+        EngineKind::Bubblewrap
+    } else {
+        EngineKind::Docker
     }
 }
 
@@ -129,12 +144,13 @@ mod tests {
     use super::{EngineKind::*, detect_from};
 
     #[test]
-    fn auto_prefers_docker_and_falls_back_to_podman_only_when_docker_is_absent() {
-        assert_eq!(detect_from(false, true, true), Docker);
-        assert_eq!(detect_from(true, false, true), Docker);
-        assert_eq!(detect_from(false, false, true), Podman);
-        // Neither: Docker, whose connection error then explains what to start.
-        assert_eq!(detect_from(false, false, false), Docker);
+    fn auto_prefers_docker_then_podman_then_bubblewrap() {
+        assert_eq!(detect_from(false, true, true, true), Docker);
+        assert_eq!(detect_from(true, false, true, true), Docker);
+        assert_eq!(detect_from(false, false, true, true), Podman);
+        assert_eq!(detect_from(false, false, false, true), Bubblewrap);
+        // None: Docker, whose connection error then explains what to start.
+        assert_eq!(detect_from(false, false, false, false), Docker);
     }
 }
 
@@ -144,6 +160,7 @@ pub async fn connect(target: &Target) -> Result<std::sync::Arc<dyn Backend>, Bac
         EngineKind::Kubernetes => {
             std::sync::Arc::new(kubernetes::KubeBackend::connect(target).await?)
         }
+        EngineKind::Bubblewrap => std::sync::Arc::new(bubblewrap::BwrapBackend::connect()?),
         engine => std::sync::Arc::new(docker::DockerBackend::connect_to(engine).await?),
     })
 }

@@ -170,10 +170,14 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
         .and_then(|p| cfg.target(&p, &g.choice).ok())
         .unwrap_or_else(|| Target::engine(crate::backend::detect()));
     let kubernetes = target.engine == EngineKind::Kubernetes;
+    let bubblewrap = target.engine == EngineKind::Bubblewrap;
     if kubernetes {
         check_cluster(&mut r, &target).await;
     }
-    let engine = if kubernetes {
+    if bubblewrap {
+        check_bubblewrap(&mut r, cfg.isolation.0.allow_unlimited);
+    }
+    let engine = if kubernetes || bubblewrap {
         None
     } else {
         check_engine(&mut r, target.engine).await
@@ -406,6 +410,109 @@ fn check_runtime(r: &mut Report, engine: EngineKind, name: &str, known: &[String
             Some(RUNTIME_FIX),
         );
     }
+}
+
+/// The daemonless backend: `bwrap`, user namespaces (what an ordinary
+/// user's sandboxes need), limits and seccomp, and where images come from.
+fn check_bubblewrap(r: &mut Report, allow_unlimited: bool) {
+    use crate::backend::bubblewrap;
+    let Some(bwrap) = bubblewrap::find_bwrap() else {
+        r.line(
+            Status::Fail,
+            "engine",
+            "bubblewrap: `bwrap` is not on PATH",
+            Some(&format!(
+                "install the package `{}` (apt-get install {})",
+                bubblewrap::PACKAGE,
+                bubblewrap::PACKAGE
+            )),
+        );
+        return;
+    };
+    let version = std::process::Command::new(&bwrap)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let root = crate::paths::uid() == 0;
+    r.line(
+        Status::Ok,
+        "engine",
+        &format!(
+            "bubblewrap ({version} at {}; chosen by --backend, SBX_BACKEND, the profile, or auto when neither Docker nor Podman answers); {}",
+            bwrap.display(),
+            if root {
+                "as root: no user namespace, programs get a uid of their own".to_string()
+            } else {
+                match crate::backend::docker::identity::subordinate_uids(crate::paths::uid()) {
+                    0 => "as an ordinary user without subordinate uids (/etc/subuid): programs share the guest's uid".to_string(),
+                    n => format!("as an ordinary user: a user namespace of your {n} subordinate uids, programs get a uid of their own"),
+                }
+            }
+        ),
+        None,
+    );
+    match bubblewrap::userns_works(&bwrap) {
+        Ok(()) => r.line(
+            Status::Ok,
+            "userns",
+            "unprivileged user namespaces work",
+            None,
+        ),
+        Err(why) if root => r.line(
+            Status::Warn,
+            "userns",
+            &format!("unprivileged user namespaces do not work ({why}); root does not need them"),
+            None,
+        ),
+        Err(why) => r.line(
+            Status::Fail,
+            "userns",
+            &format!("unprivileged user namespaces do not work: {why}"),
+            Some("enable them (sysctl kernel.unprivileged_userns_clone=1; user.max_user_namespaces=15000), or run the agent as root"),
+        ),
+    }
+    if bubblewrap::cgroups_available() {
+        r.line(
+            Status::Ok,
+            "limits",
+            "memory, process and CPU limits through a cgroup v1 per sandbox",
+            None,
+        );
+    } else if allow_unlimited {
+        r.line(
+            Status::Warn,
+            "limits",
+            "NOT APPLIED: no writable cgroup v1 hierarchy, and [isolation] allow_unlimited = true runs programs without memory, process and CPU limits",
+            Some("run the agent as root on a cgroup v1 host to get them"),
+        );
+    } else {
+        r.line(
+            Status::Fail,
+            "limits",
+            "no writable cgroup v1 hierarchy: sbx refuses to make sandboxes without memory and process limits",
+            Some("run the agent as root on a cgroup v1 host, or set allow_unlimited = true in [isolation] to run without limits"),
+        );
+    }
+    if bubblewrap::seccomp_available() {
+        r.line(Status::Ok, "seccomp", "sbx's filter (x86_64)", None);
+    } else {
+        r.line(
+            Status::Warn,
+            "seccomp",
+            "no filter for this architecture: sandboxes run without one",
+            None,
+        );
+    }
+    r.line(
+        Status::Ok,
+        "images",
+        &format!(
+            "unpacked under {} from the local Docker or Podman at first use (`sbx pull IMAGE` unpacks again)",
+            bubblewrap::rootfs::data_dir().join("rootfs").display()
+        ),
+        None,
+    );
 }
 
 async fn check_engine(

@@ -36,10 +36,12 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Container engine: docker, podman, kubernetes (pods in the cluster of
-    /// the kubeconfig, see [kubernetes] in the config), or auto (Docker if
-    /// its socket or DOCKER_HOST is there, else Podman)
+    /// the kubeconfig, see [kubernetes] in the config), bubblewrap (no
+    /// engine: namespaces made by `bwrap`), or auto (Docker if its socket
+    /// or DOCKER_HOST is there, else Podman, else bubblewrap if `bwrap` is
+    /// installed)
     #[arg(long, global = true, env = "SBX_BACKEND", value_name = "ENGINE",
-          value_parser = ["auto", "docker", "podman", "kubernetes"])]
+          value_parser = ["auto", "docker", "podman", "kubernetes", "bubblewrap"])]
     pub backend: Option<String>,
 
     /// Config profile for run, exec and pool up/stats/down [default: the

@@ -565,7 +565,7 @@ impl<'de> Deserialize<'de> for BackendName {
         match EngineKind::parse(Some(&s)) {
             Ok(Some(e)) => Ok(BackendName(e)),
             _ => Err(serde::de::Error::custom(format!(
-                "unknown backend `{s}`; use docker, podman or kubernetes"
+                "unknown backend `{s}`; use docker, podman, kubernetes or bubblewrap"
             ))),
         }
     }
@@ -1084,7 +1084,7 @@ mod tests {
             (
                 "[profiles.x]\nbackend = \"k8s\"\n",
                 2,
-                "use docker, podman or kubernetes",
+                "use docker, podman, kubernetes or bubblewrap",
             ),
             (
                 "[profiles.x]\nlibraries = [\"--index-url=http://x\"]\n",

@@ -21,13 +21,17 @@ pub enum EngineKind {
     Podman,
     /// Pods in a cluster (backend/kubernetes), not a local engine.
     Kubernetes,
+    /// No engine: each sandbox is a `bwrap` child process of the agent
+    /// (backend/bubblewrap).
+    Bubblewrap,
 }
 
 impl EngineKind {
-    pub const ALL: [EngineKind; 3] = [
+    pub const ALL: [EngineKind; 4] = [
         EngineKind::Docker,
         EngineKind::Podman,
         EngineKind::Kubernetes,
+        EngineKind::Bubblewrap,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +39,7 @@ impl EngineKind {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
             EngineKind::Kubernetes => "kubernetes",
+            EngineKind::Bubblewrap => "bubblewrap",
         }
     }
 
@@ -48,7 +53,7 @@ impl EngineKind {
                 .find(|e| e.name() == name)
                 .map(Some)
                 .ok_or_else(|| {
-                    format!("unknown backend `{name}`; use docker, podman, kubernetes or auto")
+                    format!("unknown backend `{name}`; use docker, podman, kubernetes, bubblewrap or auto")
                 }),
         }
     }
@@ -113,7 +118,7 @@ mod tests {
         assert_eq!(EngineKind::parse(None), Ok(None));
         assert_eq!(
             EngineKind::parse(Some("lxc")),
-            Err("unknown backend `lxc`; use docker, podman, kubernetes or auto".into())
+            Err("unknown backend `lxc`; use docker, podman, kubernetes, bubblewrap or auto".into())
         );
     }
 

@@ -35,6 +35,61 @@ pub fn on_kubernetes() -> bool {
     engine() == "kubernetes"
 }
 
+/// The engine whose CLI makes the images a test needs: the engine under
+/// test, or under bubblewrap the local engine it takes images from
+/// (Docker; as an ordinary user, that user's Podman).
+pub fn image_engine() -> String {
+    match (on_bubblewrap(), rootless()) {
+        (false, _) => engine(),
+        (true, false) => "docker".into(),
+        (true, true) => "podman".into(),
+    }
+}
+
+/// The daemonless backend: sandboxes are `bwrap` processes of the agent,
+/// with no engine to ask about containers, volumes or images.
+pub fn on_bubblewrap() -> bool {
+    engine() == "bubblewrap"
+}
+
+/// For a test whose assertions are about a container engine's own state
+/// (volumes, images, its socket, containers removed behind sbx's back):
+/// under bubblewrap it fails saying so. scripts/test.sh leaves these out
+/// of the bubblewrap matrix by name (BWRAP_ENGINE_ONLY).
+pub fn engine_only(what: &str) {
+    local_engine_only(what);
+    assert!(
+        !on_bubblewrap(),
+        "this test checks {what}, which only a container engine has; \
+         it is not part of the bubblewrap matrix (see BWRAP_ENGINE_ONLY in scripts/test.sh)"
+    );
+}
+
+/// The live sandboxes of the bubblewrap backend: pid of each `bwrap`
+/// process and the labels it carries (`backend::bubblewrap::LABELS_ENV`).
+fn bwrap_sandboxes() -> Vec<(u32, Vec<String>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "bwrap" {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let prefix = format!("{}=", sbx::backend::bubblewrap::LABELS_ENV);
+        let labels = environ
+            .split(|&b| b == 0)
+            .map(String::from_utf8_lossy)
+            .find_map(|v| v.strip_prefix(&prefix).map(str::to_string));
+        if let Some(labels) = labels {
+            found.push((pid, labels.lines().map(String::from).collect()));
+        }
+    }
+    found
+}
+
 /// For a test whose assertions are about a local engine's own state
 /// (volumes, images it imports, its socket): under Kubernetes it fails
 /// saying so, instead of passing without meaning anything. scripts/test.sh
@@ -209,6 +264,9 @@ impl Sbx {
                 .env_remove("SBX_KUBE_NAMESPACE")
                 .env_remove("SBX_KUBE_CONTEXT");
         }
+        if self.own_data_dir().is_dir() {
+            c.env("SBX_DATA_DIR", self.own_data_dir());
+        }
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
@@ -271,7 +329,7 @@ impl Sbx {
                 String::from_utf8_lossy(&out.stderr).as_ref(),
                 out.status.code()
             ),
-            ("", LIMITS_REFUSED, Some(125))
+            ("", limits_refused().as_str(), Some(125))
         );
         true
     }
@@ -391,6 +449,18 @@ impl Sbx {
 /// Containers (any state) carrying `label` (`key=value`); on Kubernetes,
 /// the names of the pods carrying it, in any phase.
 pub fn containers_with(label: &str) -> Vec<String> {
+    if on_bubblewrap() {
+        // The pid of each sandbox's bwrap process.
+        return bwrap_sandboxes()
+            .into_iter()
+            .filter(|(_, labels)| labels.iter().any(|l| l == label))
+            .filter_map(|(_, labels)| {
+                labels
+                    .iter()
+                    .find_map(|l| l.strip_prefix("io.sbx.sandbox=").map(String::from))
+            })
+            .collect();
+    }
     if !on_kubernetes() {
         return engine_list(&["ps", "-a", "-q", "--filter", &format!("label={label}")]);
     }
@@ -407,6 +477,17 @@ pub fn containers_with(label: &str) -> Vec<String> {
 
 /// Remove a container or pod by id, whatever its state.
 pub fn remove_container(id: &str) {
+    if on_bubblewrap() {
+        let mark = format!("io.sbx.sandbox={id}");
+        for (pid, labels) in bwrap_sandboxes() {
+            if labels.contains(&mark) {
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+        return;
+    }
     let mut c = if on_kubernetes() {
         let mut c = kubectl();
         c.args(["delete", "pod", id, "--wait=false", "--ignore-not-found"]);
@@ -456,6 +537,19 @@ pub fn program_uid_range() -> std::ops::RangeInclusive<u32> {
 /// does not apply.
 pub const LIMITS_REFUSED: &str = "sbx: the container engine does not apply the memory and process limits sbx asks for (rootless Podman on cgroup v1 cannot set limits and ignores them), so a program could take all of the host's memory and processes; use a rootful engine or cgroup v2 with delegation, or accept running without them with `allow_unlimited = true` in [isolation]\n";
 
+/// What sbx says when it refuses a sandbox for want of limits: the
+/// engine's words, or the bubblewrap backend's.
+pub fn limits_refused() -> String {
+    if on_bubblewrap() {
+        LIMITS_REFUSED.replace(
+            "rootless Podman on cgroup v1 cannot set limits and ignores them",
+            "the bubblewrap backend sets limits only through a cgroup v1 hierarchy the agent can write to (root), and this agent has none",
+        )
+    } else {
+        LIMITS_REFUSED.to_string()
+    }
+}
+
 /// Marks a config the harness leaves without `allow_unlimited`.
 const LIMITS_REQUIRED: &str = "# sbx-test: limits required";
 
@@ -483,7 +577,7 @@ pub fn only_on(engine_name: &str, reason: &str) -> bool {
 
 /// Volumes (local engines) carrying `label`.
 pub fn volumes_with(label: &str) -> Vec<String> {
-    if on_kubernetes() {
+    if on_kubernetes() || on_bubblewrap() {
         return Vec::new();
     }
     engine_list(&["volume", "ls", "-q", "--filter", &format!("label={label}")])
@@ -492,9 +586,13 @@ pub fn volumes_with(label: &str) -> Vec<String> {
 /// The ids an engine listing prints. Podman's listings fail now and then
 /// while an object is being removed ("no such image"): asked again.
 fn engine_list(args: &[&str]) -> Vec<String> {
+    engine_list_of(&engine(), args)
+}
+
+fn engine_list_of(cli: &str, args: &[&str]) -> Vec<String> {
     let mut last = None;
     for _ in 0..10 {
-        let out = Command::new(engine())
+        let out = Command::new(cli)
             .args(args)
             .output()
             .expect("the engine's CLI is available");
@@ -509,7 +607,7 @@ fn engine_list(args: &[&str]) -> Vec<String> {
         last = Some(out);
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("{} {args:?} failed: {last:?}", engine());
+    panic!("{cli} {args:?} failed: {last:?}");
 }
 
 /// Images (local engines) carrying `label`.
@@ -517,7 +615,10 @@ pub fn images_with(label: &str) -> Vec<String> {
     if on_kubernetes() {
         return Vec::new();
     }
-    engine_list(&["images", "-q", "--filter", &format!("label={label}")])
+    engine_list_of(
+        &image_engine(),
+        &["images", "-q", "--filter", &format!("label={label}")],
+    )
 }
 
 /// The label test-made images carry (see [`Sbx::test_made_image`]).
@@ -539,12 +640,22 @@ impl Sbx {
     /// A name for an image this test makes in the engine, and the label
     /// (`--change "LABEL …"`) to make it with: the harness removes it when
     /// the test ends.
+    /// Under bubblewrap the test's agent then unpacks images into a data
+    /// directory of the test's own, removed with it, so that the images
+    /// tests make do not pile up in the user's.
     pub fn test_made_image(&self, kind: &str) -> (String, String) {
+        if on_bubblewrap() {
+            std::fs::create_dir_all(self.own_data_dir()).unwrap();
+        }
         let id = self.agent_id();
         (
             format!("sbx-test/{kind}-{id}:1"),
             format!("LABEL {TEST_IMAGE_LABEL}={id}"),
         )
+    }
+
+    fn own_data_dir(&self) -> PathBuf {
+        self.root.join("data")
     }
 
     /// What this test's agent left in the engine: containers (or pods),
@@ -612,7 +723,9 @@ impl Drop for Sbx {
             }
         }
         for image in images_with(&format!("{TEST_IMAGE_LABEL}={}", self.agent_id())) {
-            let _ = Command::new(engine()).args(["rmi", "-f", &image]).output();
+            let _ = Command::new(image_engine())
+                .args(["rmi", "-f", &image])
+                .output();
         }
         if std::env::var_os("SBX_TEST_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.root);

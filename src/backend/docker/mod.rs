@@ -34,7 +34,7 @@
 mod auth;
 mod exec_fallback;
 mod guest_volume;
-mod identity;
+pub(crate) mod identity;
 mod pull;
 
 pub use guest_volume::LABEL_GUEST;
@@ -183,7 +183,7 @@ impl DockerBackend {
     pub async fn connect_to(kind: EngineKind) -> Result<DockerBackend, BackendError> {
         let endpoint = kind.endpoint();
         let hint = unreachable_hint(kind);
-        if kind == EngineKind::Kubernetes {
+        if matches!(kind, EngineKind::Kubernetes | EngineKind::Bubblewrap) {
             return Err(BackendError::Unreachable {
                 endpoint,
                 reason: "this command drives a local container engine".into(),
@@ -1018,6 +1018,9 @@ fn unreachable_hint_for(kind: EngineKind, uid: u32, endpoint: &str) -> String {
             "check the cluster with `kubectl cluster-info` (KUBECONFIG, [kubernetes] context)"
                 .into()
         }
+        (EngineKind::Bubblewrap, _) => {
+            format!("install `{}`", super::bubblewrap::PACKAGE)
+        }
     }
 }
 
@@ -1462,6 +1465,15 @@ impl DockerBackend {
     }
 }
 
+/// What [`DockerBackend::image_config`] found.
+#[derive(Debug, Clone)]
+pub struct ImageConfig {
+    /// The engine's id of the image (`sha256:...`).
+    pub id: String,
+    /// `NAME=value` entries of the image's environment.
+    pub env: Vec<String>,
+}
+
 /// What `sbx doctor` reports about the engine.
 pub struct EngineInfo {
     pub endpoint: String,
@@ -1481,6 +1493,70 @@ pub struct EngineInfo {
 }
 
 impl DockerBackend {
+    /// The engine's id of `image` and the environment its containers
+    /// start with; `None` when the engine does not hold it.
+    pub async fn image_config(&self, image: &str) -> Result<Option<ImageConfig>, BackendError> {
+        match self.docker.inspect_image(image).await {
+            Ok(i) => Ok(Some(ImageConfig {
+                id: i.id.unwrap_or_default(),
+                env: i.config.and_then(|c| c.env).unwrap_or_default(),
+            })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(engine_err("inspect an image", e)),
+        }
+    }
+
+    /// Write the root filesystem of `image` into `sink` as a tar stream,
+    /// through a container of it made for that: never started, labelled
+    /// with `labels` (so a crash in between leaves nothing an agent does
+    /// not reap) and removed afterwards.
+    pub async fn export_image(
+        &self,
+        image: &str,
+        labels: &[(String, String)],
+        sink: &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+    ) -> Result<(), BackendError> {
+        use tokio::io::AsyncWriteExt;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["/nonexistent".into()]),
+            entrypoint: Some(vec![]),
+            labels: Some(labels.iter().cloned().collect::<HashMap<_, _>>()),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .map_err(|e| engine_err("create a container to export the image", e))?
+            .id;
+        let copied = async {
+            let mut stream = self.docker.export_container(&id);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| engine_err("export the image", e))?;
+                sink.write_all(&chunk)
+                    .await
+                    .map_err(|e| engine_err("unpack the image", e))?;
+            }
+            sink.shutdown()
+                .await
+                .map_err(|e| engine_err("unpack the image", e))
+        }
+        .await;
+        if let Err(e) = self.destroy(&id).await {
+            eprintln!("sbx agent: cannot remove container {}: {e}", short_id(&id));
+        }
+        copied
+    }
+
     pub async fn engine_info(&self) -> Result<EngineInfo, BackendError> {
         let version = self
             .docker

@@ -1,0 +1,342 @@
+//! Root filesystems of the bubblewrap backend: an image unpacked once,
+//! read-only to every sandbox made of it.
+//!
+//! An image comes from a local Docker or Podman (whichever `auto` would
+//! pick): a never-started container of it, labelled like the pools', is
+//! exported and removed, and the tar stream is unpacked by `tar` into a
+//! temporary directory beside the final one, which is then renamed into
+//! place — two agents importing the same image at once both succeed, and
+//! an import cut short leaves only a temporary directory that the next
+//! import of that image removes. Layout under the data directory
+//! (`$SBX_DATA_DIR`, else the user's data directory `.../sbx`):
+//!
+//! ```text
+//! rootfs/<image id>/root       the image's files, plus sbx's mount points
+//! rootfs/<image id>/env.json   the image's environment
+//! rootfs/names/<escaped name>  image name → id, so that a machine whose
+//!                              engine is gone still finds its images
+//! ```
+//!
+//! Pulling from a registry without an engine is not done yet.
+
+use super::super::docker::DockerBackend;
+use super::super::{BackendError, EngineKind};
+use crate::guest::wire::{GUEST_BIN, GUEST_PRIVATE_DIR, SCRATCH_MOUNTS};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// An unpacked image.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    /// The directory to mount as `/`.
+    pub root: PathBuf,
+    /// `NAME=value` entries of the image's environment.
+    pub env: Vec<String>,
+}
+
+/// sbx's data directory: `$SBX_DATA_DIR`, else the user's (XDG) one.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("SBX_DATA_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::ProjectDirs::from("", "", "sbx").map(|d| d.data_dir().into()))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("sbx-data-{}", crate::paths::uid())))
+}
+
+fn store() -> PathBuf {
+    data_dir().join("rootfs")
+}
+
+/// A file name for an image name (`/` and `:` are not allowed in one).
+fn escape(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c.to_string(),
+            other => format!("%{:02x}", other as u32),
+        })
+        .collect()
+}
+
+/// The directory of the image with engine id `id` (`sha256:...`).
+fn dir_of(id: &str) -> PathBuf {
+    store().join(id.trim_start_matches("sha256:"))
+}
+
+/// The image `name` as last imported, if it is still unpacked.
+pub fn find(name: &str) -> Option<Rootfs> {
+    let id = std::fs::read_to_string(store().join("names").join(escape(name))).ok()?;
+    load(&dir_of(id.trim()))
+}
+
+fn load(dir: &Path) -> Option<Rootfs> {
+    let env = std::fs::read_to_string(dir.join("env.json")).ok()?;
+    let env: Vec<String> = serde_json::from_str(&env).ok()?;
+    let root = dir.join("root");
+    root.is_dir().then_some(Rootfs { root, env })
+}
+
+fn import_err(image: &str, reason: impl std::fmt::Display) -> BackendError {
+    BackendError::Pull {
+        image: image.to_string(),
+        message: format!("cannot unpack image `{image}` for the bubblewrap backend: {reason}"),
+    }
+}
+
+/// The local engine images are exported from: the one `auto` would
+/// pick, else the other (an ordinary user may see root's Docker socket
+/// and reach only a Podman of their own).
+async fn engine(image: &str) -> Result<DockerBackend, BackendError> {
+    let order = match crate::backend::detect() {
+        EngineKind::Podman => [EngineKind::Podman, EngineKind::Docker],
+        _ => [EngineKind::Docker, EngineKind::Podman],
+    };
+    let mut first_err = None;
+    for kind in order {
+        match DockerBackend::connect_to(kind).await {
+            Ok(d) => return Ok(d),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let e = first_err.expect("two engines were tried");
+    Err(BackendError::Pull {
+        image: image.to_string(),
+        message: format!(
+            "image `{image}` is not unpacked for the bubblewrap backend, and it is taken from a local Docker or Podman, which does not answer ({e}); load the image into one of them once, then run `sbx pull {image}` with --backend bubblewrap"
+        ),
+    })
+}
+
+/// Whether the local engine holds `image` (false when there is none).
+pub async fn in_engine(image: &str) -> bool {
+    match engine(image).await {
+        Ok(docker) => matches!(docker.image_config(image).await, Ok(Some(_))),
+        Err(_) => false,
+    }
+}
+
+/// Unpack `image` from the local engine (again, when `fresh`, even if it
+/// is unpacked already), recording its name. Returns the root filesystem.
+pub async fn import(
+    image: &str,
+    labels: &[(String, String)],
+    fresh: bool,
+) -> Result<Rootfs, BackendError> {
+    if !fresh && let Some(r) = find(image) {
+        return Ok(r);
+    }
+    let docker = engine(image).await?;
+    let Some(config) = docker.image_config(image).await? else {
+        return Err(BackendError::Pull {
+            image: image.to_string(),
+            message: format!(
+                "image `{image}` is not in the local {}; the bubblewrap backend takes images from there (build or load it first, e.g. bash scripts/images.sh)",
+                super::super::Backend::name(&docker)
+            ),
+        });
+    };
+    let dir = dir_of(&config.id);
+    if load(&dir).is_none() {
+        unpack(&docker, image, labels, &config, &dir).await?;
+    }
+    let names = store().join("names");
+    std::fs::create_dir_all(&names).map_err(|e| import_err(image, e))?;
+    // Atomic like the image itself: a reader sees the old id or the new.
+    let tmp = names.join(format!(".{}.{}", escape(image), std::process::id()));
+    std::fs::write(&tmp, &config.id).map_err(|e| import_err(image, e))?;
+    std::fs::rename(&tmp, names.join(escape(image))).map_err(|e| import_err(image, e))?;
+    load(&dir).ok_or_else(|| import_err(image, format!("{} is incomplete", dir.display())))
+}
+
+async fn unpack(
+    docker: &DockerBackend,
+    image: &str,
+    labels: &[(String, String)],
+    config: &super::super::docker::ImageConfig,
+    dir: &Path,
+) -> Result<(), BackendError> {
+    let parent = dir.parent().expect("the store is a directory");
+    std::fs::create_dir_all(parent).map_err(|e| import_err(image, e))?;
+    let stem = dir.file_name().unwrap_or_default().to_string_lossy();
+    // Leftovers of an import of this image that was cut short.
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        let prefix = format!(".{stem}.");
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let pid = name
+                .strip_prefix(&prefix)
+                .and_then(|p| p.parse::<i32>().ok());
+            if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let tmp = parent.join(format!(".{stem}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let root = tmp.join("root");
+    std::fs::create_dir_all(&root).map_err(|e| import_err(image, e))?;
+    let made = async {
+        let mut tar = tokio::process::Command::new("tar")
+            // Modes as in the image; owners too when root (an ordinary
+            // user's tar makes every file its own, which is the sandbox's
+            // root inside its user namespace).
+            .args(["-x", "-p", "-f", "-", "-C"])
+            .arg(&root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| import_err(image, format!("cannot run tar: {e}")))?;
+        let mut stdin = tar.stdin.take().expect("piped");
+        let copied = docker.export_image(image, labels, &mut stdin).await;
+        drop(stdin);
+        let out = tar
+            .wait_with_output()
+            .await
+            .map_err(|e| import_err(image, e))?;
+        copied?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(import_err(
+                image,
+                format!("tar failed: {}", err.lines().last().unwrap_or("no message")),
+            ));
+        }
+        add_mount_points(&root).map_err(|e| import_err(image, e))?;
+        let env = serde_json::to_string(&config.env).expect("strings serialize");
+        std::fs::write(tmp.join("env.json"), env).map_err(|e| import_err(image, e))?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = made {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    match std::fs::rename(&tmp, dir) {
+        Ok(()) => Ok(()),
+        // Another agent got there first: its copy is as good as ours.
+        Err(_) if load(dir).is_some() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(import_err(image, e))
+        }
+    }
+}
+
+/// What bwrap mounts over must exist in the read-only root: sbx's
+/// directories, the guest's file, and the cgroup directories the guest
+/// reads its limits from.
+fn add_mount_points(root: &Path) -> std::io::Result<()> {
+    let rel = |p: &str| root.join(p.trim_start_matches('/'));
+    for (path, _, _) in SCRATCH_MOUNTS {
+        std::fs::create_dir_all(rel(path))?;
+    }
+    for dir in [
+        GUEST_PRIVATE_DIR,
+        "/proc",
+        "/dev",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/pids",
+        "/etc",
+    ] {
+        std::fs::create_dir_all(rel(dir))?;
+    }
+    let bin = rel(GUEST_BIN);
+    std::fs::create_dir_all(bin.parent().expect("GUEST_BIN has a directory"))?;
+    if !bin.exists() {
+        std::fs::write(&bin, b"")?;
+    }
+    for f in ["/etc/passwd", "/etc/group"] {
+        if !rel(f).exists() {
+            std::fs::write(rel(f), b"")?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpacked images no name refers to any more (re-tagged or replaced by
+/// a fresh import); removed by [`prune`].
+pub fn unreferenced() -> Vec<PathBuf> {
+    let referenced: std::collections::HashSet<String> = std::fs::read_dir(store().join("names"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|id| id.trim().trim_start_matches("sha256:").to_string())
+        .collect();
+    std::fs::read_dir(store())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name != "names" && !name.starts_with('.') && !referenced.contains(&name)
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Hold a shared lock on the unpacked image at `root` for as long as the
+/// returned file is open: [`prune`] leaves an image alone while any
+/// agent (of any runtime directory) holds one.
+/// `None` where the lock file can be neither made nor read: a store of
+/// another user's, shared read-only, which this user cannot prune either.
+pub fn hold(root: &Path) -> std::io::Result<Option<std::fs::File>> {
+    let lock = root.parent().unwrap_or(root).join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .or_else(|_| std::fs::File::open(&lock));
+    let Ok(file) = file else {
+        return Ok(None);
+    };
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Some(file))
+}
+
+/// Remove unpacked images nothing refers to any more and no agent holds
+/// (see [`hold`]).
+pub fn prune() -> Vec<String> {
+    let mut removed = Vec::new();
+    for dir in unreferenced() {
+        let Ok(lock) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+        else {
+            continue;
+        };
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            continue;
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            removed.push(dir.display().to_string());
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn image_names_become_file_names_that_cannot_collide_or_climb() {
+        assert_eq!(
+            escape("sbx-local/bookworm-runtime:48eed36aaa4c"),
+            "sbx-local%2fbookworm-runtime%3a48eed36aaa4c"
+        );
+        assert_ne!(escape("a/b"), escape("a%2fb"));
+        assert!(!escape("../x").contains('/'));
+    }
+}
