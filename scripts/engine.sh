@@ -30,7 +30,8 @@ else
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     log "starting dockerd (log: /var/log/sbx-dockerd.log)"
-    $SUDO sh -c 'setsid dockerd >/var/log/sbx-dockerd.log 2>&1 < /dev/null &'
+    # From /: a daemon must not hold whatever directory the caller was in.
+    $SUDO sh -c 'cd / && setsid dockerd >/var/log/sbx-dockerd.log 2>&1 < /dev/null &'
 fi
 
 for _ in $(seq 1 120); do

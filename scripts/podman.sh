@@ -36,7 +36,9 @@ answers() { curl -sf --unix-socket "$SOCK" http://podman/_ping >/dev/null 2>&1; 
 if ! answers; then
     log "starting the Podman API service on $SOCK (log: /var/log/sbx-podman.log)"
     $SUDO mkdir -p "$(dirname "$SOCK")"
-    $SUDO sh -c "setsid podman system service --time=0 unix://$SOCK >/var/log/sbx-podman.log 2>&1 < /dev/null &"
+    # From /: the service breaks (getwd) when the directory it was started
+    # in is removed, e.g. the clone a test run started it from.
+    $SUDO sh -c "cd / && setsid podman system service --time=0 unix://$SOCK >/var/log/sbx-podman.log 2>&1 < /dev/null &"
     for _ in $(seq 1 60); do
         answers && break
         sleep 0.5

@@ -60,7 +60,7 @@ socket="/run/user/$uid/podman/podman.sock"
 answering() { curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; }
 if ! answering; then
     log "starting $USER_NAME's Podman API service on $socket"
-    as_user sh -c "setsid podman system service --time=0 unix://$socket >/tmp/sbx-rootless-podman.log 2>&1 </dev/null &"
+    as_user sh -c "cd / && setsid podman system service --time=0 unix://$socket >/tmp/sbx-rootless-podman.log 2>&1 </dev/null &"
     for _ in $(seq 1 100); do
         answering && break
         sleep 0.1
