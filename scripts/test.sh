@@ -53,6 +53,10 @@ export SBX_TEST_PYTHON
 SBX_TEST_IMAGE=$(bash scripts/images.sh)
 SBX_TEST_IMAGE_FULL=$(bash scripts/images.sh full)
 export SBX_TEST_IMAGE SBX_TEST_IMAGE_FULL
+# No agent the suite starts removes another build's guest volume (an
+# installed sbx's): the harness says so to every sbx it runs, and this
+# covers whatever else a test starts (tests/guest_volume.rs scopes its own).
+export SBX_PRUNE_GUEST_VOLUMES=0
 echo "test.sh: testing against $SBX_TEST_IMAGE and $SBX_TEST_IMAGE_FULL" >&2
 
 # What ran where, for the summary at the end: each cargo test run's

@@ -390,7 +390,8 @@ fn progress_is_a_bar_in_a_real_terminal_and_the_programs_output_stays_intact() {
         "sleep 1; {} exec --lang python 'print(\"program-output-line\")'; echo \"exit=$?\"; sleep 600",
         env!("CARGO_BIN_EXE_sbx")
     );
-    let started = tmux(&[
+    let env = sbx.env_args();
+    let mut argv = vec![
         "new-session",
         "-d",
         "-s",
@@ -400,13 +401,10 @@ fn progress_is_a_bar_in_a_real_terminal_and_the_programs_output_stays_intact() {
         "-y",
         "20",
         "env",
-        &format!("XDG_RUNTIME_DIR={}", sbx.runtime.display()),
-        &format!("SBX_CONFIG={}", sbx.config.display()),
-        &format!("SBX_BACKEND={}", engine()),
-        "sh",
-        "-c",
-        &script,
-    ]);
+    ];
+    argv.extend(env.iter().map(String::as_str));
+    argv.extend(["sh", "-c", &script]);
+    let started = tmux(&argv);
     assert!(started.status.success(), "{}", stderr(&started));
     // Everything written to the terminal, escape sequences and all.
     tmux(&[

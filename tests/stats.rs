@@ -465,12 +465,12 @@ impl Tmux {
             "-y".into(),
             "40".into(),
             "env".into(),
-            format!("XDG_RUNTIME_DIR={}", sbx.runtime.display()),
-            format!("SBX_CONFIG={}", sbx.config.display()),
-            format!("SBX_BACKEND={}", common::engine()),
+        ];
+        argv.extend(sbx.env_args());
+        argv.extend([
             format!("SBX={}", env!("CARGO_BIN_EXE_sbx")),
             "TERM=xterm-256color".into(),
-        ];
+        ]);
         argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
         // bash, not sh: a dash waiting for a command dies of the Ctrl-C the
         // command handles, taking the terminal with it.

@@ -287,6 +287,21 @@ impl Sbx {
         c
     }
 
+    /// Arguments for `env` (after it, before the command) that give a
+    /// command started elsewhere (in a terminal multiplexer's session)
+    /// the environment [`Sbx::cmd`] gives sbx.
+    pub fn env_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (k, v) in self.cmd().get_envs() {
+            let k = k.to_string_lossy();
+            match v {
+                Some(v) => args.push(format!("{k}={}", v.to_string_lossy())),
+                None => args.extend(["-u".to_string(), k.into_owned()]),
+            }
+        }
+        args
+    }
+
     /// Every later command (and the agent it starts) gets `key=value`,
     /// e.g. another backend than the engine under test.
     pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) {
