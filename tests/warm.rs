@@ -431,7 +431,10 @@ fn a_pre_started_node_that_died_is_replaced_and_the_run_in_between_starts_node()
     let out = node_in(&sbx, "nwarm", &["--json", "console.log(1)"], "");
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let container = doc["container"].as_str().unwrap().to_string();
-    // The spare waits between runs: the one node process in the container.
+    // Once the container is back (stats wait for its clean-up, which
+    // ends with the next spare booted), the spare waits: the one node
+    // process in the container.
+    assert!(sbx.run(&["pool", "stats"], "").status.success());
     let find = "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = node ] && echo ${p#/proc/}; done";
     let spare = String::from_utf8(
         Command::new(engine())
