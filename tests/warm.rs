@@ -94,6 +94,11 @@ fn warm_runs_print_exit_and_fail_exactly_as_a_fresh_python3_does() {
             "",
         ),
     ];
+    let env = ok_in(&sbx, "warm", "import os\nprint(sorted(os.environ))");
+    assert!(
+        env.contains("'PATH'") && !env.contains("SBX_GUEST_"),
+        "the guest's own settings are not the program's: {env}"
+    );
     for (args, stdin) in cases {
         let warm = run_in(&sbx, "warm", args, stdin);
         let cold = run_in(&sbx, "cold", args, stdin);

@@ -632,7 +632,7 @@ struct StepResult {
 /// locations, the language's settings and the user's `-e`.
 fn step_env(extra: &[(String, String)]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k != wire::GUEST_MARKER_ENV)
+        .filter(|(k, _)| !k.starts_with(wire::GUEST_ENV_PREFIX))
         .collect();
     let mut set = |k: &str, v: &str| {
         env.retain(|(ek, _)| ek != k);

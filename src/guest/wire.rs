@@ -60,6 +60,9 @@ pub const SCRATCH_MOUNTS: &[(&str, u32, bool)] = &[
 /// before the language's settings and `-e`).
 pub const RUN_ENV: &[(&str, &str)] =
     &[("HOME", HOME_DIR), ("TMPDIR", "/tmp"), ("SBX_OUT", OUT_DIR)];
+/// What every setting of the guest's own in its environment starts with;
+/// none of them reaches a program.
+pub const GUEST_ENV_PREFIX: &str = "SBX_GUEST_";
 /// Set in the container's environment; the guest refuses to run without it.
 pub const GUEST_MARKER_ENV: &str = "SBX_GUEST_CONTAINER";
 /// Set in a pod's environment: the guest is not PID 1 but comes in through
