@@ -73,6 +73,12 @@ fn warm_runs_print_exit_and_fail_exactly_as_a_fresh_python3_does() {
             "from stdin\n",
         ),
         (&["-w", "/tmp/x", "import os\nprint(os.getcwd())"], ""),
+        // Nothing of the walk-through a waiting child makes before its run
+        // (zygote.py's `rehearse`) is left in the environment.
+        (
+            &["import os\nprint(sorted((k, v) for k, v in os.environ.items() if k != 'HOSTNAME'))"],
+            "",
+        ),
         (&["import sys\nprint('out')\nsys.exit('a message')"], ""),
         (&["import sys\nsys.exit(3)"], ""),
         (&["def f():\n    raise ValueError('boom')\nf()"], ""),
