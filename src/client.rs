@@ -25,7 +25,7 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 /// How long a new agent may take to come up (engine connection and reaping
 /// included) before the client gives up.
@@ -84,9 +84,17 @@ impl Client {
     /// Connect to the running agent; with `spawn`, start one serving that
     /// target if needed (or replace one of another version).
     pub async fn connect(spawn: Option<&Target>) -> Result<Client, ClientError> {
+        Client::open(spawn, None).await
+    }
+
+    /// As `connect`, with `first` sent right behind the greeting instead
+    /// of after its answer: a run saves a round trip to the agent. An agent
+    /// that turns the greeting down drops `first` unread (see agent/conn.rs),
+    /// and each agent this reaches gets it anew, so it is acted on once.
+    async fn open(spawn: Option<&Target>, first: Option<&Request>) -> Result<Client, ClientError> {
         let paths = RuntimePaths::from_env();
         let handshake = match (try_connect(&paths).await, spawn) {
-            (Ok(s), _) => Client::handshake(s, paths.clone()).await,
+            (Ok(s), _) => Client::handshake(s, paths.clone(), first).await,
             (Err(e), None) => {
                 crate::verbose!("no agent on {} ({e})", paths.socket().display());
                 return Err(ClientError::NotRunning);
@@ -97,7 +105,7 @@ impl Client {
                     paths.socket().display()
                 );
                 let stream = spawn_agent(&paths, target).await?;
-                Client::handshake(stream, paths.clone()).await
+                Client::handshake(stream, paths.clone(), first).await
             }
         };
         let handshake = match (handshake, spawn) {
@@ -106,7 +114,7 @@ impl Client {
             (Err(ClientError::Lost(why, _)), Some(target)) => {
                 crate::verbose!("the agent hung up during the handshake ({why}); starting one");
                 let stream = spawn_agent(&paths, target).await?;
-                Client::handshake(stream, paths.clone()).await?
+                Client::handshake(stream, paths.clone(), first).await?
             }
             (other, _) => other?,
         };
@@ -121,7 +129,7 @@ impl Client {
                 };
                 crate::verbose!("{reply}");
                 let stream = spawn_agent(&paths, target).await?;
-                match Client::handshake(stream, paths).await? {
+                match Client::handshake(stream, paths, first).await? {
                     Handshake::Ok(client) => Ok(client),
                     Handshake::Mismatch(_, message) => Err(mismatch(&message)),
                 }
@@ -129,7 +137,11 @@ impl Client {
         }
     }
 
-    async fn handshake(stream: Stream, paths: RuntimePaths) -> Result<Handshake, ClientError> {
+    async fn handshake(
+        stream: Stream,
+        paths: RuntimePaths,
+        first: Option<&Request>,
+    ) -> Result<Handshake, ClientError> {
         // Our code and environment go to whoever listens on the socket: make
         // sure that is us, as the agent makes sure we are its owner.
         let me = crate::paths::uid();
@@ -146,12 +158,18 @@ impl Client {
         }
         let (r, w) = tokio::io::split(stream);
         let mut client = Client { r, w, paths };
-        client
-            .send(&Request::Hello {
-                protocol: protocol_version(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            })
-            .await?;
+        // One write: the agent wakes once for both.
+        let mut bytes = Frame::control(&Request::Hello {
+            protocol: protocol_version(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+        .encode();
+        if let Some(req) = first {
+            bytes.extend(Frame::control(req).encode());
+        }
+        if let Err(e) = client.w.write_all(&bytes).await {
+            return Err(client.lost(e.to_string()));
+        }
         match client.recv_control().await? {
             Response::Hello {
                 protocol,
@@ -224,19 +242,19 @@ impl Client {
         }
     }
 
-    /// Run a program: give it `stdin`, pass each chunk of an
+    /// Run a program through the agent serving `spawn` (started if need
+    /// be): give it `stdin`, pass each chunk of an
     /// output-directory file to `on_file`, and return how it ended. Its
     /// output is written to ours as it arrives, or with `collect` kept in
     /// the result instead.
     pub async fn run(
-        mut self,
+        spawn: &Target,
         req: Request,
         stdin: RunStdin,
         collect: bool,
         on_file: &mut (dyn FnMut(OutFile) + Send),
     ) -> Result<RunOutput, ClientError> {
-        self.send(&req).await?;
-        let Client { mut r, w, paths } = self;
+        let Client { mut r, w, paths } = Client::open(Some(spawn), Some(&req)).await?;
         // Shared by the stdin forwarder and the loop below, which tells the
         // agent when our own stdout is closed.
         let w = std::sync::Arc::new(tokio::sync::Mutex::new(w));
@@ -364,7 +382,7 @@ pub async fn stop_agent() -> Result<Option<String>, ClientError> {
         Ok(s) => s,
         Err(_) => return Ok(None),
     };
-    let client = match Client::handshake(stream, paths.clone()).await? {
+    let client = match Client::handshake(stream, paths.clone(), None).await? {
         Handshake::Ok(c) => c,
         Handshake::Mismatch(c, message) => {
             crate::verbose!("{message}");

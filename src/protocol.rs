@@ -29,9 +29,12 @@
 //!    other uid gets `Response::Error { kind: Forbidden }` and is closed.
 //! 1. The client sends `Request::Hello` with [`PROTOCOL_VERSION`]; the agent
 //!    answers `Response::Hello` with its own version, or
-//!    `Response::Error { kind: VersionMismatch }`. After a mismatch the only
-//!    request the agent accepts is `Request::Stop` (a client of another
-//!    version retiring it); anything else closes the connection.
+//!    `Response::Error { kind: VersionMismatch }`. The client need not wait
+//!    for the answer: `sbx run` sends its `Run` right behind the greeting
+//!    (one round trip less). After a mismatch the agent drops such a `Run`
+//!    unread, and the only request it then accepts is `Request::Stop` (a
+//!    client of another version retiring it); anything else closes the
+//!    connection.
 //! 2. The client sends one request. For `Run` it then streams `Stdin` frames
 //!    and a final `Request::StdinEof` (and `Request::StdoutClosed` if its
 //!    reader goes away, which stops the run); the agent streams `Stdout`/`Stderr`

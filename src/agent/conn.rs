@@ -109,8 +109,14 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
                 ),
             )
             .await;
-            // The one request a client of another version may still make.
-            if let Ok(Request::Stop { wait, upgrade }) = read_request(&mut r).await {
+            // The one request a client of another version may still make,
+            // after the run it may have sent behind its greeting (dropped:
+            // this agent does not run for a client it cannot speak with).
+            let mut next = read_request(&mut r).await;
+            if let Ok(Request::Run(_)) = next {
+                next = read_request(&mut r).await;
+            }
+            if let Ok(Request::Stop { wait, upgrade }) = next {
                 if upgrade && protocol < mine {
                     reply_error(
                         &mut w,

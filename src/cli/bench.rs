@@ -268,15 +268,14 @@ fn check(mode: Mode, code: i32, stdout: &[u8], stderr: &[u8]) -> anyhow::Result<
 }
 
 async fn through_agent(mode: Mode, req: &RunRequest, target: &Target) -> anyhow::Result<()> {
-    let client = Client::connect(Some(target)).await?;
-    let out = client
-        .run(
-            Request::Run(req.clone()),
-            crate::client::RunStdin::Empty,
-            true,
-            &mut |_| {},
-        )
-        .await?;
+    let out = Client::run(
+        target,
+        Request::Run(req.clone()),
+        crate::client::RunStdin::Empty,
+        true,
+        &mut |_| {},
+    )
+    .await?;
     check(mode, out.exit.outcome.code, &out.stdout, &out.stderr)
 }
 

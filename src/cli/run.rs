@@ -142,7 +142,6 @@ pub async fn submit(
     let no_pool = req.no_pool;
     let req = Request::Run(req);
     let result = async {
-        let client = Client::connect(Some(&resolved.target)).await?;
         let mut on_file = |f: OutFile| {
             if let Some(w) = out.as_mut() {
                 w.chunk(f);
@@ -153,7 +152,7 @@ pub async fn submit(
         } else {
             RunStdin::Empty
         };
-        client.run(req, stdin, opts.json, &mut on_file).await
+        Client::run(&resolved.target, req, stdin, opts.json, &mut on_file).await
     }
     .await;
     let output = match result {

@@ -259,16 +259,15 @@ impl Sandbox {
     async fn execute(p: Prepared) -> anyhow::Result<CallToolResult> {
         let timeout_ms = p.request.run.timeout_ms;
         let max_output = p.request.run.max_output;
-        let client = Client::connect(Some(&p.target)).await?;
         let mut files = OutFiles::default();
-        let out = client
-            .run(
-                Request::Run(p.request),
-                RunStdin::Bytes(p.stdin),
-                true,
-                &mut |f| files.chunk(f),
-            )
-            .await?;
+        let out = Client::run(
+            &p.target,
+            Request::Run(p.request),
+            RunStdin::Bytes(p.stdin),
+            true,
+            &mut |f| files.chunk(f),
+        )
+        .await?;
         let code = if out.exit.outcome.timed_out {
             exit::TIMEOUT
         } else {
