@@ -618,19 +618,10 @@ pub fn run(
         *ZYGOTE_STATE.lock().unwrap() = Some(z);
         return Err(stdin);
     };
-    let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect();
-    let msg = serde_json::json!({
-        "path": argv[1],
-        "args": &argv[2..],
-        "env": run_env,
-        "cwd": cwd,
-        "uid": uid,
-        "gid": gid,
-        "cpus": if cpus { thread_cpus() } else { Vec::new() },
-    });
+    let mut msg = handover(argv, cwd, env);
+    msg["uid"] = uid.into();
+    msg["gid"] = gid.into();
+    msg["cpus"] = (if cpus { thread_cpus() } else { Vec::new() }).into();
     let sent = send_with_fds(
         z.sock.as_raw_fd(),
         msg.to_string().as_bytes(),
@@ -695,6 +686,21 @@ pub fn run(
     Ok(StepResult { code, clean })
 }
 
+/// What a waiting interpreter is told of its run: the script `argv[1]`,
+/// its arguments, environment and directory.
+fn handover(argv: &[String], cwd: &Path, env: &[(String, String)]) -> serde_json::Value {
+    let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    serde_json::json!({
+        "path": argv[1],
+        "args": &argv[2..],
+        "env": run_env,
+        "cwd": cwd,
+    })
+}
+
 /// Hand the run to the spare it claimed. Gives the stdin receiver back
 /// when the spare is gone (the caller spawns the program as usual).
 fn run_spare(
@@ -707,16 +713,7 @@ fn run_spare(
     limits: &Arc<Limits>,
 ) -> Result<StepResult, mpsc::Receiver<Vec<u8>>> {
     let pid = sp.child.id();
-    let run_env: serde_json::Map<String, serde_json::Value> = step_env(env)
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect();
-    let msg = serde_json::json!({
-        "path": argv[1],
-        "args": &argv[2..],
-        "env": run_env,
-        "cwd": cwd,
-    });
+    let msg = handover(argv, cwd, env);
     ctl.pgid.store(pid as i32, Ordering::SeqCst);
     if ctl.stopped() {
         ctl.kill();

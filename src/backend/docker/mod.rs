@@ -538,6 +538,39 @@ impl DockerBackend {
             .map_err(|e| engine_err("write the program user's /etc/passwd", e))
     }
 
+    /// A container of `image` that is only ever read from, never started
+    /// (no command it could run, no network), labelled with `labels` so a
+    /// crash before its removal leaves nothing an agent does not reap.
+    /// `purpose` completes "create a container to …" in the error.
+    async fn create_inert(
+        &self,
+        image: &str,
+        labels: &[(String, String)],
+        purpose: &str,
+    ) -> Result<String, BackendError> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["/nonexistent".into()]),
+            entrypoint: Some(vec![]),
+            labels: Some(labels.iter().cloned().collect::<HashMap<_, _>>()),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Ok(self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .map_err(|e| engine_err(&format!("create a container to {purpose}"), e))?
+            .id)
+    }
+
     /// `/etc/passwd` and `/etc/group` of an image, through a container of
     /// it made for that (never started, labelled like the pool's so a
     /// crash in between leaves nothing the next agent does not reap).
@@ -546,27 +579,9 @@ impl DockerBackend {
         spec: &SandboxSpec,
         image_id: &str,
     ) -> Result<(String, String), BackendError> {
-        let body = ContainerCreateBody {
-            image: Some(image_id.to_string()),
-            cmd: Some(vec!["/nonexistent".into()]),
-            entrypoint: Some(vec![]),
-            labels: Some(spec.labels.iter().cloned().collect::<HashMap<_, _>>()),
-            network_disabled: Some(true),
-            host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
         let id = self
-            .docker
-            .create_container(
-                None::<bollard::query_parameters::CreateContainerOptions>,
-                body,
-            )
-            .await
-            .map_err(|e| engine_err("create a container to read the image's /etc/passwd", e))?
-            .id;
+            .create_inert(image_id, &spec.labels, "read the image's /etc/passwd")
+            .await?;
         let read = async {
             Ok::<_, BackendError>((
                 self.read_container_file(&id, "/etc/passwd").await?,
@@ -1517,27 +1532,7 @@ impl DockerBackend {
         sink: &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
     ) -> Result<(), BackendError> {
         use tokio::io::AsyncWriteExt;
-        let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            cmd: Some(vec!["/nonexistent".into()]),
-            entrypoint: Some(vec![]),
-            labels: Some(labels.iter().cloned().collect::<HashMap<_, _>>()),
-            network_disabled: Some(true),
-            host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let id = self
-            .docker
-            .create_container(
-                None::<bollard::query_parameters::CreateContainerOptions>,
-                body,
-            )
-            .await
-            .map_err(|e| engine_err("create a container to export the image", e))?
-            .id;
+        let id = self.create_inert(image, labels, "export the image").await?;
         let copied = async {
             let mut stream = self.docker.export_container(&id);
             while let Some(chunk) = stream.next().await {
