@@ -630,6 +630,8 @@ pub fn run(
         "uid": uid,
         "gid": gid,
         "cpus": if cpus { thread_cpus() } else { Vec::new() },
+        // As `confine` sets them on every other program.
+        "rlimits": super::program_rlimits(),
     });
     let sent = send_with_fds(
         z.sock.as_raw_fd(),

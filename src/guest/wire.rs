@@ -73,13 +73,35 @@ pub const GUEST_WARM_ENV: &str = "SBX_GUEST_WARM";
 /// `RLIMIT_FSIZE`), for the files outside the size-limited volumes.
 pub const GUEST_FSIZE_ENV: &str = "SBX_GUEST_FSIZE";
 
-/// Limits in force in a container, read from its cgroup; `None`: none.
+/// Where a sandbox has no cgroup of its own (bubblewrap as an ordinary
+/// user): the limits the guest sets as rlimits on every program it
+/// starts, as JSON ([`ProcessLimits`]); absent: none.
+pub const GUEST_RLIMITS_ENV: &str = "SBX_GUEST_RLIMITS";
+
+/// The limits of [`GUEST_RLIMITS_ENV`]: `memory` becomes each process's
+/// `RLIMIT_DATA`, `pids` the program user's `RLIMIT_NPROC`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessLimits {
+    /// Bytes of memory.
+    pub memory: Option<u64>,
+    /// Processes and threads.
+    pub pids: Option<u64>,
+}
+
+/// Limits in force in a container, read from its cgroup or, with
+/// `per_process`, the rlimits the guest sets on each program
+/// ([`GUEST_RLIMITS_ENV`]); `None`: none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenLimits {
     /// Bytes of memory.
     pub memory: Option<u64>,
     /// Processes and threads.
     pub pids: Option<u64>,
+    /// The limits are rlimits of each program process, not a cgroup's:
+    /// memory bounds each process's data (not the sum), processes are
+    /// counted per uid, and there is no CPU limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_process: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
