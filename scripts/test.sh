@@ -136,6 +136,7 @@ ROOTLESS_NO_LIMITS=(
     a_memory_hog_is_killed_and_reported_as_over_its_memory_limit
     a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_failure
     a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean
+    a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_holds_as_many_again
 )
 if [ "${SBX_TEST_ROOTLESS:-1}" = 1 ] && [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
     for t in "${ROOTLESS_NO_LIMITS[@]}"; do

@@ -281,7 +281,7 @@ print(n)
 "#;
 
 #[test]
-fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_as_many() {
+fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_holds_as_many_again() {
     // With a cgroup the guest's own processes and threads count too; with
     // per-process rlimits only the program's uid's, the program included.
     let sbx = sandbox("pids-held", "run", "pids = 48");
@@ -298,12 +298,14 @@ fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_as_ma
         (32..48).contains(&held),
         "held {held} processes under pids = 48"
     );
+    // The first run's processes are gone (under a cgroup the guest's
+    // threads, which count too, may differ by one or two).
     let again: u32 = sbx
         .exec_ok("python", HOLD_UNTIL_REFUSED)
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(again, held, "the first run's processes still count");
+    assert!(again.abs_diff(held) <= 2, "held {held}, then {again}");
     assert_pool_healthy_in_same_container(&sbx, &before);
 }
 

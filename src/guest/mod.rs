@@ -375,6 +375,17 @@ pub(crate) fn program_rlimits() -> Vec<(libc::__rlimit_resource_t, u64)> {
         v.extend(p.memory.map(|m| (libc::RLIMIT_DATA, m)));
         v.extend(p.pids.map(|n| (libc::RLIMIT_NPROC, n)));
     }
+    // A guest without CAP_SYS_RESOURCE (one uid shared with its programs)
+    // cannot raise a hard limit it was given lower: keep that one.
+    for (resource, n) in &mut v {
+        let mut cur = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if unsafe { libc::getrlimit(*resource, &mut cur) } == 0 {
+            *n = (*n).min(cur.rlim_max);
+        }
+    }
     v
 }
 

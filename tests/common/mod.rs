@@ -539,11 +539,14 @@ pub fn rootless_without_limits() -> bool {
     rootless() && !on_bubblewrap() && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }
 
-/// bubblewrap as an ordinary user: no cgroup the agent can write, so
-/// the guest sets each program's limits as rlimits (memory per process,
-/// processes per program uid, no CPU limit).
+/// bubblewrap as an ordinary user (or as root on a cgroup v2 host): no
+/// cgroup v1 hierarchy the agent can write, so the guest sets each
+/// program's limits as rlimits (memory per process, processes per
+/// program uid, no CPU limit).
 pub fn per_process_limits() -> bool {
-    on_bubblewrap() && unsafe { libc::geteuid() } != 0
+    on_bubblewrap()
+        && (unsafe { libc::geteuid() } != 0
+            || Path::new("/sys/fs/cgroup/cgroup.controllers").exists())
 }
 
 /// For a test of what only a cgroup's limits do (a memory total that

@@ -243,8 +243,9 @@ impl BwrapBackend {
     }
 
     /// As `DockerBackend::check_limits`: the limits asked for are those
-    /// the guest finds itself under, else the sandbox is refused unless
-    /// `[isolation] allow_unlimited`.
+    /// the guest finds itself under (its cgroup's, or the rlimits it sets
+    /// on every program where there is none), else the sandbox is
+    /// refused unless `[isolation] allow_unlimited`.
     fn check_limits(
         &self,
         spec: &SandboxSpec,
