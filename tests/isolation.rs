@@ -313,7 +313,7 @@ fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_holds
 fn without_a_cgroup_each_process_gets_memory_up_to_the_limit_and_then_an_allocation_error() {
     if !common::per_process_limits() {
         common::skip(
-            "limits are a cgroup's here (a_memory_hog_is_killed_and_reported_as_over_its_memory_limit)",
+            "the limits here are not per-process rlimits (a cgroup's are a_memory_hog_is_killed_and_reported_as_over_its_memory_limit's)",
         );
         return;
     }

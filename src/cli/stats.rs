@@ -859,6 +859,18 @@ mod tests {
     }
 
     #[test]
+    fn per_process_limits_are_named_under_the_title_and_in_the_metrics() {
+        let mut p = sample();
+        assert!(!tables(&[p.clone()], &Style::plain(), None).contains(PER_PROCESS_LIMITS));
+        p.limits_per_process = true;
+        let text = tables(&[p.clone()], &Style::plain(), None);
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("pool python ·"));
+        assert_eq!(lines.next(), Some(PER_PROCESS_LIMITS));
+        assert!(prometheus(&[p]).contains("sbx_pool_limits_per_process{"));
+    }
+
+    #[test]
     fn the_trend_is_a_sparkline_from_empty_to_full() {
         let t: VecDeque<f64> = [0.0, 0.5, 1.0].into_iter().collect();
         assert_eq!(sparkline(&t), "▁▅█");
