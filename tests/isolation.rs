@@ -310,6 +310,63 @@ fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_holds
 }
 
 #[test]
+fn without_subordinate_uids_a_fork_bomb_stops_at_the_process_limit_and_the_guest_cleans_up_after_it()
+ {
+    if !common::per_process_limits() || host_is_root() {
+        common::skip("needs bubblewrap as an ordinary user, whose limits are rlimits");
+        return;
+    }
+    // An agent that finds no `unshare` (nor `newuidmap`) on its PATH makes
+    // no namespace of subordinate uids: bwrap maps the user's one uid, so
+    // the guest and its programs share it, and the processes the kernel
+    // counts against the program's RLIMIT_NPROC include the guest's.
+    let mut sbx = sandbox("shared-uid", "run", "pids = 48");
+    let bwrap = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("bwrap"))
+        .find(|p| p.is_file())
+        .expect("bwrap on PATH");
+    let path = sbx.root.join("path");
+    std::fs::create_dir(&path).unwrap();
+    std::os::unix::fs::symlink(bwrap, path.join("bwrap")).unwrap();
+    sbx.env("PATH", &path);
+    let before = next_run_container(&sbx);
+    assert_eq!(sbx.exec_ok("python", IDS), "1000 1000\n", "the guest's uid");
+    let out = exec(
+        &sbx,
+        &["--timeout", "3s"],
+        r#"
+import os
+said = False
+while True:
+    try:
+        os.fork()
+    except OSError:
+        if not said:
+            said = True
+            os.write(1, b"fork refused\n")
+"#,
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert!(stdout(&out).contains("fork refused"), "the limit held");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    let held: u32 = sbx
+        .exec_ok("python", HOLD_UNTIL_REFUSED)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (32..47).contains(&held),
+        "held {held} processes under pids = 48, the guest's included"
+    );
+    assert!(
+        sbx.agent_log()
+            .contains("programs share the guest's uid in every sandbox"),
+        "{}",
+        sbx.agent_log()
+    );
+}
+
+#[test]
 fn without_a_cgroup_each_process_gets_memory_up_to_the_limit_and_then_an_allocation_error() {
     if !common::per_process_limits() {
         common::skip(
