@@ -141,3 +141,30 @@ pub enum FromGuest {
     OutFile(OutFile),
     Pong,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_limits_are_sent_as_before_and_per_process_ones_say_so() {
+        let cgroup = SeenLimits {
+            memory: Some(1 << 30),
+            pids: Some(256),
+            per_process: false,
+        };
+        let text = serde_json::to_string(&cgroup).unwrap();
+        assert_eq!(text, r#"{"memory":1073741824,"pids":256}"#);
+        assert_eq!(serde_json::from_str::<SeenLimits>(&text).unwrap(), cgroup);
+        let rlimits = SeenLimits {
+            per_process: true,
+            ..cgroup
+        };
+        let text = serde_json::to_string(&rlimits).unwrap();
+        assert_eq!(
+            text,
+            r#"{"memory":1073741824,"pids":256,"per_process":true}"#
+        );
+        assert_eq!(serde_json::from_str::<SeenLimits>(&text).unwrap(), rlimits);
+    }
+}
