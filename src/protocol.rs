@@ -78,7 +78,7 @@ use std::io::{self, Read, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever a message changes shape; client and agent must agree.
-pub const PROTOCOL_VERSION: u32 = 12;
+pub const PROTOCOL_VERSION: u32 = 13;
 
 /// The protocol version this process speaks: [`PROTOCOL_VERSION`], unless
 /// `SBX_TEST_PROTOCOL_VERSION` pretends otherwise. That variable exists so
@@ -670,6 +670,11 @@ pub struct PoolStats {
     /// `[isolation] allow_unlimited = true` accepted that.
     #[serde(default)]
     pub limits_unapplied: bool,
+    /// Its sandboxes have no cgroup and run each program under rlimits
+    /// instead: memory bounds each process, not their sum, and there is
+    /// no CPU limit (bubblewrap as an ordinary user).
+    #[serde(default)]
+    pub limits_per_process: bool,
     /// The interpreter its containers keep warm: `on`, `on, preloads
     /// numpy pandas` or `off`; empty for a language without one.
     #[serde(default)]

@@ -155,6 +155,7 @@ while True:
 
 #[test]
 fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
+    common::cgroup_limits_only("the OOM killer at a cgroup's memory limit");
     let sbx = sandbox("memhog", "run", "memory = \"128MiB\"");
     if sbx.limits_required() {
         return;
@@ -185,6 +186,7 @@ fn a_memory_hog_is_killed_and_reported_as_over_its_memory_limit() {
 #[test]
 fn a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_failure() {
     common::local_engine_only("the engine's record of a container's death");
+    common::cgroup_limits_only("a memory limit the guest itself counts against");
     let sbx = sandbox("guest-oom", "run", "memory = \"24MiB\"");
     if sbx.limits_required() {
         return;
@@ -228,6 +230,7 @@ fn a_guest_killed_at_the_memory_limit_is_reported_as_the_memory_limit_not_as_a_f
 
 #[test]
 fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is_clean() {
+    common::cgroup_limits_only("tmpfs pages counted against a cgroup's memory limit");
     // tmpfs pages count against the container's memory: with /tmp larger
     // than the memory limit, filling it ends at the limit.
     let sbx = sandbox(
@@ -255,6 +258,175 @@ fn a_program_filling_its_tmpfs_is_killed_at_the_memory_limit_and_the_next_run_is
         "[]\n",
         "the filled tmpfs was wiped"
     );
+}
+
+/// Forks children that wait, until a fork is refused, then prints how
+/// many it held and lets them go.
+const HOLD_UNTIL_REFUSED: &str = r#"
+import os
+r, w = os.pipe()
+n = 0
+while True:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)
+        os._exit(0)
+    n += 1
+os.close(w)
+print(n)
+"#;
+
+#[test]
+fn a_program_holds_fewer_processes_than_its_process_limit_and_the_next_run_holds_as_many_again() {
+    // With a cgroup the guest's own processes and threads count too; with
+    // per-process rlimits only the program's uid's, the program included.
+    let sbx = sandbox("pids-held", "run", "pids = 48");
+    if sbx.limits_required() {
+        return;
+    }
+    let before = next_run_container(&sbx);
+    let held: u32 = sbx
+        .exec_ok("python", HOLD_UNTIL_REFUSED)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (32..48).contains(&held),
+        "held {held} processes under pids = 48"
+    );
+    // The first run's processes are gone (under a cgroup the guest's
+    // threads, which count too, may differ by one or two).
+    let again: u32 = sbx
+        .exec_ok("python", HOLD_UNTIL_REFUSED)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(again.abs_diff(held) <= 2, "held {held}, then {again}");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
+fn without_subordinate_uids_a_fork_bomb_stops_at_the_process_limit_and_the_guest_cleans_up_after_it()
+ {
+    if !common::per_process_limits() || host_is_root() {
+        common::skip("needs bubblewrap as an ordinary user, whose limits are rlimits");
+        return;
+    }
+    // An agent that finds no `unshare` (nor `newuidmap`) on its PATH makes
+    // no namespace of subordinate uids: bwrap maps the user's one uid, so
+    // the guest and its programs share it, and the processes the kernel
+    // counts against the program's RLIMIT_NPROC include the guest's.
+    let mut sbx = sandbox("shared-uid", "run", "pids = 48");
+    let bwrap = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("bwrap"))
+        .find(|p| p.is_file())
+        .expect("bwrap on PATH");
+    let path = sbx.root.join("path");
+    std::fs::create_dir(&path).unwrap();
+    std::os::unix::fs::symlink(bwrap, path.join("bwrap")).unwrap();
+    sbx.env("PATH", &path);
+    let before = next_run_container(&sbx);
+    assert_eq!(sbx.exec_ok("python", IDS), "1000 1000\n", "the guest's uid");
+    let out = exec(
+        &sbx,
+        &["--timeout", "3s"],
+        r#"
+import os
+said = False
+while True:
+    try:
+        os.fork()
+    except OSError:
+        if not said:
+            said = True
+            os.write(1, b"fork refused\n")
+"#,
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert!(stdout(&out).contains("fork refused"), "the limit held");
+    assert_pool_healthy_in_same_container(&sbx, &before);
+    let held: u32 = sbx
+        .exec_ok("python", HOLD_UNTIL_REFUSED)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (32..47).contains(&held),
+        "held {held} processes under pids = 48, the guest's included"
+    );
+    assert!(
+        sbx.agent_log()
+            .contains("programs share the guest's uid in every sandbox"),
+        "{}",
+        sbx.agent_log()
+    );
+}
+
+#[test]
+fn without_a_cgroup_each_process_gets_memory_up_to_the_limit_and_then_an_allocation_error() {
+    if !common::per_process_limits() {
+        common::skip(
+            "the limits here are not per-process rlimits (a cgroup's are a_memory_hog_is_killed_and_reported_as_over_its_memory_limit's)",
+        );
+        return;
+    }
+    let sbx = sandbox("rlimit-memory", "run", "memory = \"128MiB\"");
+    let before = next_run_container(&sbx);
+    // Python through its warm interpreter (a fork of it), JavaScript
+    // through its pre-started spare: both get the limit.
+    let python = r#"
+x = []
+try:
+    while True:
+        x.append(bytearray(16 << 20))
+except MemoryError:
+    print("MemoryError after", len(x) * 16, "MiB")
+"#;
+    let javascript = r#"
+const x = [];
+try {
+    for (;;) x.push(Buffer.alloc(16 << 20));
+} catch (e) {
+    console.log(`${e.name} after ${x.length * 16} MiB`);
+}
+"#;
+    for (lang, code, error) in [
+        ("python", python, "MemoryError"),
+        ("javascript", javascript, "RangeError"),
+    ] {
+        let out = sbx.exec_ok(lang, code);
+        let mib: u32 = out
+            .strip_prefix(&format!("{error} after "))
+            .and_then(|rest| rest.strip_suffix(" MiB\n"))
+            .unwrap_or_else(|| panic!("{lang}: {out:?}"))
+            .parse()
+            .unwrap();
+        assert!(
+            (48..128).contains(&mib),
+            "{lang} got {mib} MiB under a 128MiB limit"
+        );
+    }
+    // The limit is each process's: two processes get it twice.
+    let two = r#"
+import os
+r, w = os.pipe()
+if os.fork() == 0:
+    x = bytearray(96 << 20)
+    os.write(w, b"child has 96 MiB")
+    os._exit(0)
+x = bytearray(96 << 20)
+print(os.read(r, 100).decode(), "and so has the parent")
+os.wait()
+"#;
+    assert_eq!(
+        sbx.exec_ok("python", two),
+        "child has 96 MiB and so has the parent\n"
+    );
+    assert_pool_healthy_in_same_container(&sbx, &before);
 }
 
 /// Creates up to 5000 empty files in /tmp; prints how many it made and
@@ -1086,6 +1258,42 @@ fn a_container_removed_behind_the_agents_back_is_replaced_and_leaves_no_volume()
     let replaced = containers_with(&label);
     assert_eq!(volumes_of(&replaced), vec![common::guest_volume()]);
     assert!(volume_exists(&common::guest_volume()));
+}
+
+#[test]
+fn pool_stats_and_doctor_say_when_limits_are_per_process_rlimits() {
+    let sbx = sandbox("limits-kind", "run", "");
+    assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
+    let out = sbx.run(&["pool", "stats", "--json"], "");
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let per_process = common::per_process_limits();
+    assert_eq!(
+        stats["pools"][0]["limits_per_process"], per_process,
+        "{stats}"
+    );
+    let text = stdout(&sbx.run(&["pool", "stats"], ""));
+    assert_eq!(
+        text.contains("limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit"),
+        per_process,
+        "{text}"
+    );
+    if !common::on_bubblewrap() {
+        return;
+    }
+    let doctor = stdout(&sbx.run(&["doctor"], ""));
+    let limits: Vec<_> = doctor
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("limits"))
+        .collect();
+    let expected = if per_process {
+        "per-process rlimits (no writable cgroup v1 hierarchy): memory bounds each process's data, not the sandbox's total; processes are counted per program uid; no CPU limit"
+    } else {
+        "memory, process and CPU limits through a cgroup v1 per sandbox"
+    };
+    assert!(
+        limits.len() == 1 && limits[0].contains(expected),
+        "{doctor}"
+    );
 }
 
 #[test]

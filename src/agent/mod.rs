@@ -273,6 +273,7 @@ impl Agent {
                 s.sessions = self.sessions.count_in(p);
                 s.limits_unapplied =
                     p.spec.isolation.allow_unlimited && self.backend.limits_unapplied();
+                s.limits_per_process = self.backend.limits_per_process();
                 s
             })
             .collect()

@@ -236,6 +236,13 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// A sandbox ran with its limits as each program's rlimits, having
+    /// no cgroup (bubblewrap as an ordinary user): memory per process, no
+    /// CPU limit.
+    fn limits_per_process(&self) -> bool {
+        false
+    }
+
     /// Human-readable endpoint and API version, for status output.
     fn describe(&self) -> String;
 

@@ -175,7 +175,7 @@ pub async fn execute(_args: DoctorArgs, g: &super::Globals) -> anyhow::Result<i3
         check_cluster(&mut r, &target).await;
     }
     if bubblewrap {
-        check_bubblewrap(&mut r, cfg.isolation.0.allow_unlimited);
+        check_bubblewrap(&mut r);
     }
     let engine = if kubernetes || bubblewrap {
         None
@@ -414,7 +414,7 @@ fn check_runtime(r: &mut Report, engine: EngineKind, name: &str, known: &[String
 
 /// The daemonless backend: `bwrap`, user namespaces (what an ordinary
 /// user's sandboxes need), limits and seccomp, and where images come from.
-fn check_bubblewrap(r: &mut Report, allow_unlimited: bool) {
+fn check_bubblewrap(r: &mut Report) {
     use crate::backend::bubblewrap;
     let Some(bwrap) = bubblewrap::find_bwrap() else {
         r.line(
@@ -479,19 +479,12 @@ fn check_bubblewrap(r: &mut Report, allow_unlimited: bool) {
             "memory, process and CPU limits through a cgroup v1 per sandbox",
             None,
         );
-    } else if allow_unlimited {
+    } else {
         r.line(
             Status::Warn,
             "limits",
-            "NOT APPLIED: no writable cgroup v1 hierarchy, and [isolation] allow_unlimited = true runs programs without memory, process and CPU limits",
-            Some("run the agent as root on a cgroup v1 host to get them"),
-        );
-    } else {
-        r.line(
-            Status::Fail,
-            "limits",
-            "no writable cgroup v1 hierarchy: sbx refuses to make sandboxes without memory and process limits",
-            Some("run the agent as root on a cgroup v1 host, or set allow_unlimited = true in [isolation] to run without limits"),
+            "per-process rlimits (no writable cgroup v1 hierarchy): memory bounds each process's data, not the sandbox's total; processes are counted per program uid; no CPU limit",
+            Some("run the agent as root on a cgroup v1 host for a cgroup's memory, process and CPU limits per sandbox"),
         );
     }
     if bubblewrap::seccomp_available() {

@@ -185,10 +185,16 @@ pub fn tables(
                 writeln!(out, "{warning}")
             };
         }
+        if p.limits_per_process && !p.limits_unapplied {
+            let _ = writeln!(out, "{PER_PROCESS_LIMITS}");
+        }
         let _ = writeln!(out, "{}", pool_table(p, style, trend.as_deref()));
     }
     out
 }
+
+/// What `limits_per_process` means, under the pool's title.
+pub const PER_PROCESS_LIMITS: &str = "limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit";
 
 /// `pool python · open · profile default · ...`: what matters most first, so
 /// that cutting it to the terminal's width loses the least.
@@ -487,6 +493,12 @@ pub fn prometheus(pools: &[PoolStats]) -> String {
         "gauge",
         "1: the pool's containers run without the memory and process limits asked for ([isolation] allow_unlimited).",
         &|p| vec![(String::new(), if p.limits_unapplied { 1.0 } else { 0.0 })],
+    );
+    family(
+        "sbx_pool_limits_per_process",
+        "gauge",
+        "1: the pool's sandboxes have no cgroup and run each program under rlimits (memory per process, no CPU limit).",
+        &|p| vec![(String::new(), if p.limits_per_process { 1.0 } else { 0.0 })],
     );
     family(
         "sbx_pool_temporary_containers",
@@ -844,6 +856,18 @@ mod tests {
         let mut p = sample();
         p.closed = true;
         assert!(tables(&[p], &Style::plain(), None).contains("pool python · CLOSED ·"));
+    }
+
+    #[test]
+    fn per_process_limits_are_named_under_the_title_and_in_the_metrics() {
+        let mut p = sample();
+        assert!(!tables(&[p.clone()], &Style::plain(), None).contains(PER_PROCESS_LIMITS));
+        p.limits_per_process = true;
+        let text = tables(&[p.clone()], &Style::plain(), None);
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("pool python ·"));
+        assert_eq!(lines.next(), Some(PER_PROCESS_LIMITS));
+        assert!(prometheus(&[p]).contains("sbx_pool_limits_per_process{"));
     }
 
     #[test]

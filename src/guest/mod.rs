@@ -186,10 +186,7 @@ pub fn main() -> i32 {
         version: env!("CARGO_PKG_VERSION").into(),
         clean,
         scratch_bytes: 0,
-        limits: Some(wire::SeenLimits {
-            memory: memory_limit(),
-            pids: pids_limit(),
-        }),
+        limits: Some(seen_limits()),
     });
 
     let mut input = io::stdin().lock();
@@ -334,6 +331,62 @@ fn wait_for_keeper() -> Result<(), String> {
 fn file_size_limit() -> Option<u64> {
     static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| std::env::var(wire::GUEST_FSIZE_ENV).ok()?.parse().ok())
+}
+
+/// The limits the agent asks the guest to set on each program because
+/// the sandbox has no cgroup ([`wire::GUEST_RLIMITS_ENV`]).
+fn process_limits() -> Option<wire::ProcessLimits> {
+    static LIMITS: std::sync::OnceLock<Option<wire::ProcessLimits>> = std::sync::OnceLock::new();
+    *LIMITS.get_or_init(|| serde_json::from_str(&std::env::var(wire::GUEST_RLIMITS_ENV).ok()?).ok())
+}
+
+/// The limits runs are under, for the first `Ready`: the cgroup's, or
+/// where the agent made none, the rlimits every program gets.
+fn seen_limits() -> wire::SeenLimits {
+    match process_limits() {
+        Some(p) => wire::SeenLimits {
+            memory: p.memory,
+            pids: p.pids,
+            per_process: true,
+        },
+        None => wire::SeenLimits {
+            memory: memory_limit(),
+            pids: pids_limit(),
+            per_process: false,
+        },
+    }
+}
+
+/// `(resource, limit)` of every rlimit a program starts with (soft and
+/// hard alike, so it cannot raise them): the largest file where the
+/// pod's limits do not reach, and without a cgroup its memory as
+/// `RLIMIT_DATA` (not `RLIMIT_AS`, which counts the address space V8,
+/// the JVM and Go reserve without using) and its processes as
+/// `RLIMIT_NPROC`. The kernel counts those per real uid in the user
+/// namespace, so a program with a uid of its own is held to its own
+/// processes and threads; the guest, root or without the rlimit itself,
+/// keeps forking past them to clean up.
+pub(crate) fn program_rlimits() -> Vec<(libc::__rlimit_resource_t, u64)> {
+    let mut v = Vec::new();
+    if let Some(n) = file_size_limit() {
+        v.push((libc::RLIMIT_FSIZE, n));
+    }
+    if let Some(p) = process_limits() {
+        v.extend(p.memory.map(|m| (libc::RLIMIT_DATA, m)));
+        v.extend(p.pids.map(|n| (libc::RLIMIT_NPROC, n)));
+    }
+    // A guest without CAP_SYS_RESOURCE (one uid shared with its programs)
+    // cannot raise a hard limit it was given lower: keep that one.
+    for (resource, n) in &mut v {
+        let mut cur = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if unsafe { libc::getrlimit(*resource, &mut cur) } == 0 {
+            *n = (*n).min(cur.rlim_max);
+        }
+    }
+    v
 }
 
 /// Report a run that never started, then get ready for the next.
@@ -850,17 +903,19 @@ fn confine(cmd: &mut Command, fds: Vec<(i32, i32)>) {
 /// [`confine`], switching to `user` (`None`: staying root, for a
 /// pre-started interpreter that switches itself when its run comes).
 fn confine_as(cmd: &mut Command, mut fds: Vec<(i32, i32)>, user: Option<(u32, u32)>) {
-    let fsize = file_size_limit();
+    let rlimits = program_rlimits();
     unsafe {
         cmd.pre_exec(move || {
             place_fds(&mut fds)?;
             libc::setsid();
-            if let Some(n) = fsize {
+            for &(resource, n) in &rlimits {
                 let lim = libc::rlimit {
                     rlim_cur: n,
                     rlim_max: n,
                 };
-                libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+                if libc::setrlimit(resource, &lim) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
             if fd >= 0 {

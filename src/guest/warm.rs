@@ -622,6 +622,8 @@ pub fn run(
     msg["uid"] = uid.into();
     msg["gid"] = gid.into();
     msg["cpus"] = (if cpus { thread_cpus() } else { Vec::new() }).into();
+    // As `confine` sets them on every other program.
+    msg["rlimits"] = serde_json::json!(super::program_rlimits());
     let sent = send_with_fds(
         z.sock.as_raw_fd(),
         msg.to_string().as_bytes(),

@@ -76,13 +76,35 @@ pub const GUEST_WARM_ENV: &str = "SBX_GUEST_WARM";
 /// `RLIMIT_FSIZE`), for the files outside the size-limited volumes.
 pub const GUEST_FSIZE_ENV: &str = "SBX_GUEST_FSIZE";
 
-/// Limits in force in a container, read from its cgroup; `None`: none.
+/// Where a sandbox has no cgroup of its own (bubblewrap as an ordinary
+/// user): the limits the guest sets as rlimits on every program it
+/// starts, as JSON ([`ProcessLimits`]); absent: none.
+pub const GUEST_RLIMITS_ENV: &str = "SBX_GUEST_RLIMITS";
+
+/// The limits of [`GUEST_RLIMITS_ENV`]: `memory` becomes each process's
+/// `RLIMIT_DATA`, `pids` the program user's `RLIMIT_NPROC`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessLimits {
+    /// Bytes of memory.
+    pub memory: Option<u64>,
+    /// Processes and threads.
+    pub pids: Option<u64>,
+}
+
+/// Limits in force in a container, read from its cgroup or, with
+/// `per_process`, the rlimits the guest sets on each program
+/// ([`GUEST_RLIMITS_ENV`]); `None`: none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenLimits {
     /// Bytes of memory.
     pub memory: Option<u64>,
     /// Processes and threads.
     pub pids: Option<u64>,
+    /// The limits are rlimits of each program process, not a cgroup's:
+    /// memory bounds each process's data (not the sum), processes are
+    /// counted per uid, and there is no CPU limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_process: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,4 +143,31 @@ pub enum FromGuest {
     Exit(RunOutcome),
     OutFile(OutFile),
     Pong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_limits_are_sent_as_before_and_per_process_ones_say_so() {
+        let cgroup = SeenLimits {
+            memory: Some(1 << 30),
+            pids: Some(256),
+            per_process: false,
+        };
+        let text = serde_json::to_string(&cgroup).unwrap();
+        assert_eq!(text, r#"{"memory":1073741824,"pids":256}"#);
+        assert_eq!(serde_json::from_str::<SeenLimits>(&text).unwrap(), cgroup);
+        let rlimits = SeenLimits {
+            per_process: true,
+            ..cgroup
+        };
+        let text = serde_json::to_string(&rlimits).unwrap();
+        assert_eq!(
+            text,
+            r#"{"memory":1073741824,"pids":256,"per_process":true}"#
+        );
+        assert_eq!(serde_json::from_str::<SeenLimits>(&text).unwrap(), rlimits);
+    }
 }

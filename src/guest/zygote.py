@@ -19,6 +19,7 @@ import importlib
 import importlib.machinery
 import json
 import os
+import resource
 import socket
 import sys
 import time
@@ -121,6 +122,10 @@ def become(run, fds, prctl):
         f.write("1000")
     if run.get("cpus"):
         os.sched_setaffinity(0, run["cpus"])
+    # The program's limits where the sandbox has no cgroup (the zygote
+    # itself, root, keeps none: it forks for every run).
+    for res, n in run.get("rlimits", []):
+        resource.setrlimit(res, (n, n))
     os.setgroups([])
     os.setgid(run["gid"])
     os.setuid(run["uid"])

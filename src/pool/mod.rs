@@ -991,6 +991,7 @@ impl Pool {
             // Known to the agent, which holds the sessions.
             sessions: 0,
             limits_unapplied: false,
+            limits_per_process: false,
             warm_interpreter: if crate::lang::by_name(&self.spec.lang)
                 .is_some_and(|l| l.warm_interpreter().is_some())
             {

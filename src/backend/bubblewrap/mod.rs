@@ -20,8 +20,10 @@
 //!   the program share the uid (as in a pod: the guest is not dumpable)
 //!   and no capability is kept;
 //! * limits through a cgroup of its own where the agent can write one
-//!   (cgroup.rs), else none, refused unless `[isolation] allow_unlimited`
-//!   (as with rootless Podman on cgroup v1).
+//!   (cgroup.rs), else the closest rlimits, which the guest sets on every
+//!   program (`GUEST_RLIMITS_ENV`): `RLIMIT_DATA` for memory (each
+//!   process's, not the sum), `RLIMIT_NPROC` for processes (counted per
+//!   uid in the user namespace), and no CPU limit at all.
 //!
 //! Sandboxes die with the agent: bwrap's `--die-with-parent` kills the
 //! sandbox when the agent (the process that started bwrap) goes, and the
@@ -39,8 +41,8 @@ use super::{
     Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, Labelled, Sandbox, SandboxSpec,
 };
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_USER_ENV, GUEST_WARM_ENV, SCRATCH_MOUNTS,
-    SeenLimits,
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_RLIMITS_ENV, GUEST_USER_ENV,
+    GUEST_WARM_ENV, ProcessLimits, SCRATCH_MOUNTS, SeenLimits,
 };
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
@@ -153,6 +155,8 @@ pub struct BwrapBackend {
     /// made at the first creation; `None`: not to be had here.
     userns: tokio::sync::OnceCell<Option<Arc<userns::UserNs>>>,
     limits_unapplied: AtomicBool,
+    /// A sandbox ran under rlimits instead of a cgroup.
+    limits_per_process: AtomicBool,
 }
 
 impl BwrapBackend {
@@ -179,6 +183,7 @@ impl BwrapBackend {
             held: Default::default(),
             userns: Default::default(),
             limits_unapplied: Default::default(),
+            limits_per_process: Default::default(),
         })
     }
 
@@ -238,8 +243,9 @@ impl BwrapBackend {
     }
 
     /// As `DockerBackend::check_limits`: the limits asked for are those
-    /// the guest finds itself under, else the sandbox is refused unless
-    /// `[isolation] allow_unlimited`.
+    /// the guest finds itself under (its cgroup's, or the rlimits it sets
+    /// on every program where there is none), else the sandbox is
+    /// refused unless `[isolation] allow_unlimited`.
     fn check_limits(
         &self,
         spec: &SandboxSpec,
@@ -257,6 +263,9 @@ impl BwrapBackend {
             missing.push("process");
         }
         if missing.is_empty() {
+            if seen.per_process && (memory.is_some() || pids.is_some()) {
+                self.limits_per_process.store(true, Ordering::Relaxed);
+            }
             return Ok(());
         }
         let what = missing.join(" and ");
@@ -271,7 +280,9 @@ impl BwrapBackend {
         }
         Err(BackendError::LimitsLost {
             what,
-            cause: "the bubblewrap backend sets limits only through a cgroup v1 hierarchy the agent can write to (root), and this agent has none".into(),
+            cause:
+                "the sandbox's guest reports neither a cgroup's limits nor the rlimits it was given"
+                    .into(),
         })
     }
 
@@ -285,6 +296,7 @@ impl BwrapBackend {
             fds,
             cgroup,
             userns,
+            rlimits,
         } = *layout;
         let iso = &spec.isolation;
         let mut a: Vec<String> = [
@@ -397,6 +409,12 @@ impl BwrapBackend {
                 serde_json::to_string(w).expect("plain data serializes"),
             ));
         }
+        if let Some(r) = rlimits {
+            env.push((
+                GUEST_RLIMITS_ENV.into(),
+                serde_json::to_string(&r).expect("plain data serializes"),
+            ));
+        }
         for (k, v) in &env {
             push(&["--setenv", k, v]);
         }
@@ -427,6 +445,8 @@ struct Layout<'a> {
     cgroup: Option<&'a cgroup::Cgroup>,
     /// The descriptor of the user namespace to make the sandbox in.
     userns: Option<i32>,
+    /// Without a cgroup: the limits the guest sets as rlimits instead.
+    rlimits: Option<ProcessLimits>,
 }
 
 /// Data bwrap reads from descriptors the child inherits.
@@ -475,6 +495,10 @@ impl Backend for BwrapBackend {
 
     fn limits_unapplied(&self) -> bool {
         self.limits_unapplied.load(Ordering::Relaxed)
+    }
+
+    fn limits_per_process(&self) -> bool {
+        self.limits_per_process.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {
@@ -700,6 +724,11 @@ impl BwrapBackend {
             fds: &fds,
             cgroup: cg.as_ref(),
             userns: userns.as_ref().map(|n| n.fd()),
+            rlimits: (cg.is_none() && (limits.memory.is_some() || limits.pids.is_some()))
+                .then_some(ProcessLimits {
+                    memory: limits.memory,
+                    pids: limits.pids,
+                }),
         };
         let args = self.arguments(id, spec, &layout);
         let procs: Vec<std::ffi::CString> = cg
