@@ -367,6 +367,64 @@ while True:
 }
 
 #[test]
+fn without_a_cgroup_a_program_can_neither_raise_its_limits_nor_take_memory_they_do_not_count() {
+    if !common::per_process_limits() {
+        common::skip("the limits here are not per-process rlimits");
+        return;
+    }
+    let sbx = sandbox("rlimit-hold", "run", "memory = \"128MiB\"\npids = 64");
+    let before = next_run_container(&sbx);
+    // The limits a program gets are soft = hard, so it cannot raise them; memory RLIMIT_DATA does not
+    // count (shared anonymous mappings, memfd, System V shared memory) is
+    // refused, private memory is not.
+    let python = r#"
+import ctypes, mmap, os, resource
+for name in ("RLIMIT_DATA", "RLIMIT_NPROC", "RLIMIT_STACK"):
+    r = getattr(resource, name)
+    soft, hard = resource.getrlimit(r)
+    try:
+        resource.setrlimit(r, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        print(name, "raised")
+    except (ValueError, OSError):
+        print(name, "held", soft == hard)
+def refused(what, f):
+    try:
+        f()
+        print(what, "allowed")
+    except OSError as e:
+        print(what, "refused", e.errno)
+refused("shared anonymous mmap", lambda: mmap.mmap(-1, 1 << 20))
+refused("memfd", lambda: os.memfd_create("x"))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.shmget(0, 1 << 20, 0o1600) == -1:
+    print("shmget refused", ctypes.get_errno())
+else:
+    print("shmget allowed")
+refused("private anonymous mmap", lambda: mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE))
+"#;
+    // Forked from the warm interpreter, and (a PYTHON* setting gets an
+    // interpreter of its own) started by the guest itself.
+    for setting in [&[][..], &["-e", "PYTHONHASHSEED=1"][..]] {
+        let mut args = vec!["exec", "--lang", "python"];
+        args.extend(setting);
+        args.push(python);
+        let out = sbx.run(&args, "");
+        assert_eq!(
+            (stdout(&out).as_str(), out.status.code()),
+            (
+                "RLIMIT_DATA held True\nRLIMIT_NPROC held True\nRLIMIT_STACK held True\n\
+                 shared anonymous mmap refused 1\nmemfd refused 1\nshmget refused 1\n\
+                 private anonymous mmap allowed\n",
+                Some(0)
+            ),
+            "{setting:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_pool_healthy_in_same_container(&sbx, &before);
+}
+
+#[test]
 fn without_a_cgroup_each_process_gets_memory_up_to_the_limit_and_then_an_allocation_error() {
     if !common::per_process_limits() {
         common::skip(
@@ -1273,7 +1331,7 @@ fn pool_stats_and_doctor_say_when_limits_are_per_process_rlimits() {
     );
     let text = stdout(&sbx.run(&["pool", "stats"], ""));
     assert_eq!(
-        text.contains("limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit"),
+        text.contains("limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user, or on cgroup v2): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit"),
         per_process,
         "{text}"
     );

@@ -486,6 +486,18 @@ fn check_bubblewrap(r: &mut Report) {
             "per-process rlimits (no writable cgroup v1 hierarchy): memory bounds each process's data, not the sandbox's total; processes are counted per program uid; no CPU limit",
             Some("run the agent as root on a cgroup v1 host for a cgroup's memory, process and CPU limits per sandbox"),
         );
+        // Before 5.14 the process count of RLIMIT_NPROC is the uid's on
+        // the whole host, not in the sandbox's user namespace.
+        if let Some((major, minor)) = kernel_release().filter(|&v| v < (5, 14)) {
+            r.line(
+                Status::Warn,
+                "nproc",
+                &format!(
+                    "kernel {major}.{minor} counts a program's processes against its process limit together with every process of the same host uid (per user namespace only from 5.14)"
+                ),
+                Some("give the agent's user subordinate uids (programs then get uids of their own), or use a kernel of 5.14 or later"),
+            );
+        }
     }
     if bubblewrap::seccomp_available() {
         r.line(Status::Ok, "seccomp", "sbx's filter (x86_64)", None);
@@ -550,4 +562,13 @@ async fn check_engine(
             None
         }
     }
+}
+
+/// The running kernel's `(major, minor)`.
+fn kernel_release() -> Option<(u32, u32)> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let mut parts = release.trim().split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
 }

@@ -194,7 +194,7 @@ pub fn tables(
 }
 
 /// What `limits_per_process` means, under the pool's title.
-pub const PER_PROCESS_LIMITS: &str = "limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit";
+pub const PER_PROCESS_LIMITS: &str = "limits: per-process rlimits, no cgroup (bubblewrap as an ordinary user, or on cgroup v2): memory bounds each process, not the sandbox's total; processes are counted per program uid; no CPU limit";
 
 /// `pool python · open · profile default · ...`: what matters most first, so
 /// that cutting it to the terminal's width loses the least.

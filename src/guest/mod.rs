@@ -374,6 +374,20 @@ pub(crate) fn program_rlimits() -> Vec<(libc::__rlimit_resource_t, u64)> {
     if let Some(p) = process_limits() {
         v.extend(p.memory.map(|m| (libc::RLIMIT_DATA, m)));
         v.extend(p.pids.map(|n| (libc::RLIMIT_NPROC, n)));
+        // The main stack is not data: held at its soft limit (no larger
+        // than the memory limit), which the program then cannot raise.
+        if let Some(m) = p.memory {
+            let mut cur = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let soft = if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut cur) } == 0 {
+                cur.rlim_cur
+            } else {
+                8 << 20
+            };
+            v.push((libc::RLIMIT_STACK, soft.min(m)));
+        }
     }
     // A guest without CAP_SYS_RESOURCE (one uid shared with its programs)
     // cannot raise a hard limit it was given lower: keep that one.
@@ -749,18 +763,29 @@ fn pin_to_cpus(n: u32) {
 
 /// Feed the run's stdin to the program; dropping `pipe` at the end is
 /// its EOF.
-fn feed_stdin(
+fn feed_stdin(ctl: &Arc<Control>, rx: mpsc::Receiver<Vec<u8>>, pipe: impl Write + Send + 'static) {
+    let _ = stdin_feeder(ctl, pipe).send(rx);
+}
+
+/// The thread of `feed_stdin`, started now, its source given later (or
+/// never: dropping the sender ends it). A program that starts at once (a
+/// warm interpreter's) can use up the process limit before the guest
+/// starts a thread (a fork bomb counts the guest's threads too), so the
+/// guest's threads of a run must exist before its program does.
+fn stdin_feeder(
     ctl: &Arc<Control>,
-    rx: mpsc::Receiver<Vec<u8>>,
     mut pipe: impl Write + Send + 'static,
-) {
+) -> mpsc::Sender<mpsc::Receiver<Vec<u8>>> {
+    let (give, given) = mpsc::channel::<mpsc::Receiver<Vec<u8>>>();
     spawn_or_kill(ctl, move || {
+        let Ok(rx) = given.recv() else { return };
         while let Ok(chunk) = rx.recv() {
             if pipe.write_all(&chunk).is_err() {
                 break;
             }
         }
     });
+    give
 }
 
 /// Forward the program's stdout and stderr; the receiver gets one message

@@ -624,6 +624,15 @@ pub fn run(
     msg["cpus"] = (if cpus { thread_cpus() } else { Vec::new() }).into();
     // As `confine` sets them on every other program.
     msg["rlimits"] = serde_json::json!(super::program_rlimits());
+    // Before the program exists (see `stdin_feeder`); if the hand-over
+    // fails, our ends of the pipes close and these threads end unused.
+    let feeder = super::stdin_feeder(ctl, std::fs::File::from(in_w));
+    let done = super::pump_output(
+        ctl,
+        limits,
+        Box::new(std::fs::File::from(out_r)),
+        Box::new(std::fs::File::from(err_r)),
+    );
     let sent = send_with_fds(
         z.sock.as_raw_fd(),
         msg.to_string().as_bytes(),
@@ -640,14 +649,7 @@ pub fn run(
     }
     // Only the child may hold these now: its exit is their EOF.
     drop((in_r, out_w, err_w));
-
-    super::feed_stdin(ctl, stdin, std::fs::File::from(in_w));
-    let done = super::pump_output(
-        ctl,
-        limits,
-        Box::new(std::fs::File::from(out_r)),
-        Box::new(std::fs::File::from(err_r)),
-    );
+    let _ = feeder.send(stdin);
 
     let mut child = 0u32;
     let mut status: Option<i32> = None;
@@ -720,6 +722,9 @@ fn run_spare(
     if ctl.stopped() {
         ctl.kill();
     }
+    // Before the program exists (see `stdin_feeder`).
+    let feeder = super::stdin_feeder(ctl, sp.stdin);
+    let done = super::pump_output(ctl, limits, Box::new(sp.stdout), Box::new(sp.stderr));
     use std::io::Write;
     if let Err(e) = sp.run.write_all(format!("{msg}\n").as_bytes()) {
         log(&format!(
@@ -730,8 +735,7 @@ fn run_spare(
         return Err(stdin);
     }
     drop(sp.run);
-    super::feed_stdin(ctl, stdin, sp.stdin);
-    let done = super::pump_output(ctl, limits, Box::new(sp.stdout), Box::new(sp.stderr));
+    let _ = feeder.send(stdin);
     let status = sp.child.wait();
     let clean = super::end_step(ctl, done);
     let code = match status {

@@ -41,8 +41,8 @@ use super::{
     Backend, BackendError, EVENT_BUFFER, GuestConn, GuestEvent, Labelled, Sandbox, SandboxSpec,
 };
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_RLIMITS_ENV, GUEST_USER_ENV,
-    GUEST_WARM_ENV, ProcessLimits, SCRATCH_MOUNTS, SeenLimits,
+    GUEST_BIN, GUEST_ENV_PREFIX, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_RLIMITS_ENV,
+    GUEST_USER_ENV, GUEST_WARM_ENV, ProcessLimits, SCRATCH_MOUNTS, SeenLimits,
 };
 use crate::protocol::FrameDecoder;
 use async_trait::async_trait;
@@ -128,7 +128,7 @@ pub fn cgroups_available() -> bool {
 
 /// Whether bwrap gets a seccomp filter on this architecture.
 pub fn seccomp_available() -> bool {
-    seccomp::program().is_some()
+    seccomp::program(false).is_some()
 }
 
 struct Entry {
@@ -390,6 +390,8 @@ impl BwrapBackend {
             .env
             .iter()
             .filter_map(|kv| kv.split_once('='))
+            // An image cannot speak for the agent (its own rlimits, say).
+            .filter(|(k, _)| !k.starts_with(GUEST_ENV_PREFIX))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         if !env.iter().any(|(k, _)| k == "PATH") {
@@ -706,7 +708,12 @@ impl BwrapBackend {
         let data = |name: &std::ffi::CStr, bytes: &[u8]| {
             memfd(name, bytes).map_err(|e| engine_err("hand data to bwrap", e))
         };
-        if let Some(bpf) = seccomp::program() {
+        let rlimits = (cg.is_none() && (limits.memory.is_some() || limits.pids.is_some()))
+            .then_some(ProcessLimits {
+                memory: limits.memory,
+                pids: limits.pids,
+            });
+        if let Some(bpf) = seccomp::program(rlimits.is_some()) {
             fds.seccomp = Some(data(c"sbx-seccomp", &bpf)?);
         }
         if let Some((uid, _)) = user {
@@ -724,11 +731,7 @@ impl BwrapBackend {
             fds: &fds,
             cgroup: cg.as_ref(),
             userns: userns.as_ref().map(|n| n.fd()),
-            rlimits: (cg.is_none() && (limits.memory.is_some() || limits.pids.is_some()))
-                .then_some(ProcessLimits {
-                    memory: limits.memory,
-                    pids: limits.pids,
-                }),
+            rlimits,
         };
         let args = self.arguments(id, spec, &layout);
         let procs: Vec<std::ffi::CString> = cg

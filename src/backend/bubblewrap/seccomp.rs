@@ -11,17 +11,23 @@
 //! process, as a filter that only knows x86_64 numbers cannot judge it.
 //! Everything else is allowed: the filter narrows the kernel's surface,
 //! it does not enumerate what programs may do.
+//!
+//! Where memory is limited per process (`RLIMIT_DATA`, no cgroup), the
+//! filter also refuses the memory that limit does not count: shared
+//! anonymous mappings, `memfd_create` and System V shared memory (files
+//! in `/dev/shm` and the other tmpfs mounts are bounded by their size).
 
 /// The filter for this machine's architecture; `None` where sbx has no
 /// table of system call numbers (then bwrap runs without one, and `doctor`
-/// and the README say so).
-pub fn program() -> Option<Vec<u8>> {
+/// and the README say so). `per_process`: memory is limited by rlimits.
+pub fn program(per_process: bool) -> Option<Vec<u8>> {
     #[cfg(target_arch = "x86_64")]
     {
-        Some(encode(&x86_64::filter()))
+        Some(encode(&x86_64::filter(per_process)))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
+        let _ = per_process;
         None
     }
 }
@@ -67,6 +73,8 @@ mod x86_64 {
     const ARCH: u32 = 4;
     /// Low 32 bits of the first argument (little-endian).
     const ARG0: u32 = 16;
+    /// Low 32 bits of the fourth (`mmap`'s flags).
+    const ARG3: u32 = 40;
 
     /// `clone` flags that make a namespace.
     const NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
@@ -141,7 +149,11 @@ mod x86_64 {
         Insn { code, jt, jf, k }
     }
 
-    pub fn filter() -> Vec<Insn> {
+    /// Refused with `EPERM` too where memory is limited per process: memory
+    /// `RLIMIT_DATA` does not count.
+    const UNCOUNTED_MEMORY: &[libc::c_long] = &[libc::SYS_memfd_create, libc::SYS_shmget];
+
+    pub fn filter(per_process: bool) -> Vec<Insn> {
         let eperm = SECCOMP_RET_ERRNO | libc::EPERM as u32;
         let enosys = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
         let mut p = vec![
@@ -161,9 +173,23 @@ mod x86_64 {
             stmt(BPF_RET_K, eperm),
             stmt(BPF_RET_K, SECCOMP_RET_ALLOW),
         ];
+        let mut denied = DENIED.to_vec();
+        if per_process {
+            // mmap: refused when both shared and anonymous.
+            p.extend([
+                jump(BPF_JEQ_K, libc::SYS_mmap as u32, 0, 5),
+                stmt(BPF_LD_W_ABS, ARG3),
+                jump(BPF_JSET_K, libc::MAP_ANONYMOUS as u32, 0, 2),
+                // MAP_SHARED and MAP_SHARED_VALIDATE; not MAP_PRIVATE.
+                jump(BPF_JSET_K, libc::MAP_SHARED as u32, 0, 1),
+                stmt(BPF_RET_K, eperm),
+                stmt(BPF_RET_K, SECCOMP_RET_ALLOW),
+            ]);
+            denied.extend_from_slice(UNCOUNTED_MEMORY);
+        }
         // Each denied call: equal → the EPERM return at the end.
-        let n = DENIED.len();
-        for (i, nr) in DENIED.iter().enumerate() {
+        let n = denied.len();
+        for (i, nr) in denied.iter().enumerate() {
             // Past the remaining comparisons and the ALLOW.
             let to_eperm = (n - i) as u8;
             p.push(jump(BPF_JEQ_K, *nr as u32, to_eperm, 0));
@@ -180,15 +206,17 @@ mod tests {
 
     #[test]
     fn every_jump_of_the_filter_lands_inside_it_and_it_ends_in_returns() {
-        let p = filter();
-        assert!(p.len() < 4096, "the kernel's limit on a filter's length");
-        for (i, insn) in p.iter().enumerate() {
-            if insn.code & 0x07 == 0x05 {
-                assert!(i + 1 + (insn.jt as usize) < p.len(), "jt of {i}");
-                assert!(i + 1 + (insn.jf as usize) < p.len(), "jf of {i}");
+        for per_process in [false, true] {
+            let p = filter(per_process);
+            assert!(p.len() < 4096, "the kernel's limit on a filter's length");
+            for (i, insn) in p.iter().enumerate() {
+                if insn.code & 0x07 == 0x05 {
+                    assert!(i + 1 + (insn.jt as usize) < p.len(), "jt of {i}");
+                    assert!(i + 1 + (insn.jf as usize) < p.len(), "jf of {i}");
+                }
             }
+            assert_eq!(p[p.len() - 1].code, 0x06);
+            assert_eq!(p[p.len() - 2].code, 0x06);
         }
-        assert_eq!(p[p.len() - 1].code, 0x06);
-        assert_eq!(p[p.len() - 2].code, 0x06);
     }
 }

@@ -45,8 +45,8 @@ use super::{
     SandboxSpec,
 };
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_USER_ENV, GUEST_WARM_ENV, SBX_ROOT,
-    SCRATCH_MOUNTS,
+    GUEST_BIN, GUEST_MARKER_ENV, GUEST_PRIVATE_DIR, GUEST_RLIMITS_ENV, GUEST_USER_ENV,
+    GUEST_WARM_ENV, SBX_ROOT, SCRATCH_MOUNTS,
 };
 use crate::libraries::{BuildEvent, ImageBuild};
 use crate::model::isolation::{Isolation, UidRange};
@@ -287,7 +287,9 @@ impl DockerBackend {
         spec: &SandboxSpec,
         seen: Option<crate::guest::wire::SeenLimits>,
     ) -> Result<(), BackendError> {
-        let seen = seen.unwrap_or_default();
+        // Only a cgroup's limits count here: rlimits are not what an
+        // engine is asked for (see the empty GUEST_RLIMITS_ENV above).
+        let seen = seen.filter(|s| !s.per_process).unwrap_or_default();
         let iso = &spec.isolation;
         let memory = spec.limits.memory.or(iso.memory);
         let pids = spec.limits.pids.or(iso.pids).map(|p| p as u64);
@@ -459,6 +461,9 @@ impl DockerBackend {
                 [
                     format!("{GUEST_MARKER_ENV}=1"),
                     format!("{GUEST_USER_ENV}={uid}:{gid}"),
+                    // Limits here are the engine's cgroup's: an image's
+                    // ENV must not make the guest report rlimits instead.
+                    format!("{GUEST_RLIMITS_ENV}="),
                 ]
                 .into_iter()
                 .chain(

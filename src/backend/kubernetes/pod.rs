@@ -5,7 +5,8 @@
 
 use crate::backend::SandboxSpec;
 use crate::guest::wire::{
-    GUEST_BIN, GUEST_FSIZE_ENV, GUEST_KEEPER_ENV, GUEST_MARKER_ENV, SCRATCH_MOUNTS,
+    GUEST_BIN, GUEST_FSIZE_ENV, GUEST_KEEPER_ENV, GUEST_MARKER_ENV, GUEST_RLIMITS_ENV,
+    SCRATCH_MOUNTS,
 };
 use crate::model::kube::KubeSettings;
 use k8s_openapi::api::core::v1::Pod;
@@ -201,6 +202,9 @@ pub fn manifest(
                 { "name": GUEST_MARKER_ENV, "value": "1" },
                 { "name": GUEST_KEEPER_ENV, "value": "1" },
                 { "name": GUEST_FSIZE_ENV, "value": iso.tmpfs_size.to_string() },
+                // The pod's limits are its cgroup's; an image's ENV must
+                // not make the guest report rlimits instead.
+                { "name": GUEST_RLIMITS_ENV, "value": "" },
             ],
             "securityContext": {
                 "readOnlyRootFilesystem": iso.read_only_root,
