@@ -69,7 +69,10 @@ fn clean(path: &Path) -> Result<PathBuf, String> {
             Component::Normal(n) => out.push(n),
             Component::CurDir | Component::RootDir => {}
             Component::ParentDir | Component::Prefix(_) => {
-                return Err(format!("it has a path outside the image: {}", path.display()));
+                return Err(format!(
+                    "it has a path outside the image: {}",
+                    path.display()
+                ));
             }
         }
     }
@@ -95,7 +98,9 @@ fn remove(path: &Path) -> std::io::Result<()> {
 fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
     let canon_root = std::fs::canonicalize(root).map_err(|e| e.to_string())?;
     let open = || -> Result<tar::Archive<File>, String> {
-        Ok(tar::Archive::new(File::open(tar).map_err(|e| e.to_string())?))
+        Ok(tar::Archive::new(
+            File::open(tar).map_err(|e| e.to_string())?,
+        ))
     };
     // First the whiteouts, so that an opaque directory loses only what
     // lower layers put in it, whatever the order of this layer's entries.
@@ -109,14 +114,19 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
         let parent = rel.parent().unwrap_or(Path::new(""));
         if name == OPAQUE {
             if let Some(dir) = inside(root, &canon_root, parent) {
-                for child in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
+                for child in std::fs::read_dir(&dir)
+                    .map_err(|e| e.to_string())?
+                    .flatten()
+                {
                     remove(&child.path()).map_err(|e| e.to_string())?;
                 }
             }
-        } else if let Some(target) = name.strip_prefix(WHITEOUT) {
-            if let Some(dir) = inside(root, &canon_root, parent) {
-                remove(&dir.join(target)).map_err(|e| e.to_string())?;
-            }
+        } else if let Some(target) = name.strip_prefix(WHITEOUT)
+            // `.wh..` and `.wh...` would name the directory or its parent.
+            && !matches!(target, "" | "." | "..")
+            && let Some(dir) = inside(root, &canon_root, parent)
+        {
+            remove(&dir.join(target)).map_err(|e| e.to_string())?;
         }
     }
     let mut archive = open()?;
@@ -153,7 +163,10 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
             .unpack_in(root)
             .map_err(|e| format!("{}: {e}", rel.display()))?;
         if !unpacked {
-            return Err(format!("it has a path outside the image: {}", rel.display()));
+            return Err(format!(
+                "it has a path outside the image: {}",
+                rel.display()
+            ));
         }
         if kind.is_dir() && !privileged {
             // An ordinary user must still be able to add to a read-only
@@ -221,6 +234,9 @@ mod tests {
         // The opaque marker after the layer's own file in that directory.
         let l2 = layer(&d, "2", |b| {
             file(b, "etc/.wh.gone", b"");
+            // Names of the directory itself and its parent: nothing.
+            file(b, "etc/.wh..", b"");
+            file(b, "etc/.wh...", b"");
             file(b, "doc/new", b"y");
             file(b, "doc/.wh..wh..opq", b"");
         });

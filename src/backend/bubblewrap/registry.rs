@@ -6,12 +6,13 @@
 //! The registry is the one the image's name says, normalised as every
 //! engine does (a name without a registry host is Docker Hub's). Plain
 //! HTTP is used only for a loopback registry, as Docker allows; HTTPS
-//! otherwise, trusting the system's certificates. Credentials: the
-//! `auths` entries of `~/.docker/config.json` (or `$DOCKER_CONFIG`), sent
-//! for a token or as Basic auth as the registry asks; credential helpers
-//! (`credsStore`, `credHelpers`) are not asked, so such registries are
-//! pulled anonymously.
+//! otherwise, trusting the system's certificates. Credentials: those
+//! `docker login` or `podman login` stored (the files and credential
+//! helpers `sbx pull` uses with the engines), sent for a token or as
+//! Basic auth as the registry asks; a user name and password only (an
+//! identity token alone is not exchanged), else anonymous.
 
+use super::super::docker::auth;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::StatusCode;
@@ -60,8 +61,7 @@ impl Reference {
             }
             _ => ("docker.io".to_string(), name.to_string()),
         };
-        let (registry, repository) = if registry == "docker.io" || registry == "index.docker.io"
-        {
+        let (registry, repository) = if registry == "docker.io" || registry == "index.docker.io" {
             let repo = if repository.contains('/') {
                 repository
             } else {
@@ -119,7 +119,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(reference: Reference) -> Result<Registry, String> {
+    pub async fn new(image: &str, reference: Reference) -> Result<Registry, String> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
@@ -128,7 +128,7 @@ impl Registry {
             .build();
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
         let base = format!("{}://{}", reference.scheme(), reference.registry);
-        let credentials = credentials(&reference.registry);
+        let credentials = credentials(image).await?;
         Ok(Registry {
             client,
             base,
@@ -143,10 +143,7 @@ impl Registry {
     pub async fn manifest(&mut self) -> Result<(Blob, Vec<Blob>), String> {
         let mut reference = self.reference.reference.clone();
         for _ in 0..2 {
-            let path = format!(
-                "/v2/{}/manifests/{}",
-                self.reference.repository, reference
-            );
+            let path = format!("/v2/{}/manifests/{}", self.reference.repository, reference);
             let body = self.get_bytes(&path, MANIFEST_TYPES).await?;
             let m: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("the registry's manifest is not JSON: {e}"))?;
@@ -221,7 +218,8 @@ impl Registry {
                 progress(data.len() as u64);
             }
         }
-        out.flush().map_err(|e| format!("{}: {e}", file.display()))?;
+        out.flush()
+            .map_err(|e| format!("{}: {e}", file.display()))?;
         check_digest(&blob.digest, &hex(hash.finish().as_ref()))
     }
 
@@ -246,7 +244,8 @@ impl Registry {
         let mut redirects = 0;
         loop {
             let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
-            let ours = uri.authority().map(|a| a.as_str()) == Some(self.reference.registry.as_str());
+            let ours =
+                uri.authority().map(|a| a.as_str()) == Some(self.reference.registry.as_str());
             let mut req = hyper::Request::get(&uri).header(hyper::header::ACCEPT, accept);
             if ours && let Some(a) = &self.auth {
                 req = req.header(hyper::header::AUTHORIZATION, a);
@@ -289,7 +288,9 @@ impl Registry {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                         "access denied (a private image needs `docker login`'s credentials in ~/.docker/config.json)"
                     }
-                    StatusCode::TOO_MANY_REQUESTS => "too many requests (the registry's rate limit)",
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        "too many requests (the registry's rate limit)"
+                    }
                     _ => status.canonical_reason().unwrap_or("refused"),
                 };
                 return Err(format!("{url}: {} {what}", status.as_u16()));
@@ -309,7 +310,9 @@ impl Registry {
             return Ok(());
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(format!("the registry asks for `{scheme}` authentication, which sbx does not speak"));
+            return Err(format!(
+                "the registry asks for `{scheme}` authentication, which sbx does not speak"
+            ));
         }
         let params = challenge_params(params);
         let realm = params
@@ -329,7 +332,9 @@ impl Registry {
         query.push(format!("scope={}", encode(&scope)));
         let sep = if realm.contains('?') { '&' } else { '?' };
         let url = format!("{realm}{sep}{}", query.join("&"));
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad token URL {url}: {e}"))?;
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| format!("bad token URL {url}: {e}"))?;
         let mut req = hyper::Request::get(uri);
         if let Some(c) = &self.credentials {
             req = req.header(hyper::header::AUTHORIZATION, c);
@@ -377,7 +382,11 @@ fn challenge_params(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while let Some((key, after)) = rest.split_once('=') {
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
             match quoted.split_once('"') {
                 Some((v, n)) => (v, n),
@@ -403,27 +412,21 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// `Basic ...` for `registry` from the Docker client's config.
-fn credentials(registry: &str) -> Option<String> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))?;
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
-    let auths = config.get("auths")?.as_object()?;
-    let keys: Vec<String> = if registry == "registry-1.docker.io" {
-        vec![
-            "https://index.docker.io/v1/".into(),
-            "index.docker.io".into(),
-            "docker.io".into(),
-        ]
-    } else {
-        vec![registry.into(), format!("https://{registry}")]
+/// `Basic ...` for the registry of `image` from the engines' credential
+/// files and helpers.
+async fn credentials(image: &str) -> Result<Option<String>, String> {
+    use base64::Engine;
+    let files = auth::files(crate::model::target::EngineKind::Podman);
+    let Some(found) = auth::lookup(image, &files).await? else {
+        return Ok(None);
     };
-    keys.iter()
-        .find_map(|k| auths.get(k)?.get("auth")?.as_str())
-        .filter(|a| !a.is_empty())
-        .map(|a| format!("Basic {a}"))
+    Ok(match (found.creds.username, found.creds.password) {
+        (Some(u), Some(p)) => Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )),
+        _ => None,
+    })
 }
 
 /// The OCI name of this machine's architecture.

@@ -25,8 +25,8 @@
 //! an export and a pull of one image land in the same place.
 
 use super::super::docker::DockerBackend;
-use super::{layers, registry};
 use super::super::{BackendError, EngineKind};
+use super::{layers, registry};
 use crate::guest::wire::{GUEST_BIN, GUEST_PRIVATE_DIR, SCRATCH_MOUNTS};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -277,7 +277,9 @@ pub async fn pull(
         ),
     };
     let reference = registry::Reference::parse(image).map_err(err)?;
-    let mut reg = registry::Registry::new(reference).map_err(err)?;
+    let mut reg = registry::Registry::new(image, reference)
+        .await
+        .map_err(err)?;
     let (config_blob, layers) = reg.manifest().await.map_err(err)?;
     let config = reg.blob_bytes(&config_blob).await.map_err(err)?;
     let config: serde_json::Value = serde_json::from_slice(&config)
