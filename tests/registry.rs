@@ -120,6 +120,7 @@ fn python_row(sbx: &Sbx) -> serde_json::Value {
 
 #[test]
 fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whiteouts() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
     let dir = std::env::temp_dir().join(format!("sbx-it-{}-registry", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let registry = Registry::start(&dir);
