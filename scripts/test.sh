@@ -173,10 +173,12 @@ if [ "${SBX_TEST_ROOTLESS:-1}" = 1 ] && [ $# -eq 0 ] && [ "$(id -u)" -eq 0 ]; th
     suite_args=()
     for t in "${ROOTLESS_SUITES[@]}"; do suite_args+=(--test "$t"); done
     # Built already by the runs above; the JSON names the executables.
-    cargo test --locked --no-run --message-format=json "${suite_args[@]}" >"$rl_dir/build.json"
+    # (registry: for the bubblewrap matrix below.)
+    cargo test --locked --no-run --message-format=json "${suite_args[@]}" --test registry >"$rl_dir/build.json"
     jq -r 'select(.reason == "compiler-artifact" and .executable != null) | .executable' "$rl_dir/build.json" |
         while read -r exe; do cp "$exe" "$rl_dir/"; done
     cp -r examples "$rl_dir/examples"
+    cp -r tests/fixtures "$rl_dir/fixtures"
     chmod -R a+rX "$rl_dir"
     rootless_suites() {
         local failed=0 t exe
@@ -274,16 +276,17 @@ if [ "${SBX_TEST_BWRAP:-1}" = 1 ] && [ $# -eq 0 ]; then
         as_rootless bash "$rl_dir/bubblewrap.sh" "$rl_dir/sbx" "$SBX_TEST_IMAGE" "$SBX_TEST_IMAGE_FULL"
         rootless_bwrap_suites() {
             local failed=0 t exe
-            for t in "${ROOTLESS_SUITES[@]}"; do
+            for t in "${ROOTLESS_SUITES[@]}" registry; do
                 exe=$(ls "$rl_dir"/"$t"-* | head -n 1)
                 as_rootless SBX_TEST_BACKEND=bubblewrap SBX_TEST_ROOTLESS=1 \
                     SBX_TEST_BIN="$rl_dir/sbx" SBX_TEST_EXAMPLES="$rl_dir/examples" \
+                    SBX_TEST_FIXTURES="$rl_dir/fixtures" \
                     SBX_TEST_IMAGE="$SBX_TEST_IMAGE" SBX_TEST_IMAGE_FULL="$SBX_TEST_IMAGE_FULL" \
                     "$exe" --test-threads=2 "${rl_skips[@]}" || failed=1
             done
             return "$failed"
         }
-        echo "test.sh: running the ${ROOTLESS_SUITES[*]} suites against bubblewrap as the ordinary user sbx-rootless" >&2
+        echo "test.sh: running the ${ROOTLESS_SUITES[*]} registry suites against bubblewrap as the ordinary user sbx-rootless" >&2
         bwrap_started=$(date +%s)
         status=0
         run_tests bubblewrap-rootless rootless_bwrap_suites || status=$?
