@@ -657,7 +657,7 @@ impl Backend for BwrapBackend {
     async fn pull(
         &self,
         image: &str,
-        _stall: Option<Duration>,
+        stall: Option<Duration>,
         progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
     ) -> Result<crate::model::pull::PullProgress, BackendError> {
         let started = std::time::Instant::now();
@@ -666,7 +666,7 @@ impl Backend for BwrapBackend {
             None,
             None,
         );
-        let root = rootfs::pull(image, &labels, progress).await?;
+        let root = rootfs::pull(image, &labels, stall, progress).await?;
         self.hold(&root)?;
         self.images
             .lock()

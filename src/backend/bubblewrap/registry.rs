@@ -30,7 +30,7 @@ application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
 /// How long a registry may keep us waiting for an answer or the next
-/// piece of a blob.
+/// piece of a blob, unless the pull's own limit says otherwise.
 const STALL: Duration = Duration::from_secs(60);
 
 /// An image name taken apart as engines do.
@@ -67,7 +67,7 @@ impl Reference {
             } else {
                 format!("library/{repository}")
             };
-            ("registry-1.docker.io".to_string(), repo)
+            ("docker.io".to_string(), repo)
         } else {
             (registry, repository)
         };
@@ -85,19 +85,124 @@ impl Reference {
         })
     }
 
-    /// `http` only for a registry on this machine's loopback.
-    fn scheme(&self) -> &'static str {
-        let host = match self.registry.rsplit_once(':') {
-            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => &self.registry,
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if loopback { "http" } else { "https" }
+    /// Where the registry's API answers: Docker Hub's is not `docker.io`.
+    fn api_host(&self) -> &str {
+        match self.registry.as_str() {
+            "docker.io" => "registry-1.docker.io",
+            other => other,
+        }
     }
+
+    /// The registry itself, after the mirrors the machine's configuration
+    /// names for it (`/etc/containers/registries.conf`, Docker's
+    /// `registry-mirrors` for Docker Hub).
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let conf = std::fs::read_to_string(
+            std::env::var_os("CONTAINERS_REGISTRIES_CONF")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| "/etc/containers/registries.conf".into()),
+        )
+        .unwrap_or_default();
+        let daemon = std::fs::read_to_string("/etc/docker/daemon.json").unwrap_or_default();
+        self.endpoints_from(&conf, &daemon)
+    }
+
+    fn endpoints_from(&self, registries_conf: &str, daemon_json: &str) -> Vec<Endpoint> {
+        let full = format!("{}/{}", self.registry, self.repository);
+        let mut out = Vec::new();
+        let mut primary = Endpoint::new(self.api_host(), &self.repository, false);
+        if let Ok(conf) = registries_conf.parse::<toml::Table>()
+            && let Some(entries) = conf.get("registry").and_then(|r| r.as_array())
+        {
+            // The entry with the longest prefix of the name, as
+            // containers-registries.conf(5) says.
+            let best =
+                entries
+                    .iter()
+                    .filter_map(|e| {
+                        let location = e.get("location")?.as_str()?;
+                        let prefix = e.get("prefix").and_then(|p| p.as_str()).unwrap_or(location);
+                        let rest = full.strip_prefix(prefix)?;
+                        (rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'))
+                            .then_some((prefix.len(), e, location, rest))
+                    })
+                    .max_by_key(|(len, ..)| *len);
+            if let Some((_, entry, location, rest)) = best {
+                if let Some(mirrors) = entry.get("mirror").and_then(|m| m.as_array()) {
+                    for m in mirrors {
+                        if let Some(loc) = m.get("location").and_then(|l| l.as_str()) {
+                            out.extend(Endpoint::at(loc, rest, true));
+                        }
+                    }
+                }
+                if location != self.registry {
+                    primary = Endpoint::at(location, rest, false).unwrap_or(primary);
+                }
+            }
+        }
+        if self.registry == "docker.io"
+            && let Ok(d) = serde_json::from_str::<serde_json::Value>(daemon_json)
+            && let Some(mirrors) = d.get("registry-mirrors").and_then(|m| m.as_array())
+        {
+            for m in mirrors.iter().filter_map(|m| m.as_str()) {
+                let host = m
+                    .strip_prefix("https://")
+                    .or_else(|| m.strip_prefix("http://"))
+                    .unwrap_or(m)
+                    .trim_end_matches('/');
+                if !host.is_empty() && !host.contains('/') {
+                    out.push(Endpoint::new(host, &self.repository, true));
+                }
+            }
+        }
+        out.push(primary);
+        out
+    }
+}
+
+/// One place to pull a repository from: the registry or a mirror of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `https://host[:port]` (`http` only for a loopback address).
+    pub base: String,
+    /// `host[:port]`: requests to it get the credentials.
+    pub authority: String,
+    pub repository: String,
+    pub mirror: bool,
+}
+
+impl Endpoint {
+    fn new(authority: &str, repository: &str, mirror: bool) -> Endpoint {
+        Endpoint {
+            base: format!("{}://{authority}", scheme(authority)),
+            authority: authority.to_string(),
+            repository: repository.to_string(),
+            mirror,
+        }
+    }
+
+    /// `location` (`host[:port][/path]`) with `rest` (what follows the
+    /// matched prefix of the image's name) appended to its path.
+    fn at(location: &str, rest: &str, mirror: bool) -> Option<Endpoint> {
+        let rest = rest.split([':', '@']).next().unwrap_or("");
+        let joined = format!("{}{rest}", location.trim_end_matches('/'));
+        let (host, repo) = joined.split_once('/')?;
+        Some(Endpoint::new(host, repo, mirror))
+    }
+}
+
+/// `http` only for a registry on this machine's loopback.
+fn scheme(authority: &str) -> &'static str {
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback { "http" } else { "https" }
 }
 
 /// What a pull needs of a blob: its digest and size.
@@ -107,19 +212,30 @@ pub struct Blob {
     pub size: u64,
 }
 
-/// A registry session for one repository, with the authorisation it
-/// has been given.
+/// A session with one endpoint for one repository, with the
+/// authorisation it has been given.
 pub struct Registry {
     client: Client<Https, Empty<Bytes>>,
-    base: String,
-    reference: Reference,
-    /// `Basic <base64 user:pass>` from the Docker config, if any.
+    endpoint: Endpoint,
+    /// The tag or digest asked for.
+    reference: String,
+    /// `Basic <base64 user:pass>` from the login files, if any.
     credentials: Option<String>,
     auth: Option<String>,
+    /// How long the registry may keep us waiting for an answer or the
+    /// next piece of a blob.
+    stall: Duration,
 }
 
 impl Registry {
-    pub async fn new(image: &str, reference: Reference) -> Result<Registry, String> {
+    /// A session with `endpoint` for `reference` of `image`; a mirror is
+    /// asked without credentials (they are the registry's).
+    pub async fn new(
+        image: &str,
+        reference: &Reference,
+        endpoint: Endpoint,
+        stall: Option<Duration>,
+    ) -> Result<Registry, String> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
@@ -127,23 +243,31 @@ impl Registry {
             .enable_http1()
             .build();
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
-        let base = format!("{}://{}", reference.scheme(), reference.registry);
-        let credentials = credentials(image).await?;
+        let credentials = if endpoint.mirror {
+            None
+        } else {
+            credentials(image).await?
+        };
         Ok(Registry {
             client,
-            base,
-            reference,
+            endpoint,
+            reference: reference.reference.clone(),
             credentials,
             auth: None,
+            stall: stall.unwrap_or(STALL),
         })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// The image's manifest for this machine's platform: its config and
     /// layers.
     pub async fn manifest(&mut self) -> Result<(Blob, Vec<Blob>), String> {
-        let mut reference = self.reference.reference.clone();
+        let mut reference = self.reference.clone();
         for _ in 0..2 {
-            let path = format!("/v2/{}/manifests/{}", self.reference.repository, reference);
+            let path = format!("/v2/{}/manifests/{}", self.endpoint.repository, reference);
             let body = self.get_bytes(&path, MANIFEST_TYPES).await?;
             let m: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("the registry's manifest is not JSON: {e}"))?;
@@ -185,7 +309,7 @@ impl Registry {
 
     /// A small blob (the config), checked against its digest.
     pub async fn blob_bytes(&mut self, blob: &Blob) -> Result<Bytes, String> {
-        let path = format!("/v2/{}/blobs/{}", self.reference.repository, blob.digest);
+        let path = format!("/v2/{}/blobs/{}", self.endpoint.repository, blob.digest);
         let body = self.get_bytes(&path, "*/*").await?;
         check_digest(&blob.digest, &sha256_hex(&body))?;
         Ok(body)
@@ -199,16 +323,16 @@ impl Registry {
         file: &Path,
         progress: &mut impl FnMut(u64),
     ) -> Result<(), String> {
-        let path = format!("/v2/{}/blobs/{}", self.reference.repository, blob.digest);
+        let path = format!("/v2/{}/blobs/{}", self.endpoint.repository, blob.digest);
         let mut body = self.get(&path, "*/*").await?.into_body();
         let mut out = std::io::BufWriter::new(
             std::fs::File::create(file).map_err(|e| format!("{}: {e}", file.display()))?,
         );
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         loop {
-            let frame = tokio::time::timeout(STALL, body.frame())
+            let frame = tokio::time::timeout(self.stall, body.frame())
                 .await
-                .map_err(|_| format!("the registry sent nothing for {}s", STALL.as_secs()))?;
+                .map_err(|_| format!("the registry sent nothing for {}s", self.stall.as_secs()))?;
             let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| format!("the download broke off: {e}"))?;
             if let Ok(data) = frame.into_data() {
@@ -225,9 +349,9 @@ impl Registry {
 
     async fn get_bytes(&mut self, path: &str, accept: &str) -> Result<Bytes, String> {
         let body = self.get(path, accept).await?.into_body();
-        let collected = tokio::time::timeout(STALL, body.collect())
+        let collected = tokio::time::timeout(self.stall, body.collect())
             .await
-            .map_err(|_| format!("the registry sent nothing for {}s", STALL.as_secs()))?
+            .map_err(|_| format!("the registry sent nothing for {}s", self.stall.as_secs()))?
             .map_err(|e| format!("the download broke off: {e}"))?;
         Ok(collected.to_bytes())
     }
@@ -239,21 +363,21 @@ impl Registry {
         path: &str,
         accept: &str,
     ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
-        let mut url = format!("{}{path}", self.base);
+        let mut url = format!("{}{path}", self.endpoint.base);
         let mut authorised = false;
         let mut redirects = 0;
         loop {
             let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
             let ours =
-                uri.authority().map(|a| a.as_str()) == Some(self.reference.registry.as_str());
+                uri.authority().map(|a| a.as_str()) == Some(self.endpoint.authority.as_str());
             let mut req = hyper::Request::get(&uri).header(hyper::header::ACCEPT, accept);
             if ours && let Some(a) = &self.auth {
                 req = req.header(hyper::header::AUTHORIZATION, a);
             }
             let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
-            let resp = tokio::time::timeout(STALL, self.client.request(req))
+            let resp = tokio::time::timeout(self.stall, self.client.request(req))
                 .await
-                .map_err(|_| format!("{url}: no answer within {}s", STALL.as_secs()))?
+                .map_err(|_| format!("{url}: no answer within {}s", self.stall.as_secs()))?
                 .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && ours && !authorised {
@@ -328,7 +452,7 @@ impl Registry {
             .iter()
             .find(|(k, _)| k == "scope")
             .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| format!("repository:{}:pull", self.reference.repository));
+            .unwrap_or_else(|| format!("repository:{}:pull", self.endpoint.repository));
         query.push(format!("scope={}", encode(&scope)));
         let sep = if realm.contains('?') { '&' } else { '?' };
         let url = format!("{realm}{sep}{}", query.join("&"));
@@ -340,9 +464,9 @@ impl Registry {
             req = req.header(hyper::header::AUTHORIZATION, c);
         }
         let req = req.body(Empty::new()).map_err(|e| e.to_string())?;
-        let resp = tokio::time::timeout(STALL, self.client.request(req))
+        let resp = tokio::time::timeout(self.stall, self.client.request(req))
             .await
-            .map_err(|_| format!("{realm}: no answer within {}s", STALL.as_secs()))?
+            .map_err(|_| format!("{realm}: no answer within {}s", self.stall.as_secs()))?
             .map_err(|e| format!("{realm}: {}", error_chain(&e)))?;
         if !resp.status().is_success() {
             return Err(format!(
@@ -350,9 +474,9 @@ impl Registry {
                 resp.status().as_u16()
             ));
         }
-        let body = tokio::time::timeout(STALL, resp.into_body().collect())
+        let body = tokio::time::timeout(self.stall, resp.into_body().collect())
             .await
-            .map_err(|_| format!("{realm}: no token within {}s", STALL.as_secs()))?
+            .map_err(|_| format!("{realm}: no token within {}s", self.stall.as_secs()))?
             .map_err(|e| format!("{realm}: {e}"))?
             .to_bytes();
         let v: serde_json::Value =
@@ -465,8 +589,9 @@ mod tests {
     #[test]
     fn names_without_a_registry_are_docker_hubs_and_official_images_are_under_library() {
         let r = Reference::parse("python:3.12").unwrap();
-        assert_eq!(r.registry, "registry-1.docker.io");
+        assert_eq!(r.registry, "docker.io");
         assert_eq!(r.repository, "library/python");
+        assert_eq!(r.api_host(), "registry-1.docker.io");
         assert_eq!(r.reference, "3.12");
         let r = Reference::parse("team/app").unwrap();
         assert_eq!(r.repository, "team/app");
@@ -479,12 +604,12 @@ mod tests {
         assert_eq!(r.registry, "127.0.0.1:5000");
         assert_eq!(r.repository, "sbx/runtime");
         assert_eq!(r.reference, "test");
-        assert_eq!(r.scheme(), "http");
+        assert_eq!(scheme(&r.registry), "http");
         let d = format!("sha256:{}", "a".repeat(64));
-        let r = Reference::parse(&format!("ghcr.io/o/i:1@{d}")).unwrap();
-        assert_eq!(r.registry, "ghcr.io");
+        let r = Reference::parse(&format!("registry.example.net/o/i:1@{d}")).unwrap();
+        assert_eq!(r.registry, "registry.example.net");
         assert_eq!(r.reference, d);
-        assert_eq!(r.scheme(), "https");
+        assert_eq!(scheme(&r.registry), "https");
         assert!(Reference::parse("Upper/Case").is_err());
     }
 
@@ -498,8 +623,48 @@ mod tests {
             ("registry.example.com", "https"),
         ] {
             let r = Reference::parse(&format!("{host}/a/b")).unwrap();
-            assert_eq!(r.scheme(), scheme, "{host}");
+            assert_eq!(super::scheme(&r.registry), scheme, "{host}");
         }
+    }
+
+    #[test]
+    fn mirrors_of_the_machines_configuration_come_before_the_registry() {
+        let conf = r#"
+            unqualified-search-registries = ["docker.io"]
+            [[registry]]
+            location = "docker.io"
+            [[registry.mirror]]
+            location = "mirror.example.com/hub"
+            [[registry]]
+            prefix = "registry.example.org/team"
+            location = "internal.example.com/quay-team"
+        "#;
+        let daemon = r#"{"registry-mirrors": ["https://other.example.com/"]}"#;
+        let hub = Reference::parse("python:3.12").unwrap();
+        let e = hub.endpoints_from(conf, daemon);
+        let at: Vec<_> = e
+            .iter()
+            .map(|e| (e.base.as_str(), e.repository.as_str(), e.mirror))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                ("https://mirror.example.com", "hub/library/python", true),
+                ("https://other.example.com", "library/python", true),
+                ("https://registry-1.docker.io", "library/python", false),
+            ]
+        );
+        // Docker's mirrors are Docker Hub's only; a prefix relocates.
+        let quay = Reference::parse("registry.example.org/team/app:1").unwrap();
+        let e = quay.endpoints_from(conf, daemon);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].base, "https://internal.example.com");
+        assert_eq!(e[0].repository, "quay-team/app");
+        // No configuration: the registry alone.
+        let e = quay.endpoints_from("", "");
+        assert_eq!(e[0].base, "https://registry.example.org");
+        assert_eq!(e[0].repository, "team/app");
+        assert_eq!(e.len(), 1);
     }
 
     #[test]

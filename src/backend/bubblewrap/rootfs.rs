@@ -265,6 +265,7 @@ fn finish(
 pub async fn pull(
     image: &str,
     labels: &[(String, String)],
+    stall: Option<std::time::Duration>,
     progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
 ) -> Result<Rootfs, BackendError> {
     if in_engine(image).await {
@@ -277,11 +278,35 @@ pub async fn pull(
         ),
     };
     let reference = registry::Reference::parse(image).map_err(err)?;
-    let mut reg = registry::Registry::new(image, reference)
-        .await
-        .map_err(err)?;
-    let (config_blob, layers) = reg.manifest().await.map_err(err)?;
-    let config = reg.blob_bytes(&config_blob).await.map_err(err)?;
+    // The first endpoint that gives the manifest and config gives the
+    // layers: mirrors first, then the registry.
+    let mut failures = Vec::new();
+    let mut found = None;
+    for endpoint in reference.endpoints() {
+        let got = async {
+            let mut reg = registry::Registry::new(image, &reference, endpoint, stall).await?;
+            let (config_blob, layers) = reg.manifest().await?;
+            let config = reg.blob_bytes(&config_blob).await?;
+            Ok::<_, String>((reg, config_blob, layers, config))
+        }
+        .await;
+        match got {
+            Ok(g) => {
+                found = Some(g);
+                break;
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    let Some((mut reg, config_blob, layers, config)) = found else {
+        return Err(err(failures.join("; then ")));
+    };
+    if reg.endpoint().mirror && crate::verbose::engine_notices() {
+        eprintln!(
+            "sbx agent: pulling {image} from the mirror {}",
+            reg.endpoint().authority
+        );
+    }
     let config: serde_json::Value = serde_json::from_slice(&config)
         .map_err(|e| err(format!("the image's config is not JSON: {e}")))?;
     let env: Vec<String> = config["config"]["Env"]
