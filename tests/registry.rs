@@ -1,9 +1,10 @@
 //! The bubblewrap backend on a machine with no container engine: images
-//! come from their registry, pulled by sbx itself. The registry is
-//! tests/fixtures/registry.py on 127.0.0.1, serving the test image as a
-//! local engine saves it (with token auth, a list of manifests and blobs
-//! behind redirects, as public registries have them), and no engine is
-//! reachable by sbx.
+//! come from their registry, pulled by sbx itself, and no engine is
+//! reachable by sbx. The registries run on 127.0.0.1: tests/fixtures/
+//! registry.py, serving the test image as a local engine saves it (with
+//! token auth, a list of manifests and blobs behind redirects, as public
+//! registries have them, and a layer of whiteouts), and Debian's
+//! `docker-registry` with a login, the image pushed there by the engine.
 
 mod common;
 
@@ -168,4 +169,171 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
     drop(sbx);
     drop(registry);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const USER: &str = "sbx-tester";
+const PASSWORD: &str = "pw-Hk4pW9sL-never-shown";
+
+/// Debian's `docker-registry` (the CNCF distribution server, as in
+/// tests/pull.rs) on loopback, with htpasswd (Basic) auth; stopped and
+/// its storage removed when dropped.
+struct Distribution {
+    child: Child,
+    addr: String,
+    dir: PathBuf,
+}
+
+impl Distribution {
+    fn start(dir: PathBuf) -> Distribution {
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let htpasswd = Command::new("htpasswd")
+            .args(["-Bbn", USER, PASSWORD])
+            .output()
+            .expect("htpasswd is installed (scripts/test.sh installs it)");
+        std::fs::write(
+            dir.join("htpasswd"),
+            String::from_utf8_lossy(&htpasswd.stdout).trim(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("config.yml"),
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: sbx-test\n    path: {}\n",
+                dir.join("data").display(),
+                dir.join("htpasswd").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry is installed (scripts/test.sh installs it)");
+        let addr = format!("127.0.0.1:{port}");
+        let d = Distribution { child, addr, dir };
+        assert!(
+            common::wait_until(std::time::Duration::from_secs(15), || {
+                std::net::TcpStream::connect(&d.addr).is_ok()
+            }),
+            "the registry did not listen"
+        );
+        d
+    }
+
+    /// Push the test image here as `reference`, with the engine that has
+    /// it (gzip layers and a Docker schema-2 manifest, as engines push).
+    fn push(&self, reference: &str) {
+        let engine = common::image_engine();
+        let run = |c: &mut Command| {
+            let out = c.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{c:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        if engine == "podman" {
+            run(Command::new("podman")
+                .args(["push", "-q", "--tls-verify=false", "--creds"])
+                .arg(format!("{USER}:{PASSWORD}"))
+                .arg(common::test_image())
+                .arg(format!("docker://{reference}")));
+            return;
+        }
+        let config = self.dir.join("pusher");
+        std::fs::create_dir_all(&config).unwrap();
+        run(Command::new("docker").args(["tag", &common::test_image(), reference]));
+        let mut login = Command::new("docker")
+            .arg("--config")
+            .arg(&config)
+            .args(["login", "-u", USER, "--password-stdin", &self.addr])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut login.stdin.take().unwrap(), PASSWORD.as_bytes()).unwrap();
+        assert!(login.wait().unwrap().success(), "docker login failed");
+        let pushed = Command::new("docker")
+            .arg("--config")
+            .arg(&config)
+            .args(["push", "-q", reference])
+            .output()
+            .unwrap();
+        // The tag only: the test image stays.
+        let _ = Command::new("docker").args(["rmi", reference]).output();
+        assert!(
+            pushed.status.success(),
+            "docker push: {}",
+            String::from_utf8_lossy(&pushed.stderr)
+        );
+    }
+}
+
+impl Drop for Distribution {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_registry_that_needs_a_login_gets_the_credentials_of_config_json_and_never_shows_them() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
+    let dir = std::env::temp_dir().join(format!("sbx-it-{}-distribution", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let registry = Distribution::start(dir);
+    let image = format!("{}/sbx-test/login:1", registry.addr);
+    registry.push(&image);
+    let (mut sbx, _) = without_engine("registry-login", &image, &image);
+    let docker_config = sbx.root.join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    sbx.env("DOCKER_CONFIG", &docker_config);
+    // Podman's own files of this user must not answer for it.
+    sbx.env("REGISTRY_AUTH_FILE", docker_config.join("none.json"));
+
+    let out = sbx.run(&["pull", &image], "");
+    assert!(!out.status.success(), "pulled without credentials");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("docker login"), "{err}");
+
+    let secret = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+    };
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!(
+            "{{\"auths\": {{\"{}\": {{\"auth\": \"{secret}\"}}}}}}",
+            registry.addr
+        ),
+    )
+    .unwrap();
+    let pulled = sbx.run(&["pull", &image], "");
+    let shown = ok(&pulled) + &String::from_utf8_lossy(&pulled.stderr);
+    let out = sbx.exec_ok("python", "print('authorized')");
+    assert_eq!(out, "authorized\n");
+    let logs = sbx.run(&["agent", "logs"], "");
+    let everything = [
+        shown,
+        err,
+        String::from_utf8_lossy(&logs.stdout).into_owned(),
+        String::from_utf8_lossy(&logs.stderr).into_owned(),
+    ]
+    .concat();
+    assert!(!everything.contains(PASSWORD), "the secret was shown");
+    assert!(
+        !everything.contains(&secret),
+        "the encoded secret was shown"
+    );
 }
