@@ -109,7 +109,7 @@ async fn engine(image: &str) -> Result<DockerBackend, BackendError> {
     Err(BackendError::Pull {
         image: image.to_string(),
         message: format!(
-            "image `{image}` is not unpacked for the bubblewrap backend, and it is taken from a local Docker or Podman, which does not answer ({e}); load the image into one of them once, then run `sbx pull {image}` with --backend bubblewrap"
+            "image `{image}` is not unpacked for the bubblewrap backend and no local Docker or Podman answers ({e}); run `sbx pull {image}` with --backend bubblewrap, which pulls it from its registry"
         ),
     })
 }
@@ -137,7 +137,7 @@ pub async fn import(
         return Err(BackendError::Pull {
             image: image.to_string(),
             message: format!(
-                "image `{image}` is not in the local {}; the bubblewrap backend takes images from there (build or load it first, e.g. bash scripts/images.sh)",
+                "image `{image}` is neither unpacked for the bubblewrap backend nor in the local {}; run `sbx pull {image}` with --backend bubblewrap, which pulls it from its registry (or build or load it there first, e.g. bash scripts/images.sh)",
                 super::super::Backend::name(&docker)
             ),
         });
