@@ -13,10 +13,12 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// The registry of tests/fixtures/registry.py, stopped when dropped.
+/// The registry of tests/fixtures/registry.py, stopped (and its
+/// storage removed) when dropped.
 struct Registry {
     child: Child,
     port: u16,
+    dir: PathBuf,
 }
 
 impl Registry {
@@ -47,6 +49,7 @@ impl Registry {
         Registry {
             port: port.parse().unwrap(),
             child,
+            dir: dir.to_path_buf(),
         }
     }
 
@@ -59,6 +62,7 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -168,7 +172,6 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
     assert_eq!(out.trim(), r#"false ["kept"]"#);
     drop(sbx);
     drop(registry);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const USER: &str = "sbx-tester";
