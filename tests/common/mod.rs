@@ -102,6 +102,17 @@ pub fn local_engine_only(what: &str) {
     );
 }
 
+/// For a test of the bubblewrap backend itself, with no engine at all
+/// (a registry pull): run elsewhere it fails saying so. scripts/test.sh
+/// runs these in the bubblewrap matrix only (BWRAP_ONLY).
+pub fn bubblewrap_only(what: &str) {
+    assert!(
+        on_bubblewrap(),
+        "this test checks {what}, which only the bubblewrap backend does; \
+         it runs in the bubblewrap matrix only (see BWRAP_ONLY in scripts/test.sh)"
+    );
+}
+
 /// The namespace the Kubernetes matrix runs in: `SBX_TEST_KUBE_NAMESPACE`,
 /// else `sbx-test`.
 pub fn kube_namespace() -> String {

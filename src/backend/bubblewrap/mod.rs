@@ -31,6 +31,8 @@
 //! there is nothing to reap.
 
 mod cgroup;
+mod layers;
+mod registry;
 pub mod rootfs;
 mod seccomp;
 mod userns;
@@ -657,7 +659,7 @@ impl Backend for BwrapBackend {
     async fn pull(
         &self,
         image: &str,
-        _stall: Option<Duration>,
+        stall: Option<Duration>,
         progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
     ) -> Result<crate::model::pull::PullProgress, BackendError> {
         let started = std::time::Instant::now();
@@ -666,16 +668,21 @@ impl Backend for BwrapBackend {
             None,
             None,
         );
-        let root = rootfs::import(image, &labels, true).await?;
+        let root = rootfs::pull(image, &labels, stall, progress).await?;
         self.hold(&root)?;
         self.images
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(image.to_string(), Arc::new(Arc::new(root).into()));
+        // A registry pull counted its layers and bytes; an export is one.
+        let shown = progress.borrow().clone();
+        let layers = shown.layers.max(1);
         let done = crate::model::pull::PullProgress {
             image: image.to_string(),
-            layers: 1,
-            layers_done: 1,
+            layers,
+            layers_done: layers,
+            bytes: shown.bytes,
+            bytes_done: shown.bytes_done,
             elapsed_ms: started.elapsed().as_millis() as u64,
             done: true,
             ..Default::default()

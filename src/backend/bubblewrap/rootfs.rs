@@ -17,10 +17,16 @@
 //!                              engine is gone still finds its images
 //! ```
 //!
-//! Pulling from a registry without an engine is not done yet.
+//! An image no local engine has is pulled from its registry instead
+//! (`registry`): its layers are applied in order into the temporary
+//! directory (OCI whiteouts deleting what lower layers made), then
+//! finished and renamed into place as an export is. The directory's name
+//! is the image's config digest, which is the id engines give an image:
+//! an export and a pull of one image land in the same place.
 
 use super::super::docker::DockerBackend;
 use super::super::{BackendError, EngineKind};
+use super::{layers, registry};
 use crate::guest::wire::{GUEST_BIN, GUEST_PRIVATE_DIR, SCRATCH_MOUNTS};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -103,7 +109,7 @@ async fn engine(image: &str) -> Result<DockerBackend, BackendError> {
     Err(BackendError::Pull {
         image: image.to_string(),
         message: format!(
-            "image `{image}` is not unpacked for the bubblewrap backend, and it is taken from a local Docker or Podman, which does not answer ({e}); load the image into one of them once, then run `sbx pull {image}` with --backend bubblewrap"
+            "image `{image}` is not unpacked for the bubblewrap backend and no local Docker or Podman answers ({e}); run `sbx pull {image}` with --backend bubblewrap, which pulls it from its registry"
         ),
     })
 }
@@ -131,7 +137,7 @@ pub async fn import(
         return Err(BackendError::Pull {
             image: image.to_string(),
             message: format!(
-                "image `{image}` is not in the local {}; the bubblewrap backend takes images from there (build or load it first, e.g. bash scripts/images.sh)",
+                "image `{image}` is neither unpacked for the bubblewrap backend nor in the local {}; run `sbx pull {image}` with --backend bubblewrap, which pulls it from its registry (or build or load it there first, e.g. bash scripts/images.sh)",
                 super::super::Backend::name(&docker)
             ),
         });
@@ -140,13 +146,18 @@ pub async fn import(
     if load(&dir).is_none() {
         unpack(&docker, image, labels, &config, &dir).await?;
     }
+    record(image, &config.id, &dir)
+}
+
+/// Record `image` as the unpacked image `id` (in `dir`).
+fn record(image: &str, id: &str, dir: &Path) -> Result<Rootfs, BackendError> {
     let names = store().join("names");
     std::fs::create_dir_all(&names).map_err(|e| import_err(image, e))?;
     // Atomic like the image itself: a reader sees the old id or the new.
     let tmp = names.join(format!(".{}.{}", escape(image), std::process::id()));
-    std::fs::write(&tmp, &config.id).map_err(|e| import_err(image, e))?;
+    std::fs::write(&tmp, id).map_err(|e| import_err(image, e))?;
     std::fs::rename(&tmp, names.join(escape(image))).map_err(|e| import_err(image, e))?;
-    load(&dir).ok_or_else(|| import_err(image, format!("{} is incomplete", dir.display())))
+    load(dir).ok_or_else(|| import_err(image, format!("{} is incomplete", dir.display())))
 }
 
 async fn unpack(
@@ -156,26 +167,8 @@ async fn unpack(
     config: &super::super::docker::ImageConfig,
     dir: &Path,
 ) -> Result<(), BackendError> {
-    let parent = dir.parent().expect("the store is a directory");
-    std::fs::create_dir_all(parent).map_err(|e| import_err(image, e))?;
-    let stem = dir.file_name().unwrap_or_default().to_string_lossy();
-    // Leftovers of an import of this image that was cut short.
-    if let Ok(entries) = std::fs::read_dir(parent) {
-        let prefix = format!(".{stem}.");
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            let pid = name
-                .strip_prefix(&prefix)
-                .and_then(|p| p.parse::<i32>().ok());
-            if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let tmp = parent.join(format!(".{stem}.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
+    let tmp = fresh_tmp(image, dir)?;
     let root = tmp.join("root");
-    std::fs::create_dir_all(&root).map_err(|e| import_err(image, e))?;
     let made = async {
         let mut tar = tokio::process::Command::new("tar")
             // Modes as in the image; owners too when root (an ordinary
@@ -204,28 +197,162 @@ async fn unpack(
                 format!("tar failed: {}", err.lines().last().unwrap_or("no message")),
             ));
         }
-        add_mount_points(&root).map_err(|e| import_err(image, e))?;
-        let env = serde_json::to_string(&config.env).expect("strings serialize");
-        std::fs::write(tmp.join("env.json"), env).map_err(|e| import_err(image, e))?;
         Ok(())
     }
     .await;
+    finish(image, &tmp, dir, &config.env, made)
+}
+
+/// A new, empty temporary directory (with `root` in it) for unpacking
+/// the image to go into `dir`, after removing the leftovers of imports
+/// of it that were cut short.
+fn fresh_tmp(image: &str, dir: &Path) -> Result<PathBuf, BackendError> {
+    let parent = dir.parent().expect("the store is a directory");
+    std::fs::create_dir_all(parent).map_err(|e| import_err(image, e))?;
+    let stem = dir.file_name().unwrap_or_default().to_string_lossy();
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        let prefix = format!(".{stem}.");
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let pid = name
+                .strip_prefix(&prefix)
+                .and_then(|p| p.parse::<i32>().ok());
+            if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let tmp = parent.join(format!(".{stem}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("root")).map_err(|e| import_err(image, e))?;
+    Ok(tmp)
+}
+
+/// Add sbx's mount points and the environment to an unpacked `tmp`
+/// (when `made` says the files are in), and rename it to `dir`.
+fn finish(
+    image: &str,
+    tmp: &Path,
+    dir: &Path,
+    env: &[String],
+    made: Result<(), BackendError>,
+) -> Result<(), BackendError> {
+    let made = made.and_then(|()| {
+        add_mount_points(&tmp.join("root")).map_err(|e| import_err(image, e))?;
+        let env = serde_json::to_string(env).expect("strings serialize");
+        std::fs::write(tmp.join("env.json"), env).map_err(|e| import_err(image, e))
+    });
     if let Err(e) = made {
-        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(tmp);
         return Err(e);
     }
-    match std::fs::rename(&tmp, dir) {
+    match std::fs::rename(tmp, dir) {
         Ok(()) => Ok(()),
         // Another agent got there first: its copy is as good as ours.
         Err(_) if load(dir).is_some() => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(tmp);
             Ok(())
         }
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(tmp);
             Err(import_err(image, e))
         }
     }
+}
+
+/// Bring `image` in for `sbx pull`: exported from the local engine when
+/// it has the image, else pulled from its registry.
+pub async fn pull(
+    image: &str,
+    labels: &[(String, String)],
+    stall: Option<std::time::Duration>,
+    progress: &tokio::sync::watch::Sender<crate::model::pull::PullProgress>,
+) -> Result<Rootfs, BackendError> {
+    if in_engine(image).await {
+        return import(image, labels, true).await;
+    }
+    let err = |reason: String| BackendError::Pull {
+        image: image.to_string(),
+        message: format!(
+            "cannot pull image `{image}` from its registry (no local Docker or Podman has it): {reason}"
+        ),
+    };
+    let reference = registry::Reference::parse(image).map_err(err)?;
+    // The first endpoint that gives the manifest and config gives the
+    // layers: mirrors first, then the registry.
+    let mut failures = Vec::new();
+    let mut found = None;
+    for endpoint in reference.endpoints() {
+        let got = async {
+            let mut reg = registry::Registry::new(image, &reference, endpoint, stall).await?;
+            let (config_blob, layers) = reg.manifest().await?;
+            let config = reg.blob_bytes(&config_blob).await?;
+            Ok::<_, String>((reg, config_blob, layers, config))
+        }
+        .await;
+        match got {
+            Ok(g) => {
+                found = Some(g);
+                break;
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    let Some((mut reg, config_blob, layers, config)) = found else {
+        return Err(err(failures.join("; then ")));
+    };
+    if reg.endpoint().mirror && crate::verbose::engine_notices() {
+        eprintln!(
+            "sbx agent: pulling {image} from the mirror {}",
+            reg.endpoint().authority
+        );
+    }
+    let config: serde_json::Value = serde_json::from_slice(&config)
+        .map_err(|e| err(format!("the image's config is not JSON: {e}")))?;
+    let env: Vec<String> = config["config"]["Env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let id = config_blob.digest.clone();
+    let dir = dir_of(&id);
+    let mut shown = crate::model::pull::PullProgress {
+        image: image.to_string(),
+        layers: layers.len() as u32,
+        bytes: layers.iter().map(|l| l.size).sum(),
+        ..Default::default()
+    };
+    if load(&dir).is_none() {
+        let tmp = fresh_tmp(image, &dir)?;
+        let made = async {
+            let root = tmp.join("root");
+            let blob = tmp.join("layer");
+            let privileged = unsafe { libc::geteuid() } == 0;
+            for layer in &layers {
+                reg.blob_to_file(layer, &blob, &mut |n| {
+                    shown.bytes_done += n;
+                    progress.send_replace(shown.clone());
+                })
+                .await
+                .map_err(err)?;
+                let (root, blob) = (root.clone(), blob.clone());
+                tokio::task::spawn_blocking(move || layers::apply(&root, &blob, privileged))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+                    .map_err(|e| err(format!("layer {}: {e}", layer.digest)))?;
+                shown.layers_done += 1;
+                progress.send_replace(shown.clone());
+            }
+            let _ = std::fs::remove_file(&blob);
+            Ok(())
+        }
+        .await;
+        finish(image, &tmp, &dir, &env, made)?;
+    }
+    record(image, &id, &dir)
 }
 
 /// What bwrap mounts over must exist in the read-only root: sbx's

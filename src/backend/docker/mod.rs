@@ -31,7 +31,7 @@
 //!   (covered by running the integration suites, the hostile-program one
 //!   included, against both engines).
 
-mod auth;
+pub(crate) mod auth;
 mod exec_fallback;
 mod guest_volume;
 pub(crate) mod identity;
