@@ -1319,6 +1319,45 @@ fn a_container_removed_behind_the_agents_back_is_replaced_and_leaves_no_volume()
 }
 
 #[test]
+fn an_image_cannot_speak_for_the_agent_through_its_environment() {
+    common::local_engine_only("an image it builds in the local engine");
+    // Settings the agent gives the guest, set by an image instead: a
+    // program user of root, absurd rlimits. None of them may take.
+    let sbx = Sbx::new("image-env");
+    let (image, label) = sbx.test_made_image("guestenv");
+    let dir = sbx.root.join("build");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {}\nENV SBX_GUEST_USER=0:0 SBX_GUEST_RLIMITS='{{\"memory\":4096,\"pids\":1}}'\n{label}\n",
+            common::test_image()
+        ),
+    )
+    .unwrap();
+    let built = Command::new(common::image_engine())
+        .args(["build", "-q", "--network", "none", "-t", &image])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    sbx.append_config(&format!(
+        "[profiles.forged]\nlang = \"python\"\nimage = \"{image}\"\n"
+    ));
+    let program = "import os\nx = bytearray(32 << 20)\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\nprint(os.getuid() != 0, sorted(k for k in os.environ if k.startswith('SBX_GUEST')))";
+    let out = sbx.run(
+        &["--profile", "forged", "exec", "--lang", "python", program],
+        "",
+    );
+    assert_eq!(
+        (stdout(&out).as_str(), out.status.code()),
+        ("True []\n", Some(0)),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn pool_stats_and_doctor_say_when_limits_are_per_process_rlimits() {
     let sbx = sandbox("limits-kind", "run", "");
     assert_eq!(sbx.exec_ok("python", "print(1)"), "1\n");
