@@ -174,6 +174,56 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
     drop(registry);
 }
 
+/// The names in `data`'s store of unpacked images.
+fn unpacked(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("rootfs"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn images_whose_parts_are_not_what_their_digests_say_are_refused_and_leave_nothing_behind() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
+    let dir = std::env::temp_dir().join(format!("sbx-it-{}-forged", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let registry = Registry::start(&dir);
+    let good = registry.image("test");
+    let (sbx, data) = without_engine("registry-forged", &good, &good);
+    let layers = Command::new(common::image_engine())
+        .args(["image", "inspect", "--format", "{{len .RootFS.Layers}}"])
+        .arg(common::test_image())
+        .output()
+        .unwrap();
+    let layers = String::from_utf8_lossy(&layers.stdout).trim().to_string();
+
+    // The test image's config (so its id, its directory) over a last
+    // layer the config does not name.
+    let out = sbx.run(&["pull", &registry.image("forged-layer")], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "a forged layer was pulled: {err}");
+    assert!(
+        err.contains(&format!(
+            "layer {layers} does not match the image's configuration"
+        )),
+        "{err}"
+    );
+    assert_eq!(unpacked(&data), Vec::<String>::new());
+
+    // The genuine image still pulls into its own directory.
+    ok(&sbx.run(&["pull", &good], ""));
+    let id = engine_image_id(&common::test_image());
+    assert!(
+        unpacked(&data).contains(&id.trim_start_matches("sha256:").to_string()),
+        "{:?}",
+        unpacked(&data)
+    );
+    drop(sbx);
+    drop(registry);
+}
+
 const USER: &str = "sbx-tester";
 const PASSWORD: &str = "pw-Hk4pW9sL-never-shown";
 

@@ -16,48 +16,98 @@ use std::path::{Component, Path, PathBuf};
 const OPAQUE: &str = ".wh..wh..opq";
 const WHITEOUT: &str = ".wh.";
 
-/// Apply the layer blob at `blob` (a tar, plain, gzip or zstd) to `root`.
+/// Apply the layer blob at `blob` (a tar, plain, gzip or zstd) to `root`,
+/// once its tar is the one the image's configuration names: `diff_id`
+/// (`sha256:...` of the decompressed tar). Without that check a manifest
+/// could pair another image's config (and so its id, the directory it is
+/// unpacked in) with layers of its own.
 /// `privileged`: owners are kept (as root); otherwise everything is the
 /// caller's, which is the sandbox's root in its user namespace.
-pub fn apply(root: &Path, blob: &Path, privileged: bool) -> Result<(), String> {
-    let tar = decompressed(blob)?;
-    let result = apply_tar(root, &tar, privileged);
+pub fn apply(root: &Path, blob: &Path, privileged: bool, diff_id: &str) -> Result<(), String> {
+    let (tar, digest) = decompressed(blob)?;
+    let result = if diff_id.strip_prefix("sha256:") == Some(digest.as_str()) {
+        apply_tar(root, &tar, privileged).map_err(|e| format!("cannot be applied: {e}"))
+    } else {
+        Err(format!(
+            "does not match the image's configuration (it says {diff_id}, the layer is sha256:{digest}); the image is broken or forged"
+        ))
+    };
     if tar != blob {
         let _ = std::fs::remove_file(&tar);
     }
     result
 }
 
-/// The layer as a plain tar: `blob` itself, or a file beside it that the
-/// system's `gzip`/`zstd` made (sbx links no decompressor of its own).
-fn decompressed(blob: &Path) -> Result<PathBuf, String> {
+/// Feed all of `from` to `to`, returning the sha256 (hex) of what passed.
+fn copy_hashing(
+    mut from: impl std::io::Read,
+    to: &mut impl std::io::Write,
+) -> std::io::Result<String> {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hash.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
+    }
+    Ok(super::registry::hex(hash.finish().as_ref()))
+}
+
+/// The layer as a plain tar and the sha256 (hex) of that tar: `blob`
+/// itself, or a file beside it that the system's `gzip`/`zstd` made
+/// (sbx links no decompressor of its own), hashed on its way there.
+fn decompressed(blob: &Path) -> Result<(PathBuf, String), String> {
     let mut magic = [0u8; 4];
-    {
+    let n = {
         use std::io::Read;
         let mut f = File::open(blob).map_err(|e| e.to_string())?;
-        let n = f.read(&mut magic).map_err(|e| e.to_string())?;
-        if n < 4 {
-            return Ok(blob.to_path_buf());
-        }
-    }
+        f.read(&mut magic).map_err(|e| e.to_string())?
+    };
     let tool = match magic {
-        [0x1f, 0x8b, _, _] => "gzip",
-        [0x28, 0xb5, 0x2f, 0xfd] => "zstd",
-        _ => return Ok(blob.to_path_buf()),
+        _ if n < 4 => None,
+        [0x1f, 0x8b, _, _] => Some("gzip"),
+        [0x28, 0xb5, 0x2f, 0xfd] => Some("zstd"),
+        _ => None,
+    };
+    let Some(tool) = tool else {
+        let f = File::open(blob).map_err(|e| e.to_string())?;
+        let digest = copy_hashing(f, &mut std::io::sink()).map_err(|e| e.to_string())?;
+        return Ok((blob.to_path_buf(), digest));
     };
     let out = blob.with_extension("tar");
-    let status = std::process::Command::new(tool)
+    let mut child = std::process::Command::new(tool)
         .arg("-dc")
         .stdin(File::open(blob).map_err(|e| e.to_string())?)
-        .stdout(File::create(&out).map_err(|e| e.to_string())?)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .status()
+        .spawn()
         .map_err(|e| format!("cannot run {tool} to decompress it: {e}"))?;
-    if !status.success() {
-        let _ = std::fs::remove_file(&out);
-        return Err(format!("{tool} could not decompress it ({status})"));
+    let copied = (|| {
+        let mut file = std::io::BufWriter::new(File::create(&out)?);
+        let digest = copy_hashing(child.stdout.take().expect("piped"), &mut file)?;
+        std::io::Write::flush(&mut file)?;
+        Ok::<_, std::io::Error>(digest)
+    })();
+    if copied.is_err() {
+        let _ = child.kill();
     }
-    Ok(out)
+    let status = child.wait().map_err(|e| e.to_string())?;
+    match copied {
+        Ok(digest) if status.success() => Ok((out, digest)),
+        Ok(_) => {
+            let _ = std::fs::remove_file(&out);
+            Err(format!("{tool} could not decompress it ({status})"))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            Err(format!("while decompressing it: {e}"))
+        }
+    }
 }
 
 /// `path` of a tar entry as a relative path of plain names, or an error
@@ -214,6 +264,19 @@ mod tests {
         b.append_link(&mut h, path, to).unwrap();
     }
 
+    /// The diff_id an image's configuration gives the plain tar `path`.
+    fn diff_id(path: &Path) -> String {
+        format!(
+            "sha256:{}",
+            super::super::registry::sha256_hex(&std::fs::read(path).unwrap())
+        )
+    }
+
+    /// Apply `layer` as an image whose configuration names it rightly.
+    fn apply_ok(root: &Path, layer: &Path) -> Result<(), String> {
+        apply(root, layer, false, &diff_id(layer))
+    }
+
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("sbx-layers-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -240,8 +303,8 @@ mod tests {
             file(b, "doc/new", b"y");
             file(b, "doc/.wh..wh..opq", b"");
         });
-        apply(&root, &l1, false).unwrap();
-        apply(&root, &l2, false).unwrap();
+        apply_ok(&root, &l1).unwrap();
+        apply_ok(&root, &l2).unwrap();
         assert!(!root.join("etc/gone").exists());
         assert!(root.join("etc/kept").exists());
         let mut doc: Vec<String> = std::fs::read_dir(root.join("doc"))
@@ -264,19 +327,19 @@ mod tests {
             symlink(b, "out", outside.to_str().unwrap());
             symlink(b, "victim", outside.join("victim").to_str().unwrap());
         });
-        apply(&root, &l1, false).unwrap();
+        apply_ok(&root, &l1).unwrap();
         // Through the directory symlink: refused.
         let through = layer(&d, "2", |b| file(b, "out/planted", b"evil"));
-        assert!(apply(&root, &through, false).is_err());
+        assert!(apply_ok(&root, &through).is_err());
         assert!(!outside.join("planted").exists());
         // Onto the file symlink: the link is replaced, the target untouched.
         let onto = layer(&d, "3", |b| file(b, "victim", b"evil"));
-        apply(&root, &onto, false).unwrap();
+        apply_ok(&root, &onto).unwrap();
         assert_eq!(std::fs::read(outside.join("victim")).unwrap(), b"safe");
         assert_eq!(std::fs::read(root.join("victim")).unwrap(), b"evil");
         // A whiteout through it deletes nothing outside.
         let wh = layer(&d, "4", |b| file(b, "out/.wh.victim", b""));
-        apply(&root, &wh, false).unwrap();
+        apply_ok(&root, &wh).unwrap();
         assert!(outside.join("victim").exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -286,10 +349,36 @@ mod tests {
         let d = scratch("gz");
         let root = d.join("root");
         let l = layer(&d, "1", |b| file(b, "hello", b"hi"));
+        let id = diff_id(&l);
         let st = std::process::Command::new("gzip").arg(&l).status().unwrap();
         assert!(st.success());
-        apply(&root, &d.join("1.gz"), false).unwrap();
+        apply(&root, &d.join("1.gz"), false, &id).unwrap();
         assert_eq!(std::fs::read(root.join("hello")).unwrap(), b"hi");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_layer_that_is_not_the_one_the_configuration_names_is_refused_before_it_is_applied() {
+        let d = scratch("forged");
+        let root = d.join("root");
+        let named = diff_id(&layer(&d, "1", |b| file(b, "hello", b"hi")));
+        let forged = layer(&d, "2", |b| file(b, "hello", b"evil"));
+        let plain = layer(&d, "3", |b| file(b, "hello", b"evil"));
+        let st = std::process::Command::new("gzip")
+            .arg(&forged)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        for blob in [d.join("2.gz"), plain] {
+            let e = apply(&root, &blob, false, &named).unwrap_err();
+            assert!(
+                e.contains("does not match the image's configuration"),
+                "{e}"
+            );
+            assert!(!root.join("hello").exists());
+        }
+        // The decompressed copy goes too.
+        assert!(!d.join("2.tar").exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -317,6 +317,24 @@ pub async fn pull(
                 .collect()
         })
         .unwrap_or_default();
+    // The id (and directory) is the config's digest, so the layers must be
+    // the ones the config names, or another image's id could be filled
+    // with anything.
+    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != layers.len() {
+        return Err(err(format!(
+            "the image's configuration names {} layers, its manifest {}; the image is broken or forged",
+            diff_ids.len(),
+            layers.len()
+        )));
+    }
     let id = config_blob.digest.clone();
     let dir = dir_of(&id);
     let mut shown = crate::model::pull::PullProgress {
@@ -331,18 +349,20 @@ pub async fn pull(
             let root = tmp.join("root");
             let blob = tmp.join("layer");
             let privileged = unsafe { libc::geteuid() } == 0;
-            for layer in &layers {
+            for (i, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
                 reg.blob_to_file(layer, &blob, &mut |n| {
                     shown.bytes_done += n;
                     progress.send_replace(shown.clone());
                 })
                 .await
                 .map_err(err)?;
-                let (root, blob) = (root.clone(), blob.clone());
-                tokio::task::spawn_blocking(move || layers::apply(&root, &blob, privileged))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
-                    .map_err(|e| err(format!("layer {}: {e}", layer.digest)))?;
+                let (root, blob, diff_id) = (root.clone(), blob.clone(), diff_id.clone());
+                tokio::task::spawn_blocking(move || {
+                    layers::apply(&root, &blob, privileged, &diff_id)
+                })
+                .await
+                .map_err(|e| err(e.to_string()))?
+                .map_err(|e| err(format!("layer {} {e}", i + 1)))?;
                 shown.layers_done += 1;
                 progress.send_replace(shown.clone());
             }
