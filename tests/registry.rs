@@ -212,6 +212,25 @@ fn images_whose_parts_are_not_what_their_digests_say_are_refused_and_leave_nothi
     );
     assert_eq!(unpacked(&data), Vec::<String>::new());
 
+    // Manifests that are not what the digest they were asked by says:
+    // the platform's from a list, and the image's own by `@sha256:`.
+    let lie = format!("sha256:{}", "1".repeat(64));
+    for image in [
+        registry.image("lying-list"),
+        format!("127.0.0.1:{}/sbx/runtime@{lie}", registry.port),
+    ] {
+        let out = sbx.run(&["pull", &image], "");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{image} was pulled: {err}");
+        assert!(
+            err.contains(&format!(
+                "the registry sent for {lie} does not match that digest"
+            )),
+            "{err}"
+        );
+        assert_eq!(unpacked(&data), Vec::<String>::new());
+    }
+
     // The genuine image still pulls into its own directory.
     ok(&sbx.run(&["pull", &good], ""));
     let id = engine_image_id(&common::test_image());

@@ -1,7 +1,9 @@
 //! A pull from an image's registry, for machines with no container
 //! engine: the OCI distribution API's few read-only requests (a manifest,
 //! or a list of them to pick this machine's platform from, the image's
-//! config and its layers), each blob checked against its digest.
+//! config and its layers), each blob and each manifest asked for by
+//! digest checked against it, and each layer against the config's
+//! diff_ids (in rootfs.rs).
 //!
 //! The registry is the one the image's name says, normalised as every
 //! engine does (a name without a registry host is Docker Hub's). Plain
@@ -269,6 +271,22 @@ impl Registry {
         for _ in 0..2 {
             let path = format!("/v2/{}/manifests/{}", self.endpoint.repository, reference);
             let body = self.get_bytes(&path, MANIFEST_TYPES).await?;
+            // A manifest asked for by digest (the image's `@sha256:`, or
+            // the platform's from a list) is what the digest says, or a
+            // registry (or mirror) could swap it for another.
+            if reference.contains(':') {
+                if !reference.starts_with("sha256:") {
+                    return Err(format!(
+                        "the digest {reference} is not a sha256 one, the only kind sbx checks"
+                    ));
+                }
+                let got = sha256_hex(&body);
+                if reference.strip_prefix("sha256:") != Some(got.as_str()) {
+                    return Err(format!(
+                        "the manifest the registry sent for {reference} does not match that digest (it is sha256:{got}); the registry or something on the way is lying"
+                    ));
+                }
+            }
             let m: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("the registry's manifest is not JSON: {e}"))?;
             if let Some(list) = m.get("manifests").and_then(|l| l.as_array()) {
