@@ -212,6 +212,13 @@ fn images_whose_parts_are_not_what_their_digests_say_are_refused_and_leave_nothi
     );
     assert_eq!(unpacked(&data), Vec::<String>::new());
 
+    // A blob longer than its manifest says: the download stops there.
+    let out = sbx.run(&["pull", &registry.image("short-size")], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "an overlong blob was pulled: {err}");
+    assert!(err.contains("bytes its manifest says"), "{err}");
+    assert_eq!(unpacked(&data), Vec::<String>::new());
+
     // Manifests that are not what the digest they were asked by says:
     // the platform's from a list, and the image's own by `@sha256:`.
     let lie = format!("sha256:{}", "1".repeat(64));

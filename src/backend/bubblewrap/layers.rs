@@ -38,13 +38,20 @@ pub fn apply(root: &Path, blob: &Path, privileged: bool, diff_id: &str) -> Resul
     result
 }
 
-/// Feed all of `from` to `to`, returning the sha256 (hex) of what passed.
+/// The most one layer's tar may weigh once decompressed: far above any
+/// real layer, but a few KiB of zstd could otherwise fill the disk.
+const MAX_TAR: u64 = 16 << 30;
+
+/// Feed all of `from` to `to`, returning the sha256 (hex) of what passed,
+/// or an error once more than `limit` bytes came.
 fn copy_hashing(
     mut from: impl std::io::Read,
     to: &mut impl std::io::Write,
+    limit: u64,
 ) -> std::io::Result<String> {
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => break,
@@ -52,6 +59,13 @@ fn copy_hashing(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        total += n as u64;
+        if total > limit {
+            return Err(std::io::Error::other(format!(
+                "it decompresses to more than {} GiB, more than sbx unpacks of one layer",
+                limit >> 30
+            )));
+        }
         hash.update(&buf[..n]);
         to.write_all(&buf[..n])?;
     }
@@ -76,7 +90,7 @@ fn decompressed(blob: &Path) -> Result<(PathBuf, String), String> {
     };
     let Some(tool) = tool else {
         let f = File::open(blob).map_err(|e| e.to_string())?;
-        let digest = copy_hashing(f, &mut std::io::sink()).map_err(|e| e.to_string())?;
+        let digest = copy_hashing(f, &mut std::io::sink(), u64::MAX).map_err(|e| e.to_string())?;
         return Ok((blob.to_path_buf(), digest));
     };
     let out = blob.with_extension("tar");
@@ -89,7 +103,7 @@ fn decompressed(blob: &Path) -> Result<(PathBuf, String), String> {
         .map_err(|e| format!("cannot run {tool} to decompress it: {e}"))?;
     let copied = (|| {
         let mut file = std::io::BufWriter::new(File::create(&out)?);
-        let digest = copy_hashing(child.stdout.take().expect("piped"), &mut file)?;
+        let digest = copy_hashing(child.stdout.take().expect("piped"), &mut file, MAX_TAR)?;
         std::io::Write::flush(&mut file)?;
         Ok::<_, std::io::Error>(digest)
     })();
@@ -105,7 +119,7 @@ fn decompressed(blob: &Path) -> Result<(PathBuf, String), String> {
         }
         Err(e) => {
             let _ = std::fs::remove_file(&out);
-            Err(format!("while decompressing it: {e}"))
+            Err(e.to_string())
         }
     }
 }
@@ -355,6 +369,17 @@ mod tests {
         apply(&root, &d.join("1.gz"), false, &id).unwrap();
         assert_eq!(std::fs::read(root.join("hello")).unwrap(), b"hi");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn decompressing_stops_once_past_the_limit() {
+        let mut out = Vec::new();
+        let e = copy_hashing(&[0u8; 100][..], &mut out, 64).unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+        assert!(out.len() <= 64);
+        let mut out = Vec::new();
+        copy_hashing(&[0u8; 64][..], &mut out, 64).unwrap();
+        assert_eq!(out.len(), 64);
     }
 
     #[test]

@@ -35,6 +35,10 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// piece of a blob, unless the pull's own limit says otherwise.
 const STALL: Duration = Duration::from_secs(60);
 
+/// The most a manifest, a config or a token may weigh: real ones are a
+/// few KiB, and a registry must not make sbx hold gigabytes in memory.
+const SMALL_BODY: usize = 4 << 20;
+
 /// An image name taken apart as engines do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -310,7 +314,10 @@ impl Registry {
                         .filter(|s| s.starts_with("sha256:"))
                         .ok_or("the manifest names a blob without a sha256 digest")?
                         .to_string(),
-                    size: d["size"].as_u64().unwrap_or(0),
+                    // A download stops at this size, so it must be given.
+                    size: d["size"]
+                        .as_u64()
+                        .ok_or("the manifest names a blob without its size")?,
                 })
             };
             let config = blob(&m["config"])?;
@@ -327,6 +334,13 @@ impl Registry {
 
     /// A small blob (the config), checked against its digest.
     pub async fn blob_bytes(&mut self, blob: &Blob) -> Result<Bytes, String> {
+        if blob.size > SMALL_BODY as u64 {
+            return Err(format!(
+                "the image's config would be {} bytes, more than the {} MiB sbx reads of one",
+                blob.size,
+                SMALL_BODY >> 20
+            ));
+        }
         let path = format!("/v2/{}/blobs/{}", self.endpoint.repository, blob.digest);
         let body = self.get_bytes(&path, "*/*").await?;
         check_digest(&blob.digest, &sha256_hex(&body))?;
@@ -347,6 +361,7 @@ impl Registry {
             std::fs::File::create(file).map_err(|e| format!("{}: {e}", file.display()))?,
         );
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut got = 0u64;
         loop {
             let frame = tokio::time::timeout(self.stall, body.frame())
                 .await
@@ -354,6 +369,13 @@ impl Registry {
             let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| format!("the download broke off: {e}"))?;
             if let Ok(data) = frame.into_data() {
+                got += data.len() as u64;
+                if got > blob.size {
+                    return Err(format!(
+                        "the registry sent more of {} than the {} bytes its manifest says",
+                        blob.digest, blob.size
+                    ));
+                }
                 hash.update(&data);
                 out.write_all(&data)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -367,11 +389,7 @@ impl Registry {
 
     async fn get_bytes(&mut self, path: &str, accept: &str) -> Result<Bytes, String> {
         let body = self.get(path, accept).await?.into_body();
-        let collected = tokio::time::timeout(self.stall, body.collect())
-            .await
-            .map_err(|_| format!("the registry sent nothing for {}s", self.stall.as_secs()))?
-            .map_err(|e| format!("the download broke off: {e}"))?;
-        Ok(collected.to_bytes())
+        small_body(body, self.stall).await
     }
 
     /// GET `path`, authorising as the registry asks (once) and following
@@ -492,11 +510,9 @@ impl Registry {
                 resp.status().as_u16()
             ));
         }
-        let body = tokio::time::timeout(self.stall, resp.into_body().collect())
+        let body = small_body(resp.into_body(), self.stall)
             .await
-            .map_err(|_| format!("{realm}: no token within {}s", self.stall.as_secs()))?
-            .map_err(|e| format!("{realm}: {e}"))?
-            .to_bytes();
+            .map_err(|e| format!("{realm}: {e}"))?;
         let v: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| format!("{realm}: not a token: {e}"))?;
         let token = v["token"]
@@ -506,6 +522,28 @@ impl Registry {
         self.auth = Some(format!("Bearer {token}"));
         Ok(())
     }
+}
+
+/// All of `body`, unless it passes `SMALL_BODY` or stalls.
+async fn small_body(mut body: hyper::body::Incoming, stall: Duration) -> Result<Bytes, String> {
+    let mut out = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(stall, body.frame())
+            .await
+            .map_err(|_| format!("the registry sent nothing for {}s", stall.as_secs()))?;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| format!("the download broke off: {e}"))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > SMALL_BODY {
+                return Err(format!(
+                    "the registry's answer passes {} MiB, more than a manifest or token can be",
+                    SMALL_BODY >> 20
+                ));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.into())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
