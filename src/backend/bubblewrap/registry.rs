@@ -7,8 +7,10 @@
 //!
 //! The registry is the one the image's name says, normalised as every
 //! engine does (a name without a registry host is Docker Hub's). Plain
-//! HTTP is used only for a loopback registry, as Docker allows; HTTPS
-//! otherwise, trusting the system's certificates. Credentials: those
+//! HTTP is used only for a loopback address, as Docker allows, for the
+//! registry, its redirects and its token realm alike; HTTPS otherwise,
+//! trusting the system's certificates. Credentials and tokens go to the
+//! endpoint's own scheme, host and port only. Credentials: those
 //! `docker login` or `podman login` stored (the files and credential
 //! helpers `sbx pull` uses with the engines), sent for a token or as
 //! Basic auth as the registry asks; a user name and password only (an
@@ -197,6 +199,32 @@ impl Endpoint {
     }
 }
 
+/// Whether `uri` may be asked at all: HTTPS, or plain HTTP on this
+/// machine's loopback only, for redirects and token realms as for the
+/// registry itself (a registry must not send sbx, with a token, across
+/// the network in the clear).
+fn allowed(uri: &hyper::Uri) -> Result<(), String> {
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    match uri.scheme_str() {
+        Some("https") if !authority.is_empty() => Ok(()),
+        Some("http") if scheme(authority) == "http" => Ok(()),
+        _ => Err(format!(
+            "{uri}: sbx asks registries over HTTPS only (plain HTTP on a loopback address)"
+        )),
+    }
+}
+
+/// Whether `uri` is on the endpoint itself (scheme, host and port), the
+/// only place its credentials and tokens go.
+fn same_origin(uri: &hyper::Uri, endpoint: &Endpoint) -> bool {
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => {
+            format!("{scheme}://{}", authority.as_str()) == endpoint.base
+        }
+        _ => false,
+    }
+}
+
 /// `http` only for a registry on this machine's loopback.
 fn scheme(authority: &str) -> &'static str {
     let host = match authority.rsplit_once(':') {
@@ -235,7 +263,9 @@ pub struct Registry {
 
 impl Registry {
     /// A session with `endpoint` for `reference` of `image`; a mirror is
-    /// asked without credentials (they are the registry's).
+    /// asked without credentials (they are the registry's), a registry
+    /// relocated by registries.conf with those of its own host (the
+    /// original's are not its to see).
     pub async fn new(
         image: &str,
         reference: &Reference,
@@ -251,6 +281,8 @@ impl Registry {
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
         let credentials = if endpoint.mirror {
             None
+        } else if endpoint.authority != reference.api_host() {
+            credentials(&format!("{}/{}", endpoint.authority, endpoint.repository)).await?
         } else {
             credentials(image).await?
         };
@@ -404,8 +436,8 @@ impl Registry {
         let mut redirects = 0;
         loop {
             let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
-            let ours =
-                uri.authority().map(|a| a.as_str()) == Some(self.endpoint.authority.as_str());
+            allowed(&uri)?;
+            let ours = same_origin(&uri, &self.endpoint);
             let mut req = hyper::Request::get(&uri).header(hyper::header::ACCEPT, accept);
             if ours && let Some(a) = &self.auth {
                 req = req.header(hyper::header::AUTHORIZATION, a);
@@ -495,6 +527,7 @@ impl Registry {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| format!("bad token URL {url}: {e}"))?;
+        allowed(&uri)?;
         let mut req = hyper::Request::get(uri);
         if let Some(c) = &self.credentials {
             req = req.header(hyper::header::AUTHORIZATION, c);
@@ -721,6 +754,34 @@ mod tests {
         assert_eq!(e[0].base, "https://registry.example.org");
         assert_eq!(e[0].repository, "team/app");
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn plain_http_goes_to_loopback_only_and_credentials_to_the_endpoints_own_origin() {
+        let uri = |u: &str| u.parse::<hyper::Uri>().unwrap();
+        for ok in [
+            "https://auth.example.com/token",
+            "http://127.0.0.1:5000/token",
+            "http://localhost:5000/blobs/x",
+            "http://[::1]/x",
+        ] {
+            assert!(allowed(&uri(ok)).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://auth.example.com/token",
+            "http://10.0.0.1:5000/blobs/x",
+            "ftp://127.0.0.1/x",
+        ] {
+            assert!(allowed(&uri(refused)).is_err(), "{refused}");
+        }
+        let e = Endpoint::new("registry.example.com", "a/b", false);
+        assert!(same_origin(&uri("https://registry.example.com/v2/"), &e));
+        assert!(!same_origin(&uri("http://registry.example.com/v2/"), &e));
+        assert!(!same_origin(
+            &uri("https://registry.example.com:8443/v2/"),
+            &e
+        ));
+        assert!(!same_origin(&uri("https://blobs.example.com/v2/"), &e));
     }
 
     #[test]
