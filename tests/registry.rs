@@ -156,6 +156,13 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
         unpacked.display()
     );
     assert_eq!(python_row(&sbx)["present"], true);
+    // Setuid binaries are in there: the store is its owner's alone.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("rootfs"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
 
     let out = sbx.exec_ok(
         "python",
