@@ -10,7 +10,9 @@
 //! path itself (it is replaced), and device nodes are left out (bwrap
 //! mounts its own `/dev`).
 
+use std::ffi::OsStr;
 use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 const OPAQUE: &str = ".wh..wh..opq";
@@ -172,11 +174,13 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let entry = entry.map_err(|e| e.to_string())?;
         let rel = clean(&entry.path().map_err(|e| e.to_string())?)?;
-        let Some(name) = rel.file_name().and_then(|n| n.to_str()) else {
+        // Bytes: file names need not be UTF-8, and one that is not must
+        // be unpacked (or whited out) all the same.
+        let Some(name) = rel.file_name().map(OsStr::as_bytes) else {
             continue;
         };
         let parent = rel.parent().unwrap_or(Path::new(""));
-        if name == OPAQUE {
+        if name == OPAQUE.as_bytes() {
             if let Some(dir) = inside(root, &canon_root, parent) {
                 for child in std::fs::read_dir(&dir)
                     .map_err(|e| e.to_string())?
@@ -185,12 +189,12 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
                     remove(&child.path()).map_err(|e| e.to_string())?;
                 }
             }
-        } else if let Some(target) = name.strip_prefix(WHITEOUT)
+        } else if let Some(target) = name.strip_prefix(WHITEOUT.as_bytes())
             // `.wh..` and `.wh...` would name the directory or its parent.
-            && !matches!(target, "" | "." | "..")
+            && !matches!(target, b"" | b"." | b"..")
             && let Some(dir) = inside(root, &canon_root, parent)
         {
-            remove(&dir.join(target)).map_err(|e| e.to_string())?;
+            remove(&dir.join(OsStr::from_bytes(target))).map_err(|e| e.to_string())?;
         }
     }
     let mut archive = open()?;
@@ -202,10 +206,12 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let rel = clean(&entry.path().map_err(|e| e.to_string())?)?;
-        let Some(name) = rel.file_name().and_then(|n| n.to_str()) else {
+        // Bytes: file names need not be UTF-8, and one that is not must
+        // be unpacked (or whited out) all the same.
+        let Some(name) = rel.file_name().map(OsStr::as_bytes) else {
             continue;
         };
-        if name.starts_with(WHITEOUT) {
+        if name.starts_with(WHITEOUT.as_bytes()) {
             continue;
         }
         let kind = entry.header().entry_type();
@@ -216,7 +222,7 @@ fn apply_tar(root: &Path, tar: &Path, privileged: bool) -> Result<(), String> {
         // never a file written or a directory's mode set through a symlink.
         let parent = rel.parent().unwrap_or(Path::new(""));
         if let Some(dir) = inside(root, &canon_root, parent) {
-            let at = dir.join(name);
+            let at = dir.join(OsStr::from_bytes(name));
             if let Ok(md) = std::fs::symlink_metadata(&at)
                 && !(md.is_dir() && kind.is_dir())
             {
@@ -327,6 +333,46 @@ mod tests {
             .collect();
         doc.sort();
         assert_eq!(doc, ["new"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_unpacked_and_whited_out_like_others() {
+        let d = scratch("bytes");
+        let root = d.join("root");
+        let name = |s: &[u8]| PathBuf::from(OsStr::from_bytes(s));
+        let l1 = d.join("1");
+        {
+            let mut b = tar::Builder::new(File::create(&l1).unwrap());
+            for (path, data) in [(&b"etc/caf\xe9"[..], &b"1"[..]), (b"etc/gone\xff", b"2")] {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                h.set_entry_type(tar::EntryType::Regular);
+                b.append_data(&mut h, name(path), data).unwrap();
+            }
+            b.finish().unwrap();
+        }
+        apply_ok(&root, &l1).unwrap();
+        assert_eq!(
+            std::fs::read(root.join(name(b"etc/caf\xe9"))).unwrap(),
+            b"1"
+        );
+        assert!(root.join(name(b"etc/gone\xff")).exists());
+        let l2 = d.join("2");
+        {
+            let mut b = tar::Builder::new(File::create(&l2).unwrap());
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, name(b"etc/.wh.gone\xff"), &b""[..])
+                .unwrap();
+            b.finish().unwrap();
+        }
+        apply_ok(&root, &l2).unwrap();
+        assert!(!root.join(name(b"etc/gone\xff")).exists());
+        assert!(root.join(name(b"etc/caf\xe9")).exists());
         std::fs::remove_dir_all(&d).unwrap();
     }
 
