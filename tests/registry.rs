@@ -423,3 +423,53 @@ fn a_registry_that_needs_a_login_gets_the_credentials_of_config_json_and_never_s
         "the encoded secret was shown"
     );
 }
+
+#[test]
+fn a_registry_relocated_by_registries_conf_gets_the_credentials_of_its_own_host_only() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
+    let dir = std::env::temp_dir().join(format!("sbx-it-{}-relocated", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let registry = Distribution::start(dir);
+    registry.push(&format!("{}/sbx-test/login:1", registry.addr));
+    // A name whose registry does not exist, relocated to the one that does.
+    let image = "registry.example.invalid/sbx-test/login:1";
+    let (mut sbx, _) = without_engine("registry-relocated", image, image);
+    let conf = sbx.root.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"registry.example.invalid/sbx-test\"\nlocation = \"{}/sbx-test\"\n",
+            registry.addr
+        ),
+    )
+    .unwrap();
+    sbx.env("CONTAINERS_REGISTRIES_CONF", &conf);
+    let docker_config = sbx.root.join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    sbx.env("DOCKER_CONFIG", &docker_config);
+    sbx.env("REGISTRY_AUTH_FILE", docker_config.join("none.json"));
+    let login = |host: &str| {
+        use base64::Engine;
+        let secret = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        std::fs::write(
+            docker_config.join("config.json"),
+            format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{secret}\"}}}}}}"),
+        )
+        .unwrap();
+    };
+
+    // The credentials of the name's registry are not the relocated one's.
+    login("registry.example.invalid");
+    let out = sbx.run(&["pull", image], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "the name's credentials went elsewhere"
+    );
+    assert!(err.contains("docker login"), "{err}");
+
+    login(&registry.addr);
+    ok(&sbx.run(&["pull", image], ""));
+    let out = sbx.exec_ok("python", "print('relocated')");
+    assert_eq!(out, "relocated\n");
+}
