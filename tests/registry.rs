@@ -156,6 +156,13 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
         unpacked.display()
     );
     assert_eq!(python_row(&sbx)["present"], true);
+    // Setuid binaries are in there: the store is its owner's alone.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("rootfs"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
 
     let out = sbx.exec_ok(
         "python",
@@ -170,6 +177,82 @@ fn without_an_engine_bubblewrap_pulls_images_from_their_registry_and_applies_whi
         "const fs = require('fs'); console.log(fs.existsSync('/etc/debian_version'), JSON.stringify(fs.readdirSync('/etc/apt')))",
     );
     assert_eq!(out.trim(), r#"false ["kept"]"#);
+    drop(sbx);
+    drop(registry);
+}
+
+/// The names in `data`'s store of unpacked images.
+fn unpacked(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("rootfs"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn images_whose_parts_are_not_what_their_digests_say_are_refused_and_leave_nothing_behind() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
+    let dir = std::env::temp_dir().join(format!("sbx-it-{}-forged", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let registry = Registry::start(&dir);
+    let good = registry.image("test");
+    let (sbx, data) = without_engine("registry-forged", &good, &good);
+    let layers = Command::new(common::image_engine())
+        .args(["image", "inspect", "--format", "{{len .RootFS.Layers}}"])
+        .arg(common::test_image())
+        .output()
+        .unwrap();
+    let layers = String::from_utf8_lossy(&layers.stdout).trim().to_string();
+
+    // The test image's config (so its id, its directory) over a last
+    // layer the config does not name.
+    let out = sbx.run(&["pull", &registry.image("forged-layer")], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "a forged layer was pulled: {err}");
+    assert!(
+        err.contains(&format!(
+            "layer {layers} does not match the image's configuration"
+        )),
+        "{err}"
+    );
+    assert_eq!(unpacked(&data), Vec::<String>::new());
+
+    // A blob longer than its manifest says: the download stops there.
+    let out = sbx.run(&["pull", &registry.image("short-size")], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "an overlong blob was pulled: {err}");
+    assert!(err.contains("bytes its manifest says"), "{err}");
+    assert_eq!(unpacked(&data), Vec::<String>::new());
+
+    // Manifests that are not what the digest they were asked by says:
+    // the platform's from a list, and the image's own by `@sha256:`.
+    let lie = format!("sha256:{}", "1".repeat(64));
+    for image in [
+        registry.image("lying-list"),
+        format!("127.0.0.1:{}/sbx/runtime@{lie}", registry.port),
+    ] {
+        let out = sbx.run(&["pull", &image], "");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{image} was pulled: {err}");
+        assert!(
+            err.contains(&format!(
+                "the registry sent for {lie} does not match that digest"
+            )),
+            "{err}"
+        );
+        assert_eq!(unpacked(&data), Vec::<String>::new());
+    }
+
+    // The genuine image still pulls into its own directory.
+    ok(&sbx.run(&["pull", &good], ""));
+    let id = engine_image_id(&common::test_image());
+    assert!(
+        unpacked(&data).contains(&id.trim_start_matches("sha256:").to_string()),
+        "{:?}",
+        unpacked(&data)
+    );
     drop(sbx);
     drop(registry);
 }
@@ -339,4 +422,54 @@ fn a_registry_that_needs_a_login_gets_the_credentials_of_config_json_and_never_s
         !everything.contains(&secret),
         "the encoded secret was shown"
     );
+}
+
+#[test]
+fn a_registry_relocated_by_registries_conf_gets_the_credentials_of_its_own_host_only() {
+    common::bubblewrap_only("images pulled from a registry by sbx itself");
+    let dir = std::env::temp_dir().join(format!("sbx-it-{}-relocated", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let registry = Distribution::start(dir);
+    registry.push(&format!("{}/sbx-test/login:1", registry.addr));
+    // A name whose registry does not exist, relocated to the one that does.
+    let image = "registry.example.invalid/sbx-test/login:1";
+    let (mut sbx, _) = without_engine("registry-relocated", image, image);
+    let conf = sbx.root.join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nprefix = \"registry.example.invalid/sbx-test\"\nlocation = \"{}/sbx-test\"\n",
+            registry.addr
+        ),
+    )
+    .unwrap();
+    sbx.env("CONTAINERS_REGISTRIES_CONF", &conf);
+    let docker_config = sbx.root.join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    sbx.env("DOCKER_CONFIG", &docker_config);
+    sbx.env("REGISTRY_AUTH_FILE", docker_config.join("none.json"));
+    let login = |host: &str| {
+        use base64::Engine;
+        let secret = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        std::fs::write(
+            docker_config.join("config.json"),
+            format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{secret}\"}}}}}}"),
+        )
+        .unwrap();
+    };
+
+    // The credentials of the name's registry are not the relocated one's.
+    login("registry.example.invalid");
+    let out = sbx.run(&["pull", image], "");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "the name's credentials went elsewhere"
+    );
+    assert!(err.contains("docker login"), "{err}");
+
+    login(&registry.addr);
+    ok(&sbx.run(&["pull", image], ""));
+    let out = sbx.exec_ok("python", "print('relocated')");
+    assert_eq!(out, "relocated\n");
 }

@@ -1,12 +1,16 @@
 //! A pull from an image's registry, for machines with no container
 //! engine: the OCI distribution API's few read-only requests (a manifest,
 //! or a list of them to pick this machine's platform from, the image's
-//! config and its layers), each blob checked against its digest.
+//! config and its layers), each blob and each manifest asked for by
+//! digest checked against it, and each layer against the config's
+//! diff_ids (in rootfs.rs).
 //!
 //! The registry is the one the image's name says, normalised as every
 //! engine does (a name without a registry host is Docker Hub's). Plain
-//! HTTP is used only for a loopback registry, as Docker allows; HTTPS
-//! otherwise, trusting the system's certificates. Credentials: those
+//! HTTP is used only for a loopback address, as Docker allows, for the
+//! registry, its redirects and its token realm alike; HTTPS otherwise,
+//! trusting the system's certificates. Credentials and tokens go to the
+//! endpoint's own scheme, host and port only. Credentials: those
 //! `docker login` or `podman login` stored (the files and credential
 //! helpers `sbx pull` uses with the engines), sent for a token or as
 //! Basic auth as the registry asks; a user name and password only (an
@@ -32,6 +36,10 @@ application/vnd.docker.distribution.manifest.v2+json";
 /// How long a registry may keep us waiting for an answer or the next
 /// piece of a blob, unless the pull's own limit says otherwise.
 const STALL: Duration = Duration::from_secs(60);
+
+/// The most a manifest, a config or a token may weigh: real ones are a
+/// few KiB, and a registry must not make sbx hold gigabytes in memory.
+const SMALL_BODY: usize = 4 << 20;
 
 /// An image name taken apart as engines do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +199,32 @@ impl Endpoint {
     }
 }
 
+/// Whether `uri` may be asked at all: HTTPS, or plain HTTP on this
+/// machine's loopback only, for redirects and token realms as for the
+/// registry itself (a registry must not send sbx, with a token, across
+/// the network in the clear).
+fn allowed(uri: &hyper::Uri) -> Result<(), String> {
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    match uri.scheme_str() {
+        Some("https") if !authority.is_empty() => Ok(()),
+        Some("http") if scheme(authority) == "http" => Ok(()),
+        _ => Err(format!(
+            "{uri}: sbx asks registries over HTTPS only (plain HTTP on a loopback address)"
+        )),
+    }
+}
+
+/// Whether `uri` is on the endpoint itself (scheme, host and port), the
+/// only place its credentials and tokens go.
+fn same_origin(uri: &hyper::Uri, endpoint: &Endpoint) -> bool {
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => {
+            format!("{scheme}://{}", authority.as_str()) == endpoint.base
+        }
+        _ => false,
+    }
+}
+
 /// `http` only for a registry on this machine's loopback.
 fn scheme(authority: &str) -> &'static str {
     let host = match authority.rsplit_once(':') {
@@ -229,7 +263,9 @@ pub struct Registry {
 
 impl Registry {
     /// A session with `endpoint` for `reference` of `image`; a mirror is
-    /// asked without credentials (they are the registry's).
+    /// asked without credentials (they are the registry's), a registry
+    /// relocated by registries.conf with those of its own host (the
+    /// original's are not its to see).
     pub async fn new(
         image: &str,
         reference: &Reference,
@@ -245,6 +281,8 @@ impl Registry {
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
         let credentials = if endpoint.mirror {
             None
+        } else if endpoint.authority != reference.api_host() {
+            credentials(&format!("{}/{}", endpoint.authority, endpoint.repository)).await?
         } else {
             credentials(image).await?
         };
@@ -269,6 +307,22 @@ impl Registry {
         for _ in 0..2 {
             let path = format!("/v2/{}/manifests/{}", self.endpoint.repository, reference);
             let body = self.get_bytes(&path, MANIFEST_TYPES).await?;
+            // A manifest asked for by digest (the image's `@sha256:`, or
+            // the platform's from a list) is what the digest says, or a
+            // registry (or mirror) could swap it for another.
+            if reference.contains(':') {
+                if !reference.starts_with("sha256:") {
+                    return Err(format!(
+                        "the digest {reference} is not a sha256 one, the only kind sbx checks"
+                    ));
+                }
+                let got = sha256_hex(&body);
+                if reference.strip_prefix("sha256:") != Some(got.as_str()) {
+                    return Err(format!(
+                        "the manifest the registry sent for {reference} does not match that digest (it is sha256:{got}); the registry or something on the way is lying"
+                    ));
+                }
+            }
             let m: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("the registry's manifest is not JSON: {e}"))?;
             if let Some(list) = m.get("manifests").and_then(|l| l.as_array()) {
@@ -292,7 +346,10 @@ impl Registry {
                         .filter(|s| s.starts_with("sha256:"))
                         .ok_or("the manifest names a blob without a sha256 digest")?
                         .to_string(),
-                    size: d["size"].as_u64().unwrap_or(0),
+                    // A download stops at this size, so it must be given.
+                    size: d["size"]
+                        .as_u64()
+                        .ok_or("the manifest names a blob without its size")?,
                 })
             };
             let config = blob(&m["config"])?;
@@ -309,6 +366,13 @@ impl Registry {
 
     /// A small blob (the config), checked against its digest.
     pub async fn blob_bytes(&mut self, blob: &Blob) -> Result<Bytes, String> {
+        if blob.size > SMALL_BODY as u64 {
+            return Err(format!(
+                "the image's config would be {} bytes, more than the {} MiB sbx reads of one",
+                blob.size,
+                SMALL_BODY >> 20
+            ));
+        }
         let path = format!("/v2/{}/blobs/{}", self.endpoint.repository, blob.digest);
         let body = self.get_bytes(&path, "*/*").await?;
         check_digest(&blob.digest, &sha256_hex(&body))?;
@@ -329,6 +393,7 @@ impl Registry {
             std::fs::File::create(file).map_err(|e| format!("{}: {e}", file.display()))?,
         );
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut got = 0u64;
         loop {
             let frame = tokio::time::timeout(self.stall, body.frame())
                 .await
@@ -336,6 +401,13 @@ impl Registry {
             let Some(frame) = frame else { break };
             let frame = frame.map_err(|e| format!("the download broke off: {e}"))?;
             if let Ok(data) = frame.into_data() {
+                got += data.len() as u64;
+                if got > blob.size {
+                    return Err(format!(
+                        "the registry sent more of {} than the {} bytes its manifest says",
+                        blob.digest, blob.size
+                    ));
+                }
                 hash.update(&data);
                 out.write_all(&data)
                     .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -349,11 +421,7 @@ impl Registry {
 
     async fn get_bytes(&mut self, path: &str, accept: &str) -> Result<Bytes, String> {
         let body = self.get(path, accept).await?.into_body();
-        let collected = tokio::time::timeout(self.stall, body.collect())
-            .await
-            .map_err(|_| format!("the registry sent nothing for {}s", self.stall.as_secs()))?
-            .map_err(|e| format!("the download broke off: {e}"))?;
-        Ok(collected.to_bytes())
+        small_body(body, self.stall).await
     }
 
     /// GET `path`, authorising as the registry asks (once) and following
@@ -368,8 +436,8 @@ impl Registry {
         let mut redirects = 0;
         loop {
             let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
-            let ours =
-                uri.authority().map(|a| a.as_str()) == Some(self.endpoint.authority.as_str());
+            allowed(&uri)?;
+            let ours = same_origin(&uri, &self.endpoint);
             let mut req = hyper::Request::get(&uri).header(hyper::header::ACCEPT, accept);
             if ours && let Some(a) = &self.auth {
                 req = req.header(hyper::header::AUTHORIZATION, a);
@@ -459,6 +527,7 @@ impl Registry {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| format!("bad token URL {url}: {e}"))?;
+        allowed(&uri)?;
         let mut req = hyper::Request::get(uri);
         if let Some(c) = &self.credentials {
             req = req.header(hyper::header::AUTHORIZATION, c);
@@ -474,11 +543,9 @@ impl Registry {
                 resp.status().as_u16()
             ));
         }
-        let body = tokio::time::timeout(self.stall, resp.into_body().collect())
+        let body = small_body(resp.into_body(), self.stall)
             .await
-            .map_err(|_| format!("{realm}: no token within {}s", self.stall.as_secs()))?
-            .map_err(|e| format!("{realm}: {e}"))?
-            .to_bytes();
+            .map_err(|e| format!("{realm}: {e}"))?;
         let v: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| format!("{realm}: not a token: {e}"))?;
         let token = v["token"]
@@ -488,6 +555,28 @@ impl Registry {
         self.auth = Some(format!("Bearer {token}"));
         Ok(())
     }
+}
+
+/// All of `body`, unless it passes `SMALL_BODY` or stalls.
+async fn small_body(mut body: hyper::body::Incoming, stall: Duration) -> Result<Bytes, String> {
+    let mut out = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(stall, body.frame())
+            .await
+            .map_err(|_| format!("the registry sent nothing for {}s", stall.as_secs()))?;
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| format!("the download broke off: {e}"))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > SMALL_BODY {
+                return Err(format!(
+                    "the registry's answer passes {} MiB, more than a manifest or token can be",
+                    SMALL_BODY >> 20
+                ));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.into())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -564,7 +653,7 @@ fn platform_arch() -> &'static str {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -665,6 +754,34 @@ mod tests {
         assert_eq!(e[0].base, "https://registry.example.org");
         assert_eq!(e[0].repository, "team/app");
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn plain_http_goes_to_loopback_only_and_credentials_to_the_endpoints_own_origin() {
+        let uri = |u: &str| u.parse::<hyper::Uri>().unwrap();
+        for ok in [
+            "https://auth.example.com/token",
+            "http://127.0.0.1:5000/token",
+            "http://localhost:5000/blobs/x",
+            "http://[::1]/x",
+        ] {
+            assert!(allowed(&uri(ok)).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://auth.example.com/token",
+            "http://10.0.0.1:5000/blobs/x",
+            "ftp://127.0.0.1/x",
+        ] {
+            assert!(allowed(&uri(refused)).is_err(), "{refused}");
+        }
+        let e = Endpoint::new("registry.example.com", "a/b", false);
+        assert!(same_origin(&uri("https://registry.example.com/v2/"), &e));
+        assert!(!same_origin(&uri("http://registry.example.com/v2/"), &e));
+        assert!(!same_origin(
+            &uri("https://registry.example.com:8443/v2/"),
+            &e
+        ));
+        assert!(!same_origin(&uri("https://blobs.example.com/v2/"), &e));
     }
 
     #[test]

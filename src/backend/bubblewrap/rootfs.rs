@@ -149,12 +149,34 @@ pub async fn import(
     record(image, &config.id, &dir)
 }
 
+/// `PID.N`, unique among this machine's live processes' temporary names:
+/// one agent may unpack one image twice at once (by tag and by digest).
+fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}.{n}", std::process::id())
+}
+
+/// The store's directory, made 0700 if it is not there: unpacked images
+/// hold their setuid binaries, which only the sandboxes may run.
+fn make_store(store: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = store.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(store) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Record `image` as the unpacked image `id` (in `dir`).
 fn record(image: &str, id: &str, dir: &Path) -> Result<Rootfs, BackendError> {
     let names = store().join("names");
+    make_store(&store()).map_err(|e| import_err(image, e))?;
     std::fs::create_dir_all(&names).map_err(|e| import_err(image, e))?;
     // Atomic like the image itself: a reader sees the old id or the new.
-    let tmp = names.join(format!(".{}.{}", escape(image), std::process::id()));
+    let tmp = names.join(format!(".{}.{}", escape(image), unique_suffix()));
     std::fs::write(&tmp, id).map_err(|e| import_err(image, e))?;
     std::fs::rename(&tmp, names.join(escape(image))).map_err(|e| import_err(image, e))?;
     load(dir).ok_or_else(|| import_err(image, format!("{} is incomplete", dir.display())))
@@ -208,7 +230,7 @@ async fn unpack(
 /// of it that were cut short.
 fn fresh_tmp(image: &str, dir: &Path) -> Result<PathBuf, BackendError> {
     let parent = dir.parent().expect("the store is a directory");
-    std::fs::create_dir_all(parent).map_err(|e| import_err(image, e))?;
+    make_store(parent).map_err(|e| import_err(image, e))?;
     let stem = dir.file_name().unwrap_or_default().to_string_lossy();
     if let Ok(entries) = std::fs::read_dir(parent) {
         let prefix = format!(".{stem}.");
@@ -216,13 +238,13 @@ fn fresh_tmp(image: &str, dir: &Path) -> Result<PathBuf, BackendError> {
             let name = e.file_name().to_string_lossy().to_string();
             let pid = name
                 .strip_prefix(&prefix)
-                .and_then(|p| p.parse::<i32>().ok());
+                .and_then(|p| p.split('.').next()?.parse::<i32>().ok());
             if pid.is_some_and(|p| unsafe { libc::kill(p, 0) } != 0) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
-    let tmp = parent.join(format!(".{stem}.{}", std::process::id()));
+    let tmp = parent.join(format!(".{stem}.{}", unique_suffix()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(tmp.join("root")).map_err(|e| import_err(image, e))?;
     Ok(tmp)
@@ -317,6 +339,24 @@ pub async fn pull(
                 .collect()
         })
         .unwrap_or_default();
+    // The id (and directory) is the config's digest, so the layers must be
+    // the ones the config names, or another image's id could be filled
+    // with anything.
+    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != layers.len() {
+        return Err(err(format!(
+            "the image's configuration names {} layers, its manifest {}; the image is broken or forged",
+            diff_ids.len(),
+            layers.len()
+        )));
+    }
     let id = config_blob.digest.clone();
     let dir = dir_of(&id);
     let mut shown = crate::model::pull::PullProgress {
@@ -331,18 +371,20 @@ pub async fn pull(
             let root = tmp.join("root");
             let blob = tmp.join("layer");
             let privileged = unsafe { libc::geteuid() } == 0;
-            for layer in &layers {
+            for (i, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
                 reg.blob_to_file(layer, &blob, &mut |n| {
                     shown.bytes_done += n;
                     progress.send_replace(shown.clone());
                 })
                 .await
                 .map_err(err)?;
-                let (root, blob) = (root.clone(), blob.clone());
-                tokio::task::spawn_blocking(move || layers::apply(&root, &blob, privileged))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
-                    .map_err(|e| err(format!("layer {}: {e}", layer.digest)))?;
+                let (root, blob, diff_id) = (root.clone(), blob.clone(), diff_id.clone());
+                tokio::task::spawn_blocking(move || {
+                    layers::apply(&root, &blob, privileged, &diff_id)
+                })
+                .await
+                .map_err(|e| err(e.to_string()))?
+                .map_err(|e| err(format!("layer {} {e}", i + 1)))?;
                 shown.layers_done += 1;
                 progress.send_replace(shown.clone());
             }
@@ -455,7 +497,25 @@ pub fn prune() -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, fresh_tmp};
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn two_unpackings_of_one_image_by_one_process_get_their_own_directories_in_a_private_store() {
+        let d = std::env::temp_dir().join(format!("sbx-rootfs-{}-tmp", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let dir = d.join("rootfs").join("abc");
+        let a = fresh_tmp("img:tag", &dir).unwrap();
+        let b = fresh_tmp("img@sha256:abc", &dir).unwrap();
+        assert_ne!(a, b);
+        assert!(a.join("root").is_dir() && b.join("root").is_dir());
+        let mode = std::fs::metadata(d.join("rootfs"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn image_names_become_file_names_that_cannot_collide_or_climb() {
