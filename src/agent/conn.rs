@@ -235,10 +235,14 @@ pub async fn handle(agent: Arc<Agent>, stream: Stream) {
             message: "unexpected message".into(),
         },
     };
-    reply(&mut w, &response).await;
     if shuts_down {
+        // The answer says the agent stopped: by then it must take no
+        // client, or a command right after `pool down` would reach its
+        // drained pools ("shutting down") instead of starting a new agent.
         agent.request_shutdown();
+        let _ = tokio::time::timeout(Duration::from_secs(5), agent.released()).await;
     }
+    reply(&mut w, &response).await;
 }
 
 fn request_name(req: &Request) -> &'static str {
