@@ -666,7 +666,8 @@ print("done", file=sys.stderr)
 
 /// Writes a marker into every directory the program can write to (the
 /// whole tree but /proc and /sys, found by trying, not from a list), plus
-/// a System V shared memory segment; prints the directories.
+/// a System V shared memory segment (or the errno refusing it); prints the
+/// directories.
 const WRITE_EVERYWHERE: &str = r#"
 import ctypes, json, os
 written = []
@@ -680,8 +681,8 @@ for root, dirs, files in os.walk("/"):
         written.append(root)
     except OSError:
         pass
-libc = ctypes.CDLL(None)
-assert libc.shmget(0x5b8, 4096, 0o1666) >= 0
+libc = ctypes.CDLL(None, use_errno=True)
+shm_errno = ctypes.get_errno() if libc.shmget(0x5b8, 4096, 0o1666) < 0 else 0
 # Writable tmpfs mounts, with their options: where an engine adds one of
 # its own (Podman on /run of a read-only container) a run can write there.
 tmpfs = {}
@@ -690,7 +691,7 @@ for line in open("/proc/self/mountinfo"):
     point, options = mount.split()[4:6]
     if fs.startswith("tmpfs ") and "rw" in options.split(","):
         tmpfs[point] = fs.strip()
-print(json.dumps({"written": sorted(written), "tmpfs": tmpfs}))
+print(json.dumps({"written": sorted(written), "tmpfs": tmpfs, "shm_errno": shm_errno}))
 "#;
 
 /// Looks for anything WRITE_EVERYWHERE leaves: markers anywhere, shared
@@ -714,6 +715,15 @@ fn nothing_written_is_visible_to_the_next_run(mode: &str) {
         serde_json::from_str(sbx.exec_ok("python", WRITE_EVERYWHERE).trim()).unwrap();
     let written: BTreeSet<String> = serde_json::from_value(report["written"].clone()).unwrap();
     let tmpfs: BTreeMap<String, String> = serde_json::from_value(report["tmpfs"].clone()).unwrap();
+    // Under per-process limits System V shared memory (which RLIMIT_DATA
+    // does not count) is refused (EPERM); elsewhere the segment is made
+    // and must be gone by the next run.
+    let shm_errno = report["shm_errno"].as_i64().unwrap();
+    if common::per_process_limits() {
+        assert_eq!(shm_errno, 1, "shmget is refused under per-process limits");
+    } else {
+        assert_eq!(shm_errno, 0, "the System V shared memory segment was made");
+    }
     // With a read-only root these are every writable place: sbx's tmpfs
     // mounts and POSIX message queues, and tmpfs mounts an engine adds of
     // its own (rootless Podman's world-writable /run), all wiped after
